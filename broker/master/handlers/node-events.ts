@@ -1,0 +1,74 @@
+import { decode, instanceOfEpoch, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
+import type { JobRecord } from '../../store/job-record.js'
+import type { MasterContext } from '../context.js'
+import type { Lifecycle } from '../lifecycle.js'
+
+/** `{ns}/nodes/{node}/events`: what a worker says about the attempts it was given. */
+export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, payload: Buffer): void {
+  const decoded = decode(workerEventSchema, payload, ctx.options.maxPayloadBytes)
+  if (!decoded.ok) {
+    ctx.counters.inc(`rejected_${decoded.code}`)
+    ctx.logger.warn({ node: nodeId, reason: decoded.message }, 'malformed worker event')
+    return
+  }
+  const event = decoded.value
+  if (event.type === 'result') return handleResult(ctx, lifecycle, nodeId, event)
+  const job = ctx.active.get(event.jobId)
+  // accepted, rejected and progress only count for the live attempt on this very connection.
+  if (!job || job.node !== nodeId || job.attempt !== event.attempt || job.epoch !== event.epoch) {
+    ctx.counters.inc(`ignored_${event.type}_not_current`)
+    return
+  }
+  switch (event.type) {
+    case 'accepted':
+      if (job.state === 'assigned') lifecycle.markRunning(job)
+      return
+    case 'rejected':
+      lifecycle.refused(
+        job,
+        `node ${nodeId} refused: ${event.code}: ${event.message}`,
+        event.code === 'BUSY' || event.code === 'DRAINING' ? ctx.options.busyRetryMs : 0,
+        event.code === 'UNSUPPORTED',
+      )
+      return
+    case 'progress':
+      ctx.notifier.toJob(job, { type: 'progress', state: event.state, attempt: event.attempt, node: nodeId, detail: event.detail })
+      return
+  }
+}
+
+/** The first result wins (DESIGN §5, step 4): later ones are acknowledged and dropped. */
+function handleResult(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, event: Extract<WorkerEvent, { type: 'result' }>): void {
+  const ack = () => ctx.afterFlush(() => ctx.notifier.control(nodeId, 'ack', { jobId: event.jobId, attempt: event.attempt }))
+  const job = ctx.active.get(event.jobId)
+  if (!job) {
+    const stored = ctx.store.get(event.jobId)
+    ctx.counters.inc(stored ? 'ignored_result_after_final' : 'ignored_result_unknown_job')
+    if (!stored || wasAssigned(stored, nodeId, event)) ack()
+    return
+  }
+  if (!wasAssigned(job, nodeId, event)) {
+    // Not an attempt this node's process was given: a spoof, or a confused worker.
+    ctx.counters.inc('ignored_result_not_assigned')
+    ctx.logger.warn({ jobId: job.id, node: nodeId, attempt: event.attempt }, 'result for an attempt not assigned to this node')
+    return
+  }
+  if (event.state === 'canceled') {
+    // Workers only cancel on our word; a canceled result for a live job means the attempt is gone.
+    ack()
+    lifecycle.loseAttempt(job, event.attempt, `node ${nodeId} canceled attempt ${event.attempt}`)
+    return
+  }
+  const current = job.node
+  const currentAttempt = job.attempt
+  lifecycle.finalize(job, event.state, event.output, event.error, nodeId)
+  if (current && (current !== nodeId || currentAttempt !== event.attempt)) {
+    ctx.notifier.control(current, 'cancel', { jobId: job.id, attempt: currentAttempt })
+  }
+  ack()
+}
+
+function wasAssigned(job: JobRecord, nodeId: string, event: { attempt: number; epoch: string }): boolean {
+  const instance = instanceOfEpoch(event.epoch)
+  return job.history.some((h) => h.attempt === event.attempt && h.node === nodeId && instanceOfEpoch(h.epoch) === instance)
+}

@@ -1,0 +1,101 @@
+import { decode, isId, replyClientOf, specOf, submitSchema, type SubmitMessage } from '../../../src/protocol/index.js'
+import type { JobRecord } from '../../store/job-record.js'
+import type { MasterContext } from '../context.js'
+import type { Lifecycle } from '../lifecycle.js'
+import { describeRequirement, requirementOf } from '../requirement.js'
+import { availability } from '../scheduler.js'
+import { correlationOf, usableReplyTo } from './reply-target.js'
+
+/** `{ns}/submit`: admit a job, or say exactly why not. */
+export function handleSubmit(ctx: MasterContext, lifecycle: Lifecycle, payload: Buffer): void {
+  const ns = ctx.options.namespace
+  const decoded = decode(submitSchema, payload, ctx.options.maxPayloadBytes)
+  if (!decoded.ok) {
+    ctx.counters.inc(`rejected_${decoded.code}`)
+    const replyTo = usableReplyTo(ns, decoded.raw?.replyTo)
+    if (replyTo) {
+      const jobId = isId(decoded.raw?.id) ? (decoded.raw?.id as string) : undefined
+      ctx.notifier.rejected(replyTo, decoded.code, decoded.message, { jobId, correlationId: correlationOf(decoded.raw) })
+    } else {
+      ctx.counters.inc('ignored_unanswerable')
+      ctx.logger.warn({ code: decoded.code, reason: decoded.message }, 'malformed submit with no usable replyTo')
+    }
+    return
+  }
+  const submit = decoded.value
+  if (!usableReplyTo(ns, submit.replyTo)) {
+    ctx.counters.inc('rejected_BAD_MESSAGE')
+    ctx.counters.inc('ignored_unanswerable')
+    ctx.logger.warn({ jobId: submit.id, replyTo: submit.replyTo }, 'submit whose replyTo is not a reply topic')
+    return
+  }
+  const known = ctx.active.get(submit.id) ?? ctx.store.get(submit.id)
+  if (known) {
+    ctx.counters.inc('duplicate_submits')
+    // Idempotency: the same id never makes a second job; the reply describes the existing one.
+    ctx.afterFlush(() => {
+      ctx.notifier.toJob({ ...known, replyTo: submit.replyTo, correlationId: submit.correlationId }, {
+        type: 'accepted',
+        state: known.state,
+        duplicate: true,
+      })
+    })
+    return
+  }
+  const requirement = requirementOf(submit)
+  const available = availability(ctx.nodes, requirement)
+  if (!submit.wait && available !== 'capable') {
+    const code = available === 'no-node' ? 'NO_NODE' : 'UNSUPPORTED'
+    const message =
+      available === 'no-node' ? 'no node is online' : `no online node supports ${describeRequirement(requirement)}`
+    reject(ctx, submit, code, message)
+    return
+  }
+  if (ctx.queue.size >= ctx.options.maxQueued) {
+    reject(ctx, submit, 'QUEUE_FULL', `the master already holds ${ctx.queue.size} queued jobs`)
+    return
+  }
+  const owner = replyClientOf(ns, submit.replyTo) ?? null
+  if (ctx.queue.ownerCount(owner) >= ctx.options.maxQueuedPerClient) {
+    reject(ctx, submit, 'QUEUE_FULL', `client ${owner} already has ${ctx.options.maxQueuedPerClient} queued jobs`)
+    return
+  }
+  const job = newRecord(ctx, submit, owner)
+  ctx.active.set(job.id, job)
+  lifecycle.save(job)
+  ctx.counters.inc('admitted')
+  ctx.afterFlush(() => {
+    ctx.notifier.toJob(job, { type: 'accepted', state: 'queued' })
+    if (available !== 'capable') {
+      const detail = available === 'no-node' ? 'no node is online yet' : `no online node supports ${describeRequirement(requirement)} yet`
+      ctx.notifier.toJob(job, { type: 'progress', state: 'waiting', attempt: 0, detail })
+    }
+  })
+  lifecycle.enqueue(job)
+}
+
+function reject(ctx: MasterContext, submit: SubmitMessage, code: 'NO_NODE' | 'UNSUPPORTED' | 'QUEUE_FULL', message: string): void {
+  ctx.counters.inc(`rejected_${code}`)
+  ctx.notifier.rejected(submit.replyTo, code, message, { jobId: submit.id, correlationId: submit.correlationId })
+}
+
+function newRecord(ctx: MasterContext, submit: SubmitMessage, owner: string | null): JobRecord {
+  const now = ctx.now()
+  return {
+    id: submit.id,
+    spec: specOf(submit),
+    state: 'queued',
+    replyTo: submit.replyTo,
+    ...(submit.correlationId ? { correlationId: submit.correlationId } : {}),
+    owner,
+    priority: submit.priority,
+    seq: ctx.nextSeq(),
+    createdAt: now,
+    updatedAt: now,
+    attempt: 0,
+    charged: 0,
+    node: null,
+    epoch: null,
+    history: [],
+  }
+}

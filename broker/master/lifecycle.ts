@@ -1,0 +1,149 @@
+import type { FinalState, JobOutput } from '../../src/protocol/index.js'
+import type { JobRecord } from '../store/job-record.js'
+import type { MasterContext } from './context.js'
+
+/**
+ * The job state machine of DESIGN §5: queued → assigned → running → final. Every transition
+ * saves the record; anything said about it to the outside waits for the save to be durable.
+ */
+export class Lifecycle {
+  /** Set by the dispatcher: called whenever a slot may have freed or a job was queued. */
+  onCapacity: () => void = () => {}
+
+  constructor(private readonly ctx: MasterContext) {}
+
+  save(job: JobRecord): void {
+    job.updatedAt = this.ctx.now()
+    this.ctx.store.save(job)
+  }
+
+  /** Puts a job (new, requeued or recovered) in the queue. */
+  enqueue(job: JobRecord): void {
+    job.state = 'queued'
+    job.node = null
+    job.epoch = null
+    this.ctx.queue.push(job)
+    this.onCapacity()
+  }
+
+  assign(job: JobRecord, nodeId: string, epoch: string): void {
+    const { ctx } = this
+    job.attempt += 1
+    job.state = 'assigned'
+    job.node = nodeId
+    job.epoch = epoch
+    job.history.push({ attempt: job.attempt, node: nodeId, epoch, at: ctx.now() })
+    ctx.nodes.get(nodeId)?.inFlight.add(job.id)
+    this.save(job)
+    const attempt = job.attempt
+    const ackBy = ctx.now() + ctx.options.ackTimeoutMs
+    ctx.timers.set(job.id, ctx.options.ackTimeoutMs, () => this.loseAttempt(job, attempt, `node ${nodeId} did not accept within ${ctx.options.ackTimeoutMs} ms`))
+    ctx.afterFlush(() => {
+      if (job.attempt !== attempt || job.state !== 'assigned') return
+      ctx.notifier.assign(nodeId, { job: job.spec, attempt, epoch, ackBy })
+      ctx.notifier.toJob(job, { type: 'progress', state: 'assigned', attempt, node: nodeId })
+    })
+  }
+
+  /** The worker took it: from now on the run deadline (timeoutMs + grace) guards a silent worker. */
+  markRunning(job: JobRecord): void {
+    const { ctx } = this
+    job.state = 'running'
+    this.save(job)
+    const attempt = job.attempt
+    const limit = job.spec.timeoutMs + ctx.options.runGraceMs
+    ctx.timers.set(job.id, limit, () => this.loseAttempt(job, attempt, `no result within timeoutMs + ${ctx.options.runGraceMs} ms grace`, true))
+    ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: 'running', attempt, node: job.node ?? undefined }))
+  }
+
+  /**
+   * The attempt is gone (its connection died, it missed a deadline, its node came back without
+   * it): cancel it where it was and run the job again, until maxAttempts is spent.
+   */
+  loseAttempt(job: JobRecord, attempt: number, reason: string, timedOut = false): void {
+    const { ctx } = this
+    if (job.attempt !== attempt || (job.state !== 'assigned' && job.state !== 'running')) return
+    ctx.timers.clear(job.id)
+    const nodeId = job.node
+    this.release(job)
+    if (nodeId) ctx.notifier.control(nodeId, 'cancel', { jobId: job.id, attempt })
+    job.charged += 1
+    ctx.counters.inc('attempts_lost')
+    ctx.logger.info({ jobId: job.id, attempt, node: nodeId, reason }, 'attempt lost')
+    if (job.charged >= job.spec.maxAttempts) {
+      this.finalize(job, timedOut ? 'timed_out' : 'failed', null, `gave up after ${job.charged} attempt(s): ${reason}`, nodeId, job.charged)
+      return
+    }
+    this.save(job)
+    this.enqueue(job)
+    ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: 'requeued', attempt, detail: reason }))
+  }
+
+  /** A worker refused the assignment. That costs no attempt (DESIGN §5, step 2). */
+  refused(job: JobRecord, reason: string, retryAfterMs: number, excludeNode: boolean): void {
+    const { ctx } = this
+    ctx.timers.clear(job.id)
+    const nodeId = job.node
+    this.release(job)
+    if (excludeNode && nodeId) {
+      let excluded = ctx.excluded.get(job.id)
+      if (!excluded) ctx.excluded.set(job.id, (excluded = new Set()))
+      excluded.add(nodeId)
+    }
+    const rejections = job.history.length - job.charged
+    if (rejections >= ctx.options.maxRejections) {
+      this.finalize(job, 'failed', null, `refused by workers ${rejections} times; last: ${reason}`, nodeId, job.charged)
+      return
+    }
+    job.state = 'queued'
+    job.node = null
+    job.epoch = null
+    this.save(job)
+    ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: 'requeued', attempt: job.attempt, detail: reason }))
+    if (retryAfterMs > 0) ctx.timers.set(job.id, retryAfterMs, () => this.enqueue(job))
+    else this.enqueue(job)
+  }
+
+  /** The one and only final state of a job (DESIGN §5, step 4). */
+  finalize(
+    job: JobRecord,
+    state: FinalState,
+    output: JobOutput,
+    error: string | undefined,
+    node: string | null,
+    attempts = job.charged + 1,
+  ): void {
+    const { ctx } = this
+    ctx.timers.clear(job.id)
+    this.release(job)
+    ctx.queue.remove(job)
+    ctx.active.delete(job.id)
+    ctx.excluded.delete(job.id)
+    job.state = state
+    job.finalState = state
+    job.node = node
+    job.output = output
+    if (error !== undefined) job.error = error
+    this.save(job)
+    ctx.counters.inc(`final_${state}`)
+    ctx.afterFlush(() => {
+      ctx.notifier.toJob(job, {
+        type: 'result',
+        state,
+        attempts,
+        node,
+        output,
+        ...(error !== undefined ? { error } : {}),
+      })
+    })
+    this.onCapacity()
+  }
+
+  /** Frees the slot the job held on its node. */
+  private release(job: JobRecord): void {
+    if (job.node) {
+      const node = this.ctx.nodes.get(job.node)
+      if (node?.inFlight.delete(job.id)) this.onCapacity()
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { filters, parseTopic, topics } from '../../src/protocol/index.js'
+import { silentLogger, type Logger } from '../../src/logging/logger.js'
+import type { JobStore } from '../store/job-store.js'
+import type { MasterContext } from './context.js'
+import { Counters } from './counters.js'
+import { Dispatcher } from './dispatcher.js'
+import { handleNodeEvent } from './handlers/node-events.js'
+import { connectionLost, handleNodeState } from './handlers/node-state.js'
+import { handleRpc, type Visibility } from './handlers/rpc.js'
+import { handleSubmit } from './handlers/submit.js'
+import { JobQueue } from './job-queue.js'
+import { JobTimers } from './job-timers.js'
+import { Lifecycle } from './lifecycle.js'
+import { NodeTable } from './node-table.js'
+import { Notifier } from './notifier.js'
+import { masterOptionsSchema, type MasterOptionsInput } from './options.js'
+import type { Transport } from './transport.js'
+
+export interface MasterDeps {
+  transport: Transport
+  store: JobStore
+  logger?: Logger
+  visibility?: Visibility
+  random?: () => number
+}
+
+export interface MasterEvents {
+  error: [Error]
+}
+
+/**
+ * The master of DESIGN §2: it owns the node table, the queue and every job's lifecycle. It speaks
+ * only through a Transport, so the same code runs inside the broker or against any MQTT broker.
+ */
+export class Master extends EventEmitter<MasterEvents> {
+  readonly instance = randomBytes(6).toString('base64url')
+  readonly ctx: MasterContext
+  private readonly lifecycle: Lifecycle
+  private readonly dispatcher: Dispatcher
+  private readonly transport: Transport
+  private readonly visibility: Visibility
+  private closing: Promise<void> | undefined
+  private pendingFlush: Promise<void> | undefined
+  private flushCallbacks: Array<() => void> = []
+
+  constructor(options: MasterOptionsInput, deps: MasterDeps) {
+    super()
+    this.transport = deps.transport
+    this.visibility = deps.visibility ?? (() => 'all')
+    const parsed = masterOptionsSchema.parse(options)
+    let seq = deps.store.maxSeq()
+    this.ctx = {
+      options: parsed,
+      instance: this.instance,
+      store: deps.store,
+      nodes: new NodeTable(),
+      queue: new JobQueue(),
+      notifier: new Notifier(deps.transport, parsed.namespace),
+      counters: new Counters(),
+      logger: (deps.logger ?? silentLogger()).child({ component: 'master' }),
+      timers: new JobTimers(),
+      active: new Map(),
+      excluded: new Map(),
+      nextSeq: () => ++seq,
+      now: () => Date.now(),
+      afterFlush: (fn) => this.afterFlush(fn),
+    }
+    this.lifecycle = new Lifecycle(this.ctx)
+    this.dispatcher = new Dispatcher(this.ctx, this.lifecycle, deps.random)
+  }
+
+  get namespace(): string {
+    return this.ctx.options.namespace
+  }
+
+  async start(): Promise<void> {
+    this.recover()
+    const ns = this.namespace
+    await this.transport.subscribe(
+      [filters.allNodeStates(ns), filters.allNodeEvents(ns), topics.submit(ns), topics.rpc(ns)],
+      (topic, payload) => this.route(topic, payload),
+    )
+    // Workers that see a new master instance republish their births and resend their outboxes.
+    this.ctx.notifier.masterState('online', this.instance)
+    this.dispatcher.schedule()
+    this.ctx.logger.info({ instance: this.instance, namespace: ns, store: this.ctx.store.kind }, 'master started')
+  }
+
+  /** Idempotent. Tells the workers the master is gone, then lets the store finish its writes. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.dispatcher.stop()
+      this.ctx.timers.clearAll()
+      this.ctx.notifier.masterState('offline', this.instance)
+      await this.ctx.store.flush().catch(() => {})
+      await this.transport.close()
+    })()
+    return this.closing
+  }
+
+  private route(topic: string, payload: Buffer): void {
+    const parsed = parseTopic(this.namespace, topic)
+    const { ctx, lifecycle } = this
+    try {
+      switch (parsed?.kind) {
+        case 'submit':
+          return handleSubmit(ctx, lifecycle, payload)
+        case 'rpc':
+          return handleRpc(ctx, lifecycle, payload, this.visibility)
+        case 'nodeState':
+          return handleNodeState(ctx, lifecycle, parsed.node, payload)
+        case 'nodeEvents':
+          return handleNodeEvent(ctx, lifecycle, parsed.node, payload)
+        default:
+          ctx.counters.inc('ignored_topic')
+      }
+    } catch (error) {
+      // A handler bug must cost one message, never the master.
+      ctx.counters.inc('handler_errors')
+      ctx.logger.error({ err: error, topic }, 'handler failed')
+    }
+  }
+
+  /**
+   * After a restart: queued jobs go back in the queue; assigned and running ones wait, on a
+   * placeholder of their node, for that node's rebirth to say whether it still holds them.
+   */
+  private recover(): void {
+    const { ctx } = this
+    for (const job of ctx.store.loadUnfinished()) {
+      ctx.active.set(job.id, job)
+      if (job.state === 'queued' || !job.node || !job.epoch) {
+        this.lifecycle.enqueue(job)
+        continue
+      }
+      ctx.nodes.placeholder(job.node, job.epoch).inFlight.add(job.id)
+    }
+    for (const node of ctx.nodes.all()) {
+      if (node.inFlight.size === 0) continue
+      ctx.counters.inc('recovered_in_flight', node.inFlight.size)
+      connectionLost(ctx, this.lifecycle, node, `master restarted and node ${node.id} did not come back`, Math.max(1, ctx.options.reconcileMs))
+      ctx.notifier.control(node.id, 'rebirth')
+    }
+  }
+
+  /** Coalesces the store's flushes: one durable write serves every callback queued meanwhile. */
+  private afterFlush(fn: () => void): void {
+    this.flushCallbacks.push(fn)
+    if (this.pendingFlush) return
+    this.pendingFlush = Promise.resolve().then(async () => {
+      try {
+        await this.ctx.store.flush()
+      } catch (error) {
+        this.ctx.logger.error({ err: error }, 'job store flush failed')
+        this.emit('error', error as Error)
+        this.pendingFlush = undefined
+        return
+      }
+      this.pendingFlush = undefined
+      const callbacks = this.flushCallbacks
+      this.flushCallbacks = []
+      for (const callback of callbacks) {
+        try {
+          callback()
+        } catch (error) {
+          ctx(this).logger.error({ err: error }, 'post-flush callback failed')
+        }
+      }
+    })
+  }
+}
+
+function ctx(master: Master): MasterContext {
+  return master.ctx
+}

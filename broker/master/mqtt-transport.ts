@@ -1,0 +1,38 @@
+import type { Connection } from '../../src/net/connection.js'
+import type { Logger } from '../../src/logging/logger.js'
+import type { Transport } from './transport.js'
+
+/** The master as a plain client of an external broker (Mosquitto, EMQX, clustered Aedes). */
+export class MqttTransport implements Transport {
+  private readonly handlers: Array<{ filters: string[]; handler: (topic: string, payload: Buffer) => void }> = []
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly logger: Logger,
+  ) {
+    connection.on('message', (topic, payload) => {
+      for (const { handler } of this.handlers) handler(topic, payload)
+    })
+    // Clean sessions forget subscriptions: every reconnect subscribes again.
+    connection.on('connect', () => {
+      for (const { filters } of this.handlers) {
+        connection.subscribe(filters).catch((error) => this.logger.error({ err: error }, 'resubscribe failed'))
+      }
+    })
+  }
+
+  publish(topic: string, payload: Buffer, options: { qos: 0 | 1; retain?: boolean }): void {
+    this.connection.publish(topic, payload, options).catch((error) => {
+      this.logger.warn({ err: error, topic }, 'publish failed')
+    })
+  }
+
+  async subscribe(filters: string[], handler: (topic: string, payload: Buffer) => void): Promise<void> {
+    this.handlers.push({ filters, handler })
+    await this.connection.subscribe(filters)
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close()
+  }
+}

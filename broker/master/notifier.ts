@@ -1,0 +1,59 @@
+import {
+  PROTOCOL_VERSION,
+  encode,
+  topics,
+  type AssignMessage,
+  type ControlMessage,
+  type ControlOp,
+  type JobReply,
+  type RejectCode,
+  type RpcReply,
+} from '../../src/protocol/index.js'
+import type { JobRecord } from '../store/job-record.js'
+import type { Transport } from './transport.js'
+
+type Distribute<T> = T extends unknown ? Omit<T, 'v' | 'jobId' | 'correlationId'> : never
+export type JobReplyBody = Distribute<JobReply>
+
+/** Every message the master sends, built in one place from the protocol's topic builders. */
+export class Notifier {
+  constructor(
+    private readonly transport: Transport,
+    private readonly ns: string,
+  ) {}
+
+  /** To the submitter's reply topic and to the job's event topic (DESIGN §3). */
+  toJob(job: JobRecord, body: JobReplyBody): void {
+    const payload = encode({ v: PROTOCOL_VERSION, ...body, jobId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) })
+    this.transport.publish(job.replyTo, payload, { qos: 1 })
+    this.transport.publish(topics.jobEvents(this.ns, job.id), payload, { qos: 1 })
+  }
+
+  /** A refusal before the job exists: only the submitter hears it. */
+  rejected(replyTo: string, code: RejectCode, message: string, ids: { jobId?: string; correlationId?: string }): void {
+    const payload = encode({ v: PROTOCOL_VERSION, type: 'rejected', code, message, ...definedOnly(ids) })
+    this.transport.publish(replyTo, payload, { qos: 1 })
+  }
+
+  rpc(replyTo: string, reply: Omit<RpcReply, 'v' | 'type'>): void {
+    this.transport.publish(replyTo, encode({ v: PROTOCOL_VERSION, type: 'rpc', ...reply }), { qos: 1 })
+  }
+
+  assign(node: string, message: Omit<AssignMessage, 'v' | 'type'>): void {
+    this.transport.publish(topics.nodeAssign(this.ns, node), encode({ v: PROTOCOL_VERSION, type: 'assign', ...message }), { qos: 1 })
+  }
+
+  control(node: string, op: ControlOp, ids: { jobId?: string; attempt?: number } = {}): void {
+    const message: ControlMessage = { v: PROTOCOL_VERSION, type: 'control', op, ...definedOnly(ids) }
+    this.transport.publish(topics.nodeControl(this.ns, node), encode(message), { qos: 1 })
+  }
+
+  masterState(state: 'online' | 'offline', instance: string): void {
+    const payload = encode({ v: PROTOCOL_VERSION, type: 'master', state, instance, ts: Date.now() })
+    this.transport.publish(topics.masterState(this.ns), payload, { qos: 1, retain: true })
+  }
+}
+
+function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}

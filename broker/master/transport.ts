@@ -1,0 +1,11 @@
+/**
+ * How the master talks MQTT. Inside `edgerun broker` it is Aedes's in-process publish/subscribe (no
+ * socket, no codec); `edgerun master` uses an ordinary client of an external broker. The master
+ * itself cannot tell the two apart.
+ */
+export interface Transport {
+  /** Fire and forget, in order. The QoS is what subscribers get. */
+  publish(topic: string, payload: Buffer, options: { qos: 0 | 1; retain?: boolean }): void
+  subscribe(filters: string[], handler: (topic: string, payload: Buffer) => void): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod'
+import { masterOptionsSchema } from './master/options.js'
+
+/** `edgerun broker`: Aedes plus the master. Defaults here; flags and env feed this schema. */
+export const brokerOptionsSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(1883),
+  /** Where the SQLite job store lives; undefined with store 'memory'. */
+  dataDir: z.string().optional(),
+  store: z.enum(['sqlite', 'memory']).default('sqlite'),
+  allowAnonymous: z.boolean().default(false),
+  /** Path of a users file (see `edgerun users add`); enables authentication. */
+  authFile: z.string().optional(),
+  maxConnections: z.number().int().min(1).default(10_000),
+  master: masterOptionsSchema.default(masterOptionsSchema.parse({})),
+})
+
+export type BrokerOptions = z.infer<typeof brokerOptionsSchema>
+export type BrokerOptionsInput = z.input<typeof brokerOptionsSchema>
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith('127.')
+}

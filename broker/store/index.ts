@@ -1,0 +1,49 @@
+import { homedir } from 'node:os'
+import { isAbsolute, join } from 'node:path'
+import type { Logger } from '../../src/logging/logger.js'
+import type { JobStore } from './job-store.js'
+import { MemoryJobStore } from './memory-store.js'
+import { SqliteJobStore } from './sqlite-store.js'
+
+export type { AttemptRecord, JobRecord } from './job-record.js'
+export { toView } from './job-record.js'
+export type { JobQuery, JobStore } from './job-store.js'
+export { emptyCounts } from './job-store.js'
+export { MemoryJobStore } from './memory-store.js'
+export {
+  JOBS_DB_FILE,
+  MIGRATIONS,
+  SCHEMA_VERSION,
+  SqliteJobStore,
+  type SqliteJobStoreOptions,
+} from './sqlite-store.js'
+
+export type JobStoreOptions =
+  | { kind: 'memory' }
+  | { kind: 'sqlite'; dataDir: string; logger?: Logger; synchronous?: 'normal' | 'full' }
+
+export function createJobStore(options: JobStoreOptions): JobStore {
+  switch (options.kind) {
+    case 'memory':
+      return new MemoryJobStore()
+    case 'sqlite':
+      return SqliteJobStore.open({
+        dataDir: options.dataDir,
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+      })
+  }
+}
+
+/**
+ * Where the master keeps its data when `--data-dir` is not given: `$EDGERUN_DATA_DIR`, else
+ * `$XDG_DATA_HOME/edgerun` (only an absolute XDG_DATA_HOME counts, as the XDG spec says), else
+ * `~/.local/share/edgerun`.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = env.EDGERUN_DATA_DIR
+  if (explicit) return explicit
+  const xdg = env.XDG_DATA_HOME
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'edgerun')
+  return join(homedir(), '.local', 'share', 'edgerun')
+}

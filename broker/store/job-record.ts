@@ -1,0 +1,52 @@
+import type { FinalState, JobOutput, JobSpec, JobState, JobView } from '../../src/protocol/index.js'
+
+/** One assignment of a job to a node connection; the history is what lets a late result be checked. */
+export interface AttemptRecord {
+  attempt: number
+  node: string
+  epoch: string
+  at: number
+}
+
+/** A job as the master keeps it: the spec plus everything its lifecycle has decided. */
+export interface JobRecord {
+  id: string
+  spec: JobSpec
+  state: JobState
+  replyTo: string
+  correlationId?: string
+  /** The client id of the submitter (from its reply topic): whose job this is. */
+  owner: string | null
+  priority: number
+  /** Admission order: ties in priority run oldest first, and it survives a restart. */
+  seq: number
+  createdAt: number
+  updatedAt: number
+  /** The number of the latest assignment (0 before the first). */
+  attempt: number
+  /** Attempts that counted against maxAttempts: a worker's `rejected` does not count. */
+  charged: number
+  node: string | null
+  epoch: string | null
+  history: AttemptRecord[]
+  output?: JobOutput
+  error?: string
+  finalState?: FinalState
+}
+
+export function toView(job: JobRecord): JobView {
+  return {
+    id: job.id,
+    kind: job.spec.kind,
+    state: job.state,
+    priority: job.priority,
+    attempts: job.charged,
+    maxAttempts: job.spec.maxAttempts,
+    node: job.node,
+    owner: job.owner,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    ...(job.output !== undefined ? { output: job.output } : {}),
+    ...(job.error !== undefined ? { error: job.error } : {}),
+  }
+}

@@ -1,0 +1,33 @@
+import type { JobState } from '../../src/protocol/index.js'
+import type { JobRecord } from './job-record.js'
+
+export interface JobQuery {
+  state?: JobState
+  owner?: string
+  limit: number
+}
+
+/**
+ * Where the master keeps jobs (DESIGN §8). Writes are buffered and made durable together:
+ * `flush()` resolves once everything written before it is on disk, which is the point at which
+ * the master may tell anyone about it. Reads always see the latest writes.
+ */
+export interface JobStore {
+  readonly kind: string
+  /** Inserts or replaces the whole record. */
+  save(job: JobRecord): void
+  get(id: string): JobRecord | undefined
+  /** Newest first. */
+  list(query: JobQuery): JobRecord[]
+  /** Every job that is not final, oldest first: what a restarted master must pick up again. */
+  loadUnfinished(): JobRecord[]
+  /** The highest `seq` stored, so a restarted master keeps admission order. */
+  maxSeq(): number
+  counts(): Record<JobState, number>
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+export function emptyCounts(): Record<JobState, number> {
+  return { queued: 0, assigned: 0, running: 0, succeeded: 0, failed: 0, timed_out: 0, canceled: 0 }
+}

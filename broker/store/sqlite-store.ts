@@ -1,0 +1,477 @@
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Logger } from '../../src/logging/logger.js'
+import { isFinal, JOB_STATES, type JobState } from '../../src/protocol/index.js'
+import type { JobRecord } from './job-record.js'
+import { emptyCounts, type JobQuery, type JobStore } from './job-store.js'
+
+/** The file the store keeps inside its data dir. */
+export const JOBS_DB_FILE = 'jobs.db'
+
+/**
+ * The states a restarted master must pick up again. They are spelled out (not derived) because
+ * the partial index `jobs_unfinished` bakes them into the schema: if the protocol ever gains a
+ * non-final state, `open()` refuses to run until a migration rebuilds that index.
+ */
+const UNFINISHED_STATES = ['queued', 'assigned', 'running'] as const satisfies readonly JobState[]
+const UNFINISHED_SQL = UNFINISHED_STATES.map((s) => `'${s}'`).join(', ')
+
+export type SqliteDatabase = Database.Database
+
+/**
+ * Schema migrations: entry `i` takes the database from `user_version` i to i + 1. Each runs in
+ * its own IMMEDIATE transaction together with the `user_version` bump, so a crash mid-migration
+ * leaves the previous version intact. Append only; never edit a released entry.
+ */
+export const MIGRATIONS: ReadonlyArray<(db: SqliteDatabase) => void> = [
+  // 0 → 1: the jobs table. `record` is the whole JobRecord as JSON (the source of truth for
+  // reads); the other columns are copies of what is filtered or sorted on.
+  (db) => {
+    db.exec(`
+      CREATE TABLE jobs (
+        id         TEXT PRIMARY KEY NOT NULL,
+        seq        INTEGER NOT NULL,
+        state      TEXT NOT NULL,
+        owner      TEXT,
+        priority   INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        record     TEXT NOT NULL
+      );
+      CREATE INDEX jobs_seq ON jobs (seq);
+      CREATE INDEX jobs_state_seq ON jobs (state, seq);
+      CREATE INDEX jobs_owner_seq ON jobs (owner, seq);
+      CREATE INDEX jobs_unfinished ON jobs (seq) WHERE state IN (${UNFINISHED_SQL});
+    `)
+  },
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export interface SqliteJobStoreOptions {
+  /** Created (recursively) if missing; the database is `${dataDir}/jobs.db`. */
+  dataDir: string
+  logger?: Logger
+  /**
+   * `normal` (default): a committed batch survives the process being killed, but the last
+   * batches before an OS crash or power loss may be lost (never corrupted). `full`: every batch
+   * commit is fsynced, so it survives power loss too, at one fsync per batch. See docs/storage.md.
+   */
+  synchronous?: 'normal' | 'full'
+  /** How long a write waits for a lock held by another connection before failing. Default 5000. */
+  busyTimeoutMs?: number
+}
+
+/** A record ready to be written: the JSON snapshot plus the indexed columns. */
+interface PendingRow {
+  id: string
+  seq: number
+  state: JobState
+  owner: string | null
+  priority: number
+  createdAt: number
+  updatedAt: number
+  json: string
+}
+
+interface StoredRow {
+  id: string
+  seq: number
+  record: string
+}
+
+interface Deferred {
+  promise: Promise<void>
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+function deferred(): Deferred {
+  let resolveFn!: () => void
+  let rejectFn!: (error: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolveFn = res
+    rejectFn = rej
+  })
+  return { promise, resolve: resolveFn, reject: rejectFn }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * The default job store (DESIGN §8): SQLite through better-sqlite3, in WAL mode.
+ *
+ * Writes are batched per tick: `save()` snapshots the record into a pending map (the last write
+ * per id wins) and schedules one transaction on `setImmediate` that upserts everything pending.
+ * `flush()` resolves once every save made before it is committed. Reads overlay the pending map,
+ * so they always see the latest `save()`.
+ */
+export class SqliteJobStore implements JobStore {
+  readonly kind = 'sqlite'
+  /** Absolute path of the database file. */
+  readonly path: string
+
+  private readonly db: SqliteDatabase
+  private readonly logger: Logger | undefined
+  private pending = new Map<string, PendingRow>()
+  /** Settles when the batch now in `pending` is committed; created by the first `flush()`. */
+  private batchFlush: Deferred | undefined
+  private scheduled: NodeJS.Immediate | undefined
+  /** Counts of committed rows per state, kept in step with every commit. */
+  private committedCounts: Record<JobState, number>
+  private closed = false
+  private closing: Promise<void> | undefined
+  private readonly counters = { commits: 0, rowsWritten: 0, lastBatchSize: 0, failedCommits: 0 }
+
+  private readonly stmt: {
+    upsert: Database.Statement<[string, number, string, string | null, number, number, number, string]>
+    getRecord: Database.Statement<[string], string>
+    getState: Database.Statement<[string], string>
+    listAll: Database.Statement<[], StoredRow>
+    listByState: Database.Statement<[string], StoredRow>
+    listByOwner: Database.Statement<[string], StoredRow>
+    listByStateOwner: Database.Statement<[string, string], StoredRow>
+    unfinished: Database.Statement<[], StoredRow>
+    maxSeq: Database.Statement<[], number | null>
+    seqDesc: Database.Statement<[], { id: string; seq: number }>
+    countByState: Database.Statement<[], { state: string; n: number }>
+  }
+  private readonly writeBatch: (rows: Iterable<PendingRow>, counts: Record<JobState, number>) => void
+
+  /** Opens (creating if needed) `${dataDir}/jobs.db` and brings its schema up to date. */
+  static open(options: SqliteJobStoreOptions): SqliteJobStore {
+    return new SqliteJobStore(options)
+  }
+
+  private constructor(options: SqliteJobStoreOptions) {
+    const unfinished = JOB_STATES.filter((s) => !isFinal(s))
+    if (unfinished.length !== UNFINISHED_STATES.length || unfinished.some((s, i) => s !== UNFINISHED_STATES[i])) {
+      throw new Error(
+        `sqlite job store: the protocol's non-final states (${unfinished.join(', ')}) no longer match the schema's ` +
+          `(${UNFINISHED_STATES.join(', ')}); add a migration`,
+      )
+    }
+    const dataDir = resolve(options.dataDir)
+    this.path = join(dataDir, JOBS_DB_FILE)
+    this.logger = options.logger
+    let db: SqliteDatabase
+    try {
+      mkdirSync(dataDir, { recursive: true })
+      db = new Database(this.path)
+    } catch (error) {
+      throw new Error(`cannot open job store at ${this.path}: ${errorMessage(error)}`, { cause: error })
+    }
+    try {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
+      const mode = db.pragma('journal_mode = WAL', { simple: true })
+      if (String(mode).toLowerCase() !== 'wal') {
+        this.logger?.warn({ path: this.path, journalMode: mode }, 'job store: WAL is not available here; using %s', mode)
+      }
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+      db.pragma('temp_store = MEMORY')
+      db.pragma('cache_size = -16384') // 16 MiB
+      db.pragma('journal_size_limit = 67108864') // truncate the WAL back to 64 MiB after checkpoints
+      migrate(db, this.path, this.logger)
+
+      this.stmt = {
+        upsert: db.prepare(
+          `INSERT INTO jobs (id, seq, state, owner, priority, created_at, updated_at, record)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET
+             seq = excluded.seq, state = excluded.state, owner = excluded.owner,
+             priority = excluded.priority, created_at = excluded.created_at,
+             updated_at = excluded.updated_at, record = excluded.record`,
+        ),
+        getRecord: db.prepare<[string], string>('SELECT record FROM jobs WHERE id = ?').pluck(),
+        getState: db.prepare<[string], string>('SELECT state FROM jobs WHERE id = ?').pluck(),
+        listAll: db.prepare<[], StoredRow>('SELECT id, seq, record FROM jobs ORDER BY seq DESC'),
+        listByState: db.prepare<[string], StoredRow>(
+          'SELECT id, seq, record FROM jobs WHERE state = ? ORDER BY seq DESC',
+        ),
+        listByOwner: db.prepare<[string], StoredRow>(
+          'SELECT id, seq, record FROM jobs WHERE owner = ? ORDER BY seq DESC',
+        ),
+        listByStateOwner: db.prepare<[string, string], StoredRow>(
+          'SELECT id, seq, record FROM jobs WHERE state = ? AND owner = ? ORDER BY seq DESC',
+        ),
+        unfinished: db.prepare<[], StoredRow>(
+          `SELECT id, seq, record FROM jobs INDEXED BY jobs_unfinished
+           WHERE state IN (${UNFINISHED_SQL}) ORDER BY seq ASC`,
+        ),
+        maxSeq: db.prepare<[], number | null>('SELECT MAX(seq) FROM jobs').pluck(),
+        seqDesc: db.prepare<[], { id: string; seq: number }>('SELECT id, seq FROM jobs ORDER BY seq DESC'),
+        countByState: db.prepare<[], { state: string; n: number }>(
+          'SELECT state, COUNT(*) AS n FROM jobs GROUP BY state',
+        ),
+      }
+      this.committedCounts = emptyCounts()
+      for (const { state, n } of this.stmt.countByState.all()) {
+        if (state in this.committedCounts) this.committedCounts[state as JobState] = n
+        else this.logger?.warn({ state, n }, 'job store: rows with an unknown state are ignored by counts()')
+      }
+      const { upsert, getState } = this.stmt
+      this.writeBatch = db.transaction((rows: Iterable<PendingRow>, counts: Record<JobState, number>) => {
+        for (const row of rows) {
+          const previous = getState.get(row.id)
+          if (previous !== undefined && previous in counts) counts[previous as JobState]--
+          counts[row.state]++
+          upsert.run(row.id, row.seq, row.state, row.owner, row.priority, row.createdAt, row.updatedAt, row.json)
+        }
+      })
+    } catch (error) {
+      db.close()
+      throw new Error(`cannot open job store at ${this.path}: ${errorMessage(error)}`, { cause: error })
+    }
+    this.db = db
+    this.logger?.debug({ path: this.path, schemaVersion: SCHEMA_VERSION }, 'job store opened')
+  }
+
+  /** Commit counters, for the stats RPC and for tests of batching. */
+  get stats(): { commits: number; rowsWritten: number; lastBatchSize: number; failedCommits: number; pending: number } {
+    return { ...this.counters, pending: this.pending.size }
+  }
+
+  save(job: JobRecord): void {
+    this.assertOpen()
+    const row = toRow(job)
+    // Delete first so the map's order stays the order of the latest writes.
+    this.pending.delete(row.id)
+    this.pending.set(row.id, row)
+    this.schedule()
+  }
+
+  get(id: string): JobRecord | undefined {
+    this.assertOpen()
+    const pending = this.pending.get(id)
+    if (pending) return JSON.parse(pending.json) as JobRecord
+    const record = this.stmt.getRecord.get(id)
+    return record === undefined ? undefined : (JSON.parse(record) as JobRecord)
+  }
+
+  list(query: JobQuery): JobRecord[] {
+    this.assertOpen()
+    const limit = Math.floor(query.limit)
+    if (!(limit > 0)) return []
+    const { state, owner } = query
+    const rows =
+      state !== undefined && owner !== undefined
+        ? this.stmt.listByStateOwner.iterate(state, owner)
+        : state !== undefined
+          ? this.stmt.listByState.iterate(state)
+          : owner !== undefined
+            ? this.stmt.listByOwner.iterate(owner)
+            : this.stmt.listAll.iterate()
+    // The newest `limit` of the union are among the newest `limit` of each side.
+    const stored = this.takeStored(rows, limit)
+    const pending = [...this.pending.values()].filter(
+      (row) => (state === undefined || row.state === state) && (owner === undefined || row.owner === owner),
+    )
+    if (pending.length === 0) return stored.map(parseStored)
+    pending.sort((a, b) => b.seq - a.seq)
+    return mergeBySeq(stored, pending.slice(0, limit), (a, b) => b - a)
+      .slice(0, limit)
+      .map(parseAny)
+  }
+
+  loadUnfinished(): JobRecord[] {
+    this.assertOpen()
+    const stored = this.takeStored(this.stmt.unfinished.iterate(), Infinity)
+    const pending = [...this.pending.values()].filter((row) => !isFinal(row.state))
+    if (pending.length === 0) return stored.map(parseStored)
+    pending.sort((a, b) => a.seq - b.seq)
+    return mergeBySeq(stored, pending, (a, b) => a - b).map(parseAny)
+  }
+
+  maxSeq(): number {
+    this.assertOpen()
+    let max = 0
+    if (this.pending.size === 0) {
+      max = this.stmt.maxSeq.get() ?? 0
+    } else {
+      for (const row of this.pending.values()) max = Math.max(max, row.seq)
+      // The highest committed seq that no pending write replaces.
+      for (const row of this.stmt.seqDesc.iterate()) {
+        if (this.pending.has(row.id)) continue
+        max = Math.max(max, row.seq)
+        break
+      }
+    }
+    return Math.max(0, max)
+  }
+
+  counts(): Record<JobState, number> {
+    this.assertOpen()
+    const counts = { ...this.committedCounts }
+    for (const row of this.pending.values()) {
+      const previous = this.stmt.getState.get(row.id)
+      if (previous !== undefined && previous in counts) counts[previous as JobState]--
+      counts[row.state]++
+    }
+    return counts
+  }
+
+  flush(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError())
+    if (this.pending.size === 0) return Promise.resolve()
+    this.batchFlush ??= deferred()
+    this.schedule()
+    return this.batchFlush.promise
+  }
+
+  /** Commits what is pending, then closes the database. Safe to call more than once. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing
+    this.closed = true
+    if (this.scheduled) clearImmediate(this.scheduled)
+    this.scheduled = undefined
+    let failure: unknown = this.commit()
+    if (failure !== undefined) {
+      this.logger?.error({ path: this.path, jobs: this.pending.size }, 'job store: unsaved jobs lost on close')
+      this.pending.clear()
+    }
+    try {
+      this.db.pragma('optimize')
+    } catch {
+      // Only a planner hint; never worth failing a close for.
+    }
+    try {
+      this.db.close()
+    } catch (error) {
+      failure ??= error
+      this.logger?.error({ err: error, path: this.path }, 'job store: close failed')
+    }
+    this.logger?.debug({ path: this.path }, 'job store closed')
+    this.closing = failure === undefined ? Promise.resolve() : Promise.reject(failure)
+    // A second close() returns the same outcome; don't let an unobserved copy crash the process.
+    this.closing.catch(() => {})
+    return this.closing
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.closed) return
+    this.scheduled = setImmediate(() => {
+      this.scheduled = undefined
+      this.commit()
+    })
+  }
+
+  /**
+   * Writes everything pending in one transaction. On failure the batch stays pending (reads keep
+   * seeing it and the next save or flush retries it), the error is logged, and the flush
+   * promises waiting on this batch reject.
+   */
+  private commit(): Error | undefined {
+    const waiting = this.batchFlush
+    this.batchFlush = undefined
+    if (this.pending.size === 0) {
+      waiting?.resolve()
+      return undefined
+    }
+    const batch = this.pending
+    this.pending = new Map()
+    const counts = { ...this.committedCounts }
+    try {
+      this.writeBatch(batch.values(), counts)
+    } catch (cause) {
+      // Nothing can have been saved while the (synchronous) transaction ran.
+      this.pending = batch
+      this.counters.failedCommits++
+      const error = new Error(`job store: commit of ${batch.size} job(s) failed: ${errorMessage(cause)}`, { cause })
+      this.logger?.error({ err: cause, path: this.path, jobs: batch.size }, 'job store: commit failed')
+      waiting?.reject(error)
+      return error
+    }
+    this.committedCounts = counts
+    this.counters.commits++
+    this.counters.rowsWritten += batch.size
+    this.counters.lastBatchSize = batch.size
+    waiting?.resolve()
+    return undefined
+  }
+
+  /** Rows from a query, skipping those a pending write replaces; stops after `limit`. */
+  private takeStored(rows: IterableIterator<StoredRow>, limit: number): StoredRow[] {
+    const out: StoredRow[] = []
+    if (limit <= 0) return out
+    for (const row of rows) {
+      if (this.pending.has(row.id)) continue
+      out.push(row)
+      if (out.length >= limit) break // ends the iterator, which resets the statement
+    }
+    return out
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError()
+  }
+}
+
+function closedError(): Error {
+  return new Error('job store is closed')
+}
+
+function toRow(job: JobRecord): PendingRow {
+  if (typeof job.id !== 'string' || job.id.length === 0) throw new TypeError('job store: a job needs a non-empty id')
+  if (!Number.isSafeInteger(job.seq)) throw new TypeError(`job store: job ${job.id} has a non-integer seq`)
+  if (!Number.isSafeInteger(job.priority)) throw new TypeError(`job store: job ${job.id} has a non-integer priority`)
+  if (!(JOB_STATES as readonly string[]).includes(job.state)) {
+    throw new TypeError(`job store: job ${job.id} has an unknown state ${String(job.state)}`)
+  }
+  return {
+    id: job.id,
+    seq: job.seq,
+    state: job.state,
+    owner: job.owner ?? null,
+    priority: job.priority,
+    createdAt: Math.trunc(job.createdAt),
+    updatedAt: Math.trunc(job.updatedAt),
+    // Snapshot now: later mutations of `job` by the caller must not leak into the store.
+    json: JSON.stringify(job),
+  }
+}
+
+function parseStored(row: StoredRow): JobRecord {
+  return JSON.parse(row.record) as JobRecord
+}
+
+function parseAny(row: StoredRow | PendingRow): JobRecord {
+  return JSON.parse('json' in row ? row.json : row.record) as JobRecord
+}
+
+/** Merges two lists that are each sorted by `seq` under `order`; on ties `a` comes first. */
+function mergeBySeq<A extends { seq: number }, B extends { seq: number }>(
+  a: A[],
+  b: B[],
+  order: (x: number, y: number) => number,
+): Array<A | B> {
+  const out: Array<A | B> = []
+  let i = 0
+  let j = 0
+  while (i < a.length && j < b.length) {
+    if (order(a[i]!.seq, b[j]!.seq) <= 0) out.push(a[i++]!)
+    else out.push(b[j++]!)
+  }
+  while (i < a.length) out.push(a[i++]!)
+  while (j < b.length) out.push(b[j++]!)
+  return out
+}
+
+function migrate(db: SqliteDatabase, path: string, logger: Logger | undefined): void {
+  const versionOf = (): number => Number(db.pragma('user_version', { simple: true }))
+  const found = versionOf()
+  if (found > SCHEMA_VERSION) {
+    throw new Error(`its schema version ${found} is newer than this edgerun understands (${SCHEMA_VERSION})`)
+  }
+  for (let version = found; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      // Another process may have migrated meanwhile; IMMEDIATE makes the re-check reliable.
+      if (versionOf() !== version) return
+      MIGRATIONS[version]!(db)
+      db.pragma(`user_version = ${version + 1}`)
+    }).immediate()
+    logger?.info({ path, from: version, to: version + 1 }, 'job store: schema migrated')
+  }
+}

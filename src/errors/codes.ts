@@ -1,0 +1,28 @@
+/**
+ * The one registry of error codes. Protocol rejections (DESIGN §3) and CLI failures share it, so a
+ * code means the same on the wire, in `--json` output and in the exit status. docs/errors.md is
+ * tested against this table.
+ */
+export const ERROR_CODES = {
+  BAD_MESSAGE: { exit: 2, protocol: true, summary: 'The message is not valid protocol v1 (not JSON, wrong shape, bad field).' },
+  UNSUPPORTED_VERSION: { exit: 2, protocol: true, summary: 'The message carries a `v` this master does not speak.' },
+  NO_NODE: { exit: 1, protocol: true, summary: 'No node is online and the job was sent with `wait: false`.' },
+  UNSUPPORTED: { exit: 1, protocol: true, summary: 'No online node can run this job (kind, command, language or labels) and it was sent with `wait: false`.' },
+  QUEUE_FULL: { exit: 1, protocol: true, summary: 'The master, or this client, has as many queued jobs as it allows.' },
+  NOT_AUTHORIZED: { exit: 77, protocol: true, summary: 'The broker refused the credentials or the action.' },
+  NOT_FOUND: { exit: 1, protocol: true, summary: 'No job with that id.' },
+  BROKER_UNREACHABLE: { exit: 69, protocol: false, summary: 'The broker at --url could not be reached.' },
+  PORT_IN_USE: { exit: 69, protocol: false, summary: 'The broker could not listen: the port is taken.' },
+  BAD_FLAG: { exit: 2, protocol: false, summary: 'A flag or argument is missing or invalid.' },
+  UNSAFE_BIND: { exit: 2, protocol: false, summary: 'The broker would listen beyond loopback with neither --auth nor --allow-anonymous.' },
+  DUPLICATE_NODE: { exit: 1, protocol: false, summary: 'Another live worker already holds this node id.' },
+  TIMEOUT: { exit: 124, protocol: false, summary: 'An operation did not finish in time.' },
+  JOB_FAILED: { exit: 1, protocol: false, summary: 'The job ended failed, timed_out or canceled.' },
+  INTERNAL: { exit: 70, protocol: false, summary: 'An unexpected internal error.' },
+} as const satisfies Record<string, { exit: number; protocol: boolean; summary: string }>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export function exitCodeOf(code: ErrorCode): number {
+  return ERROR_CODES[code].exit
+}

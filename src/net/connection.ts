@@ -1,0 +1,176 @@
+import { EventEmitter } from 'node:events'
+import { MqttClient, type IClientOptions, type IClientPublishOptions } from 'mqtt'
+import { EdgerunError } from '../errors/index.js'
+import { silentLogger, type Logger } from '../logging/logger.js'
+import { Backoff } from './backoff.js'
+import { openStream, parseBrokerUrl } from './stream.js'
+
+export interface Will {
+  topic: string
+  payload: Buffer
+  qos: 0 | 1
+  retain: boolean
+}
+
+export interface ConnectionOptions {
+  url: string
+  clientId: string
+  username?: string
+  password?: string
+  ca?: Buffer
+  keepaliveSec?: number
+  /** Called before every connect attempt: lets a worker give each connection its own epoch. */
+  will?: () => Will
+  /** How long the first connect may take before it fails with BROKER_UNREACHABLE. */
+  connectTimeoutMs?: number
+  backoff?: { initialMs: number; maxMs: number }
+  logger?: Logger
+}
+
+export interface ConnectionEvents {
+  connect: []
+  disconnect: [reason: string]
+  message: [topic: string, payload: Buffer]
+}
+
+/**
+ * One MQTT 3.1.1 connection with what mqtt.js lacks: TCP_NODELAY, capped exponential backoff with
+ * jitter, a will recomputed per connection, and first-connect errors mapped to stable codes.
+ */
+export class Connection extends EventEmitter<ConnectionEvents> {
+  readonly client: MqttClient
+  private readonly backoff: Backoff
+  private readonly logger: Logger
+  private closing: Promise<void> | undefined
+
+  private constructor(private readonly options: ConnectionOptions) {
+    super()
+    this.logger = options.logger ?? silentLogger()
+    this.backoff = new Backoff(options.backoff?.initialMs ?? 100, options.backoff?.maxMs ?? 5_000)
+    const endpoint = parseBrokerUrl(options.url)
+    const mqttOptions: IClientOptions = {
+      protocolVersion: 4,
+      clientId: options.clientId,
+      username: options.username,
+      password: options.password,
+      keepalive: options.keepaliveSec ?? 10,
+      clean: true,
+      resubscribe: false,
+      reconnectPeriod: this.backoff.next(),
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      manualConnect: true,
+    }
+    this.client = new MqttClient(() => openStream(endpoint, { ca: options.ca }), mqttOptions)
+    this.client.setMaxListeners(0)
+    this.applyWill()
+    // Runs before mqtt.js's own close handler, so the next reconnect timer uses the new delay.
+    this.client.prependListener('close', () => {
+      const client = this.client as unknown as { reconnectTimer: NodeJS.Timeout | null }
+      if (client.reconnectTimer) {
+        clearInterval(client.reconnectTimer)
+        client.reconnectTimer = null
+      }
+      this.client.options.reconnectPeriod = this.backoff.next()
+    })
+    this.client.on('reconnect', () => this.applyWill())
+    this.client.on('connect', () => {
+      this.backoff.reset()
+      this.emit('connect')
+    })
+    this.client.on('close', () => {
+      if (!this.closing) this.emit('disconnect', 'connection closed')
+    })
+    this.client.on('error', (error) => this.logger.debug({ err: error }, 'mqtt error'))
+    this.client.on('message', (topic, payload) => this.emit('message', topic, payload))
+  }
+
+  /** Connects, or fails with a stable code if the first connection cannot be made. */
+  static async open(options: ConnectionOptions): Promise<Connection> {
+    const connection = new Connection(options)
+    await connection.firstConnect()
+    return connection
+  }
+
+  get connected(): boolean {
+    return this.client.connected
+  }
+
+  private applyWill(): void {
+    const will = this.options.will?.()
+    this.client.options.will = will
+      ? { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain }
+      : undefined
+  }
+
+  private firstConnect(): Promise<void> {
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000
+    return new Promise<void>((resolve, reject) => {
+      let lastError: Error | undefined
+      const cleanup = () => {
+        clearTimeout(timer)
+        this.client.off('connect', onConnect)
+        this.client.off('error', onError)
+      }
+      const fail = (error: EdgerunError) => {
+        cleanup()
+        void this.close()
+        reject(error)
+      }
+      const onConnect = () => {
+        cleanup()
+        resolve()
+      }
+      const onError = (error: Error & { code?: string | number }) => {
+        lastError = error
+        if (error.code === 4 || error.code === 5) {
+          fail(new EdgerunError('NOT_AUTHORIZED', `not authorized: check --username/--password (broker ${this.options.url})`))
+        } else if (error.code === 2) {
+          fail(new EdgerunError('NOT_AUTHORIZED', `the broker at ${this.options.url} rejected client id "${this.options.clientId}"`))
+        } else if (error.code === 'ECONNREFUSED' || error.code === 'ENOTFOUND' || error.code === 'EHOSTUNREACH') {
+          fail(new EdgerunError('BROKER_UNREACHABLE', `cannot reach the broker at ${this.options.url} (${error.code}): is \`edgerun broker\` running there?`))
+        }
+      }
+      const timer = setTimeout(() => {
+        const why = lastError ? `: ${lastError.message}` : ''
+        fail(new EdgerunError('BROKER_UNREACHABLE', `cannot reach the broker at ${this.options.url} within ${timeoutMs} ms${why}`))
+      }, timeoutMs)
+      this.client.on('connect', onConnect)
+      this.client.on('error', onError)
+      this.client.connect()
+    })
+  }
+
+  publish(topic: string, payload: Buffer | string, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
+    const publishOptions: IClientPublishOptions = { qos: options.qos ?? 1, retain: options.retain ?? false }
+    return new Promise((resolve, reject) => {
+      this.client.publish(topic, payload, publishOptions, (error) => (error ? reject(error) : resolve()))
+    })
+  }
+
+  subscribe(filters: string[], qos: 0 | 1 = 1): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.subscribe(filters, { qos }, (error, granted) => {
+        if (error) return reject(error)
+        const refused = granted?.find((grant) => grant.qos === 128)
+        if (refused) {
+          return reject(new EdgerunError('NOT_AUTHORIZED', `the broker refused the subscription to ${refused.topic}`))
+        }
+        resolve()
+      })
+    })
+  }
+
+  unsubscribe(filters: string[]): Promise<void> {
+    return new Promise((resolve) => {
+      this.client.unsubscribe(filters, () => resolve())
+    })
+  }
+
+  /** Idempotent. `force` drops the socket without DISCONNECT, so the broker publishes the will. */
+  close(options: { force?: boolean } = {}): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.client.end(options.force ?? false, {}, () => resolve())
+    })
+    return this.closing
+  }
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod'
+import { jobIdSchema } from '../ids.js'
+import { correlationIdSchema, v1 } from './common.js'
+import { LIMITS } from './limits.js'
+
+export const JOB_KINDS = ['judge', 'command', 'noop'] as const
+export const CHECKERS = ['exact', 'lines', 'tokens'] as const
+export const JUDGE_LANGUAGES = ['python3', 'c', 'cpp', 'js'] as const
+
+const labelSchema = z.string().min(1).max(LIMITS.maxLabelLength).regex(/^[A-Za-z0-9._:=-]+$/)
+
+/** Fields every kind shares. Defaults live here, so the CLI and raw MQTT clients get the same ones. */
+const jobCommon = {
+  id: jobIdSchema,
+  priority: z.number().int().min(-LIMITS.maxPriority).max(LIMITS.maxPriority).default(0),
+  timeoutMs: z.number().int().min(1).max(LIMITS.maxTimeoutMs).default(60_000),
+  maxAttempts: z.number().int().min(1).max(LIMITS.maxAttempts).default(3),
+  requires: z
+    .object({ labels: z.array(labelSchema).max(LIMITS.maxLabels).default([]) })
+    .default({ labels: [] }),
+  wait: z.boolean().default(true),
+  correlationId: correlationIdSchema.optional(),
+}
+
+export const judgeTestSchema = z.object({
+  name: z.string().min(1).max(128).optional(),
+  input: z.string().max(LIMITS.maxTestBytes),
+  expected: z.string().max(LIMITS.maxTestBytes),
+})
+
+export const judgeFieldsSchema = z.object({
+  kind: z.literal('judge'),
+  language: z.enum(JUDGE_LANGUAGES),
+  source: z.string().max(LIMITS.maxSourceBytes),
+  tests: z.array(judgeTestSchema).min(1).max(LIMITS.maxTests),
+  timeLimitMs: z.number().int().min(1).max(LIMITS.maxJudgeTimeLimitMs).default(1000),
+  memoryLimitMb: z.number().int().min(1).max(LIMITS.maxJudgeMemoryMb).default(256),
+  checker: z.enum(CHECKERS).default('tokens'),
+})
+
+export const commandFieldsSchema = z.object({
+  kind: z.literal('command'),
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  args: z.array(z.string().max(LIMITS.maxArgLength)).max(LIMITS.maxArgs).default([]),
+  stdin: z.string().max(LIMITS.maxStdinBytes).optional(),
+})
+
+export const noopFieldsSchema = z.object({
+  kind: z.literal('noop'),
+  sleepMs: z.number().int().min(0).max(LIMITS.maxTimeoutMs).optional(),
+})
+
+/** A job as the master stores it and sends it to a worker: the submit minus its envelope. */
+export const jobSpecSchema = z.discriminatedUnion('kind', [
+  judgeFieldsSchema.extend(jobCommon),
+  commandFieldsSchema.extend(jobCommon),
+  noopFieldsSchema.extend(jobCommon),
+])
+
+export const submitSchema = z.discriminatedUnion('kind', [
+  judgeFieldsSchema.extend({ ...jobCommon, v: v1, type: z.literal('submit'), replyTo: z.string() }),
+  commandFieldsSchema.extend({ ...jobCommon, v: v1, type: z.literal('submit'), replyTo: z.string() }),
+  noopFieldsSchema.extend({ ...jobCommon, v: v1, type: z.literal('submit'), replyTo: z.string() }),
+])
+
+export type JobKind = (typeof JOB_KINDS)[number]
+export type JudgeLanguage = (typeof JUDGE_LANGUAGES)[number]
+export type Checker = (typeof CHECKERS)[number]
+export type JobSpec = z.infer<typeof jobSpecSchema>
+export type JobSpecInput = z.input<typeof jobSpecSchema>
+export type JudgeJobSpec = Extract<JobSpec, { kind: 'judge' }>
+export type CommandJobSpec = Extract<JobSpec, { kind: 'command' }>
+export type NoopJobSpec = Extract<JobSpec, { kind: 'noop' }>
+export type SubmitMessage = z.infer<typeof submitSchema>
+export type SubmitInput = z.input<typeof submitSchema>
+
+/** Strips the submit envelope, keeping what the worker needs. */
+export function specOf(submit: SubmitMessage): JobSpec {
+  const { v: _v, type: _type, replyTo: _replyTo, ...spec } = submit
+  return spec as JobSpec
+}

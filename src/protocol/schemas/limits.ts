@@ -1,0 +1,19 @@
+/**
+ * Hard bounds on what a message may ask for. They are part of the protocol: a message outside
+ * them is BAD_MESSAGE, whatever the broker's own, usually tighter, configured limits.
+ */
+export const LIMITS = {
+  maxTimeoutMs: 24 * 60 * 60 * 1000,
+  maxAttempts: 100,
+  maxPriority: 1_000_000,
+  maxArgs: 256,
+  maxArgLength: 8 * 1024,
+  maxStdinBytes: 1024 * 1024,
+  maxLabels: 32,
+  maxLabelLength: 64,
+  maxTests: 1000,
+  maxSourceBytes: 1024 * 1024,
+  maxTestBytes: 16 * 1024 * 1024,
+  maxJudgeTimeLimitMs: 60_000,
+  maxJudgeMemoryMb: 4096,
+} as const

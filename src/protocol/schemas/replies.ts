@@ -1,0 +1,69 @@
+import { z } from 'zod'
+import { jobIdSchema } from '../ids.js'
+import { attemptSchema, correlationIdSchema, v1 } from './common.js'
+import { jobOutputSchema } from './outputs.js'
+import { finalStateSchema, jobStateSchema } from './states.js'
+
+export const REJECT_CODES = [
+  'BAD_MESSAGE',
+  'UNSUPPORTED_VERSION',
+  'NO_NODE',
+  'UNSUPPORTED',
+  'QUEUE_FULL',
+  'NOT_AUTHORIZED',
+  'NOT_FOUND',
+] as const
+export const rejectCodeSchema = z.enum(REJECT_CODES)
+export type RejectCode = (typeof REJECT_CODES)[number]
+
+const replyBase = { v: v1, correlationId: correlationIdSchema.optional() }
+
+/** master → client, on `replyTo` and on `{ns}/jobs/{jobId}/events`. */
+export const acceptedReplySchema = z.object({
+  ...replyBase,
+  type: z.literal('accepted'),
+  jobId: jobIdSchema,
+  state: jobStateSchema,
+  /** true when this id was already known: the reply describes the existing job (idempotency). */
+  duplicate: z.boolean().optional(),
+})
+export const rejectedReplySchema = z.object({
+  ...replyBase,
+  type: z.literal('rejected'),
+  jobId: jobIdSchema.optional(),
+  code: rejectCodeSchema,
+  message: z.string(),
+})
+export const progressReplySchema = z.object({
+  ...replyBase,
+  type: z.literal('progress'),
+  jobId: jobIdSchema,
+  state: z.string(),
+  attempt: z.number().int().min(0),
+  node: z.string().optional(),
+  detail: z.unknown().optional(),
+})
+export const resultReplySchema = z.object({
+  ...replyBase,
+  type: z.literal('result'),
+  jobId: jobIdSchema,
+  state: finalStateSchema,
+  attempts: z.number().int().min(0),
+  node: z.string().nullable(),
+  output: jobOutputSchema,
+  error: z.string().optional(),
+})
+
+export const jobReplySchema = z.discriminatedUnion('type', [
+  acceptedReplySchema,
+  rejectedReplySchema,
+  progressReplySchema,
+  resultReplySchema,
+])
+
+export type AcceptedReply = z.infer<typeof acceptedReplySchema>
+export type RejectedReply = z.infer<typeof rejectedReplySchema>
+export type ProgressReply = z.infer<typeof progressReplySchema>
+export type ResultReply = z.infer<typeof resultReplySchema>
+export type JobReply = z.infer<typeof jobReplySchema>
+export const replyAttemptSchema = attemptSchema

@@ -1,0 +1,45 @@
+import { z } from 'zod'
+import { jobIdSchema } from '../ids.js'
+import { correlationIdSchema, v1 } from './common.js'
+import { rejectCodeSchema } from './replies.js'
+import { jobStateSchema } from './states.js'
+
+export const RPC_METHODS = ['jobs.get', 'jobs.list', 'jobs.cancel', 'nodes.list', 'stats'] as const
+export type RpcMethod = (typeof RPC_METHODS)[number]
+
+export const rpcParamsSchemas = {
+  'jobs.get': z.object({ id: jobIdSchema }),
+  'jobs.list': z
+    .object({
+      state: jobStateSchema.optional(),
+      limit: z.number().int().min(1).max(1000).default(100),
+    })
+    .default({ limit: 100 }),
+  'jobs.cancel': z.object({ id: jobIdSchema }),
+  'nodes.list': z.object({}).default({}),
+  stats: z.object({}).default({}),
+} as const
+
+/** client → master, on `{ns}/rpc`. */
+export const rpcRequestSchema = z.object({
+  v: v1,
+  type: z.literal('rpc'),
+  id: correlationIdSchema,
+  method: z.enum(RPC_METHODS),
+  params: z.unknown().optional(),
+  replyTo: z.string(),
+})
+
+/** master → client, on the request's `replyTo`; `correlationId` is the request's `id`. */
+export const rpcReplySchema = z.object({
+  v: v1,
+  type: z.literal('rpc'),
+  correlationId: correlationIdSchema,
+  jobId: jobIdSchema.optional(),
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  error: z.object({ code: rejectCodeSchema, message: z.string() }).optional(),
+})
+
+export type RpcRequest = z.infer<typeof rpcRequestSchema>
+export type RpcReply = z.infer<typeof rpcReplySchema>

@@ -1,0 +1,63 @@
+import { z } from 'zod'
+import { jobIdSchema } from '../ids.js'
+import { attemptSchema, epochSchema, timestampSchema, v1 } from './common.js'
+
+export const JOB_STATES = [
+  'queued',
+  'assigned',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'canceled',
+] as const
+export const FINAL_STATES = ['succeeded', 'failed', 'timed_out', 'canceled'] as const
+export const jobStateSchema = z.enum(JOB_STATES)
+export const finalStateSchema = z.enum(FINAL_STATES)
+export type JobState = (typeof JOB_STATES)[number]
+export type FinalState = (typeof FINAL_STATES)[number]
+export function isFinal(state: JobState): state is FinalState {
+  return (FINAL_STATES as readonly string[]).includes(state)
+}
+
+export const masterStateSchema = z.object({
+  v: v1,
+  type: z.literal('master'),
+  state: z.enum(['online', 'offline']),
+  instance: z.string().min(1).max(64),
+  ts: timestampSchema,
+})
+
+export const runningEntrySchema = z.object({ jobId: jobIdSchema, attempt: attemptSchema })
+
+export const nodeStateSchema = z.object({
+  v: v1,
+  type: z.literal('node'),
+  state: z.enum(['online', 'draining', 'offline']),
+  epoch: epochSchema,
+  slots: z.number().int().min(0).max(10_000),
+  labels: z.array(z.string().max(64)).max(64),
+  capabilities: z.object({
+    languages: z.array(z.string().max(32)).max(32),
+    commands: z.array(z.string().max(64)).max(256),
+  }),
+  running: z.array(runningEntrySchema).max(10_000),
+  version: z.string().max(64),
+  ts: timestampSchema,
+  reason: z.string().max(256).optional(),
+})
+
+export type MasterStateMessage = z.infer<typeof masterStateSchema>
+export type NodeStateMessage = z.infer<typeof nodeStateSchema>
+export type NodeLifecycle = NodeStateMessage['state']
+export type RunningEntry = z.infer<typeof runningEntrySchema>
+
+/** `{instance}.{counter}` → instance: which process a connection belongs to. */
+export function instanceOfEpoch(epoch: string): string {
+  const dot = epoch.lastIndexOf('.')
+  return dot < 0 ? epoch : epoch.slice(0, dot)
+}
+export function counterOfEpoch(epoch: string): number {
+  const dot = epoch.lastIndexOf('.')
+  return dot < 0 ? 0 : Number(epoch.slice(dot + 1))
+}

@@ -1,0 +1,44 @@
+import type { JobOutput } from './outputs.js'
+import type { JobKind } from './job-spec.js'
+import type { JobState, NodeLifecycle } from './states.js'
+
+/** What `jobs.get` and `jobs.list` return for one job. */
+export interface JobView {
+  id: string
+  kind: JobKind
+  state: JobState
+  priority: number
+  attempts: number
+  maxAttempts: number
+  node: string | null
+  owner: string | null
+  createdAt: number
+  updatedAt: number
+  /** Set once the job is final. */
+  output?: JobOutput
+  error?: string
+}
+
+/** What `nodes.list` returns for one node. */
+export interface NodeView {
+  id: string
+  state: NodeLifecycle
+  epoch: string
+  slots: number
+  inFlight: number
+  labels: string[]
+  languages: string[]
+  commands: string[]
+  version: string
+  since: number
+}
+
+export interface StatsView {
+  instance: string
+  uptimeMs: number
+  nodes: { online: number; total: number }
+  jobs: Record<JobState, number>
+  queued: number
+  rejected: Record<string, number>
+  ignored: Record<string, number>
+}

@@ -1,0 +1,29 @@
+/**
+ * Results the master has not acknowledged yet (DESIGN §5, step 4). They are resent after every
+ * reconnect and on `rebirth`, until an `ack` removes them.
+ */
+export class Outbox {
+  private readonly entries = new Map<string, { attempt: number; payload: Buffer }>()
+
+  add(jobId: string, attempt: number, payload: Buffer): void {
+    this.entries.set(jobId, { attempt, payload })
+  }
+
+  get(jobId: string): { attempt: number; payload: Buffer } | undefined {
+    return this.entries.get(jobId)
+  }
+
+  ack(jobId: string, attempt?: number): boolean {
+    const entry = this.entries.get(jobId)
+    if (!entry || (attempt !== undefined && entry.attempt !== attempt)) return false
+    return this.entries.delete(jobId)
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  payloads(): Buffer[] {
+    return [...this.entries.values()].map((entry) => entry.payload)
+  }
+}

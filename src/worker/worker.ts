@@ -1,0 +1,359 @@
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import PQueue from 'p-queue'
+import { EdgerunError } from '../errors/index.js'
+import { silentLogger, type Logger } from '../logging/logger.js'
+import { Connection } from '../net/connection.js'
+import {
+  assignSchema,
+  controlSchema,
+  decode,
+  instanceOfEpoch,
+  masterStateSchema,
+  nodeStateSchema,
+  parseTopic,
+  topics,
+  type AssignMessage,
+  type ControlMessage,
+  type RunningEntry,
+} from '../protocol/index.js'
+import { nodeState, workerEvent, type NodeDescription } from './messages.js'
+import { workerOptionsSchema, type WorkerOptions, type WorkerOptionsInput } from './options.js'
+import { Outbox } from './outbox.js'
+import { Runners, type RunOutcome } from './runners/index.js'
+
+interface RunningJob {
+  attempt: number
+  epoch: string
+  controller: AbortController
+  /** Set when the master took the attempt back: its result must not be sent. */
+  dropped: boolean
+}
+
+export interface WorkerEvents {
+  online: [epoch: string]
+  offline: []
+  job: [event: { jobId: string; attempt: number; state: string }]
+  error: [Error]
+}
+
+/**
+ * A worker (DESIGN §4, §7): announces itself with a retained birth and a will per connection,
+ * takes at most `slots` attempts, and keeps every result until the master acknowledges it.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly instance = randomBytes(6).toString('base64url')
+  readonly options: WorkerOptions
+  private connection!: Connection
+  private connectionCounter = 0
+  private currentEpoch = ''
+  private state: 'online' | 'draining' = 'online'
+  private readonly running = new Map<string, RunningJob>()
+  private readonly outbox = new Outbox()
+  private readonly pool: PQueue
+  private readonly servedMasters = new Set<string>()
+  private readonly logger: Logger
+  private readonly runners: Runners
+  private readonly description: NodeDescription
+  private claimCheck: ((payload: Buffer) => void) | undefined
+  private closing: Promise<void> | undefined
+
+  private constructor(options: WorkerOptions, runners: Runners, logger: Logger) {
+    super()
+    this.options = options
+    this.runners = runners
+    this.logger = logger.child({ component: 'worker', node: options.id })
+    this.pool = new PQueue({ concurrency: options.slots })
+    this.description = { slots: options.slots, labels: options.labels, capabilities: runners.capabilities }
+  }
+
+  /** Connects, claims the node id, and publishes the birth. Fails with a stable code if it can't. */
+  static async start(input: WorkerOptionsInput, deps: { logger?: Logger; languages?: string[] } = {}): Promise<Worker> {
+    const options = workerOptionsSchema.parse(input)
+    const languages = options.judge ? (deps.languages ?? (await (await import('../judge/index.js')).detectLanguages())) : []
+    const runners = new Runners({ commands: options.commands, outputLimitBytes: options.outputLimitBytes, languages })
+    const worker = new Worker(options, runners, deps.logger ?? silentLogger())
+    await worker.connect()
+    return worker
+  }
+
+  get id(): string {
+    return this.options.id
+  }
+
+  get epoch(): string {
+    return this.currentEpoch
+  }
+
+  get runningCount(): number {
+    return this.running.size
+  }
+
+  get unacknowledged(): number {
+    return this.outbox.size
+  }
+
+  private get ns(): string {
+    return this.options.namespace
+  }
+
+  private async connect(): Promise<void> {
+    const { options } = this
+    this.connection = await Connection.open({
+      url: options.url,
+      clientId: `${options.id}-${this.instance}`.slice(0, 128),
+      username: options.username,
+      password: options.password,
+      ca: options.ca,
+      keepaliveSec: options.keepaliveSec,
+      connectTimeoutMs: options.connectTimeoutMs,
+      logger: this.logger,
+      // A fresh epoch for every connection attempt: the will names exactly the connection it guards.
+      will: () => {
+        this.currentEpoch = `${this.instance}.${++this.connectionCounter}`
+        return {
+          topic: topics.nodeState(this.ns, options.id),
+          payload: nodeState('offline', this.currentEpoch, this.description, [], 'connection lost'),
+          qos: 1,
+          retain: true,
+        }
+      },
+    })
+    this.connection.on('message', (topic, payload) => this.onMessage(topic, payload))
+    this.connection.on('disconnect', () => this.emit('offline'))
+    this.connection.on('connect', () => {
+      this.announce().catch((error) => this.logger.warn({ err: error }, 'announce after reconnect failed'))
+    })
+    try {
+      await this.announce(true)
+    } catch (error) {
+      await this.connection.close()
+      throw error
+    }
+  }
+
+  /** On every connect: subscribe, (first time) claim the id, resend the outbox, then the birth. */
+  private async announce(first = false): Promise<void> {
+    const ns = this.ns
+    const id = this.options.id
+    const claim = first ? this.awaitClaim() : undefined
+    await this.connection.subscribe([
+      topics.nodeAssign(ns, id),
+      topics.nodeControl(ns, id),
+      topics.nodeState(ns, id),
+      topics.masterState(ns),
+    ])
+    if (claim) await claim
+    this.resendOutbox()
+    this.publishState(this.state)
+    this.emit('online', this.currentEpoch)
+    this.logger.info({ epoch: this.currentEpoch }, 'worker online')
+  }
+
+  /**
+   * DESIGN §9: a node id is refused while its first holder lives. A retained state that shows
+   * another process online under this id means it is taken.
+   */
+  private awaitClaim(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(done, this.options.claimWaitMs)
+      function done(error?: Error) {
+        clearTimeout(timer)
+        error ? reject(error) : resolve()
+      }
+      this.claimCheck = (payload) => {
+        this.claimCheck = undefined
+        const decoded = decode(nodeStateSchema, payload)
+        if (decoded.ok && decoded.value.state !== 'offline' && instanceOfEpoch(decoded.value.epoch) !== this.instance) {
+          done(new EdgerunError('DUPLICATE_NODE', `node id "${this.options.id}" is held by a live worker (epoch ${decoded.value.epoch}); pick another --id or stop that worker`))
+        } else done()
+      }
+    })
+  }
+
+  private runningEntries(): RunningEntry[] {
+    return [...this.running].filter(([, job]) => !job.dropped).map(([jobId, job]) => ({ jobId, attempt: job.attempt }))
+  }
+
+  private publishState(state: 'online' | 'draining' | 'offline', reason?: string): Promise<void> {
+    const payload = nodeState(state, this.currentEpoch, this.description, this.runningEntries(), reason)
+    return this.connection.publish(topics.nodeState(this.ns, this.options.id), payload, { qos: 1, retain: true }).catch((error) => {
+      this.logger.debug({ err: error }, 'state publish failed')
+    })
+  }
+
+  private publishEvent(payload: Buffer): void {
+    this.connection.publish(topics.nodeEvents(this.ns, this.options.id), payload, { qos: 1 }).catch((error) => {
+      this.logger.debug({ err: error }, 'event publish failed')
+    })
+  }
+
+  private resendOutbox(): void {
+    for (const payload of this.outbox.payloads()) this.publishEvent(payload)
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const parsed = parseTopic(this.ns, topic)
+    try {
+      switch (parsed?.kind) {
+        case 'nodeAssign':
+          return this.onAssign(payload)
+        case 'nodeControl':
+          return this.onControl(payload)
+        case 'nodeState':
+          return this.onOwnState(payload)
+        case 'masterState':
+          return this.onMasterState(payload)
+      }
+    } catch (error) {
+      this.logger.error({ err: error, topic }, 'message handler failed')
+    }
+  }
+
+  private onOwnState(payload: Buffer): void {
+    if (this.claimCheck) return this.claimCheck(payload)
+    const decoded = decode(nodeStateSchema, payload)
+    if (!decoded.ok) return
+    const { state, epoch } = decoded.value
+    // A will from one of our older connections, arriving after our newer birth: correct the record.
+    if (state === 'offline' && epoch !== this.currentEpoch && instanceOfEpoch(epoch) === this.instance && this.connection.connected) {
+      this.logger.info({ stale: epoch, epoch: this.currentEpoch }, 'stale will seen; republishing birth')
+      void this.publishState(this.state)
+    }
+  }
+
+  private onMasterState(payload: Buffer): void {
+    const decoded = decode(masterStateSchema, payload)
+    if (!decoded.ok || decoded.value.state !== 'online') return
+    if (this.servedMasters.has(decoded.value.instance)) return
+    this.servedMasters.add(decoded.value.instance)
+    // A master we have not served yet rebuilds its view from our birth and our outbox.
+    this.resendOutbox()
+    void this.publishState(this.state)
+  }
+
+  private onAssign(payload: Buffer): void {
+    const decoded = decode(assignSchema, payload)
+    if (!decoded.ok) {
+      this.logger.warn({ reason: decoded.message }, 'malformed assign')
+      return
+    }
+    const assign = decoded.value
+    // Meant for an earlier process under this id: its deadline will requeue it.
+    if (instanceOfEpoch(assign.epoch) !== this.instance) return
+    const { job, attempt, epoch } = assign
+    const reject = (code: 'BUSY' | 'UNSUPPORTED' | 'DRAINING', message: string) =>
+      this.publishEvent(workerEvent({ type: 'rejected', jobId: job.id, attempt, epoch, code, message }))
+    const existing = this.running.get(job.id)
+    if (existing && existing.attempt === attempt) {
+      this.publishEvent(workerEvent({ type: 'accepted', jobId: job.id, attempt, epoch: existing.epoch }))
+      return
+    }
+    const done = this.outbox.get(job.id)
+    if (done) {
+      this.publishEvent(done.payload)
+      return
+    }
+    if (this.state === 'draining') return reject('DRAINING', 'worker is draining')
+    const why = this.runners.unsupported(job)
+    if (why) return reject('UNSUPPORTED', why)
+    if (existing) this.drop(job.id)
+    if (this.running.size >= this.options.slots) return reject('BUSY', `all ${this.options.slots} slots are taken`)
+    this.start(assign)
+  }
+
+  private start({ job, attempt, epoch }: AssignMessage): void {
+    const entry: RunningJob = { attempt, epoch, controller: new AbortController(), dropped: false }
+    this.running.set(job.id, entry)
+    this.publishEvent(workerEvent({ type: 'accepted', jobId: job.id, attempt, epoch }))
+    this.emit('job', { jobId: job.id, attempt, state: 'running' })
+    void this.pool.add(async () => {
+      let outcome: RunOutcome
+      try {
+        outcome = await this.runners.run(job, {
+          signal: entry.controller.signal,
+          logger: this.logger,
+          onProgress: (state, detail) => {
+            if (!entry.dropped) this.publishEvent(workerEvent({ type: 'progress', jobId: job.id, attempt, epoch, state, detail }))
+          },
+        })
+      } catch (error) {
+        outcome = { state: 'failed', output: null, error: `worker error: ${(error as Error).message}` }
+      }
+      if (this.running.get(job.id) === entry) this.running.delete(job.id)
+      if (entry.dropped) return
+      const payload = workerEvent({ type: 'result', jobId: job.id, attempt, epoch, state: outcome.state, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}) })
+      this.outbox.add(job.id, attempt, payload)
+      this.publishEvent(payload)
+      this.emit('job', { jobId: job.id, attempt, state: outcome.state })
+    })
+  }
+
+  /** The master took the attempt back: stop it and never report it. */
+  private drop(jobId: string, attempt?: number): void {
+    const entry = this.running.get(jobId)
+    if (!entry || (attempt !== undefined && entry.attempt !== attempt)) return
+    entry.dropped = true
+    this.running.delete(jobId)
+    entry.controller.abort()
+  }
+
+  private onControl(payload: Buffer): void {
+    const decoded = decode(controlSchema, payload)
+    if (!decoded.ok) return
+    const control: ControlMessage = decoded.value
+    switch (control.op) {
+      case 'cancel':
+        if (control.jobId) this.drop(control.jobId, control.attempt)
+        return
+      case 'ack':
+        if (control.jobId) this.outbox.ack(control.jobId, control.attempt)
+        return
+      case 'drain':
+        this.state = 'draining'
+        void this.publishState('draining')
+        return
+      case 'rebirth':
+        this.resendOutbox()
+        void this.publishState(this.state)
+        return
+    }
+  }
+
+  /**
+   * Graceful stop (DESIGN §4): `draining`, let running jobs finish (or hand them back after
+   * drainTimeoutMs), wait briefly for result acks, publish `offline` with reason shutdown, DISCONNECT.
+   */
+  close(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'draining'
+      if (this.connection.connected) await this.publishState('draining')
+      const drainMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs
+      await Promise.race([this.pool.onIdle(), delay(drainMs)])
+      for (const [jobId, entry] of [...this.running]) {
+        this.drop(jobId)
+        this.publishEvent(workerEvent({ type: 'rejected', jobId, attempt: entry.attempt, epoch: entry.epoch, code: 'DRAINING', message: 'worker shut down before the job finished' }))
+      }
+      await waitFor(() => this.outbox.size === 0 || !this.connection.connected, 2_000)
+      if (this.connection.connected) await this.publishState('offline', 'shutdown')
+      await this.connection.close()
+    })()
+    return this.closing
+  }
+
+  /** Dies without a word, like kill -9 would: the broker publishes the will. For tests. */
+  async crash(): Promise<void> {
+    for (const entry of this.running.values()) entry.controller.abort()
+    this.closing ??= this.connection.close({ force: true })
+    await this.closing
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!condition() && Date.now() < until) await delay(20)
+}
