@@ -9,5 +9,7 @@ export default defineConfig({
     // Two cores: more parallel files only make the timing-sensitive ones flaky.
     maxWorkers: 2,
     reporters: ['default'],
+    // oclif writes through console.log; @oclif/test captures process.stdout, so let console through.
+    disableConsoleIntercept: true,
   },
 })

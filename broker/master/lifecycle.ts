@@ -123,6 +123,7 @@ export class Lifecycle {
     job.finalState = state
     job.node = node
     job.output = output
+    job.attempts = attempts
     if (error !== undefined) job.error = error
     this.save(job)
     ctx.counters.inc(`final_${state}`)

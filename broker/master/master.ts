@@ -24,6 +24,8 @@ export interface MasterDeps {
   logger?: Logger
   visibility?: Visibility
   random?: () => number
+  /** Fixed by `edgerun master`, which must name the instance in its will before the master exists. */
+  instance?: string
 }
 
 export interface MasterEvents {
@@ -35,7 +37,7 @@ export interface MasterEvents {
  * only through a Transport, so the same code runs inside the broker or against any MQTT broker.
  */
 export class Master extends EventEmitter<MasterEvents> {
-  readonly instance = randomBytes(6).toString('base64url')
+  readonly instance: string
   readonly ctx: MasterContext
   private readonly lifecycle: Lifecycle
   private readonly dispatcher: Dispatcher
@@ -47,6 +49,7 @@ export class Master extends EventEmitter<MasterEvents> {
 
   constructor(options: MasterOptionsInput, deps: MasterDeps) {
     super()
+    this.instance = deps.instance ?? randomBytes(6).toString('base64url')
     this.transport = deps.transport
     this.visibility = deps.visibility ?? (() => 'all')
     const parsed = masterOptionsSchema.parse(options)

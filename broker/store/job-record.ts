@@ -32,6 +32,8 @@ export interface JobRecord {
   output?: JobOutput
   error?: string
   finalState?: FinalState
+  /** Set when final: the attempts reported in the result. */
+  attempts?: number
 }
 
 export function toView(job: JobRecord): JobView {
@@ -40,7 +42,7 @@ export function toView(job: JobRecord): JobView {
     kind: job.spec.kind,
     state: job.state,
     priority: job.priority,
-    attempts: job.charged,
+    attempts: job.attempts ?? job.charged + (job.state === 'assigned' || job.state === 'running' ? 1 : 0),
     maxAttempts: job.spec.maxAttempts,
     node: job.node,
     owner: job.owner,

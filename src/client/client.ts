@@ -44,7 +44,8 @@ interface PendingRpc {
   timer: NodeJS.Timeout
 }
 
-export type SubmitSpec = Omit<JobSpecInput, 'id'> & { id?: string }
+type WithOptionalId<T> = T extends unknown ? Omit<T, 'id'> & { id?: string } : never
+export type SubmitSpec = WithOptionalId<JobSpecInput>
 
 /**
  * A submitter (DESIGN §3): sends jobs, follows them on its own reply topic, and calls the rpc.

@@ -1,0 +1,49 @@
+import { Master } from '../broker/master/master.js'
+import { MqttTransport } from '../broker/master/mqtt-transport.js'
+import { createJobStore, defaultDataDir } from '../broker/store/index.js'
+import { PROTOCOL_VERSION, encode, topics } from '../src/protocol/index.js'
+import { BaseCommand } from '../src/cli/base-command.js'
+import { connectionFlags, connectionOptions, logLevelFlag } from '../src/cli/flags.js'
+import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
+import { untilSignal } from '../src/cli/signals.js'
+import { createLogger } from '../src/logging/logger.js'
+import { Connection } from '../src/net/connection.js'
+import { randomBytes } from 'node:crypto'
+
+export default class MasterCommand extends BaseCommand {
+  static override summary = 'Run the master against an external MQTT broker (Mosquitto, EMQX, clustered Aedes).'
+  static override examples = ['<%= config.bin %> master --url mqtt://mosquitto.local:1883 --data-dir ./data']
+
+  static override flags = { ...connectionFlags, 'log-level': logLevelFlag, ...masterFlags }
+
+  async run(): Promise<{ url: string; namespace: string; instance: string }> {
+    const { flags } = await this.parse(MasterCommand)
+    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-master' })
+    const store = flags.memory ? createJobStore({ kind: 'memory' }) : createJobStore({ kind: 'sqlite', dataDir: flags['data-dir'] ?? defaultDataDir(), logger })
+    const instance = randomBytes(6).toString('base64url')
+    const options = connectionOptions(flags)
+    const connection = await Connection.open({
+      ...options,
+      clientId: `edgerun-master-${instance}`,
+      logger,
+      // The broker announces the master's death for it (DESIGN §4).
+      will: () => ({
+        topic: topics.masterState(flags.namespace),
+        payload: encode({ v: PROTOCOL_VERSION, type: 'master', state: 'offline', instance, ts: Date.now() }),
+        qos: 1,
+        retain: true,
+      }),
+    }).catch(async (error) => {
+      await store.close()
+      throw error
+    })
+    const master = new Master(masterOptionsFrom(flags, flags.namespace), { transport: new MqttTransport(connection, logger), store, logger, instance })
+    await master.start()
+    this.note(`edgerun master ${master.instance} serving namespace ${flags.namespace} on ${flags.url}`)
+    const signal = await untilSignal()
+    this.note(`${signal}: shutting down`)
+    await master.close()
+    await store.close()
+    return { url: flags.url, namespace: flags.namespace, instance: master.instance }
+  }
+}

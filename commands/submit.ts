@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs'
+import { Flags } from '@oclif/core'
+import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
+import { connectionFlags, connectionOptions } from '../src/cli/flags.js'
+import { describeEvent } from '../src/cli/job-progress.js'
+import { buildJudgeSpecs, runJudgeBatch, type BatchReport } from '../src/cli/judge-batch.js'
+import { EdgerunClient, type SubmitSpec } from '../src/client/client.js'
+import type { JobReply } from '../src/protocol/index.js'
+
+export default class SubmitCommand extends BaseCommand {
+  static override summary = 'Submit a job and wait for its result (exit 0 only if it succeeded).'
+  static override examples = [
+    '<%= config.bin %> submit --noop',
+    '<%= config.bin %> submit --command echo --arg hello --arg world',
+    '<%= config.bin %> submit --judge sol.cpp --problem examples/problems/sum',
+    "<%= config.bin %> submit --judge 'examples/problems/sum/solutions/*' --problem examples/problems/sum",
+    '<%= config.bin %> submit --file job.json --detach --json',
+  ]
+
+  static override flags = {
+    ...connectionFlags,
+    noop: Flags.boolean({ description: 'a no-op job (smoke tests, benchmarks)', exclusive: ['command', 'judge', 'file'] }),
+    sleep: Flags.integer({ description: 'with --noop: ms the job sleeps', min: 0, dependsOn: ['noop'] }),
+    command: Flags.string({ description: 'run a command the worker registered under this name', exclusive: ['noop', 'judge', 'file'] }),
+    arg: Flags.string({ description: 'argument for --command (repeatable)', multiple: true, default: [] }),
+    stdin: Flags.string({ description: 'file fed to --command on stdin' }),
+    judge: Flags.string({ description: 'source file(s) to judge; several files or a glob make a batch', multiple: true, exclusive: ['noop', 'command', 'file'] }),
+    problem: Flags.string({ description: 'problem directory for --judge (problem.json and tests/)' }),
+    language: Flags.string({ description: 'language for --judge (default: from the file extension)', options: ['python3', 'c', 'cpp', 'js'] }),
+    file: Flags.string({ description: 'a JSON job spec (the fields of a submit message)', exclusive: ['noop', 'command', 'judge'] }),
+    id: Flags.string({ description: 'job id (the idempotency key; default: generated)' }),
+    priority: Flags.integer({ description: 'higher runs first', default: 0 }),
+    timeout: Flags.integer({ description: 'ms one attempt may run', min: 1 }),
+    attempts: Flags.integer({ description: 'attempts before the job fails', min: 1 }),
+    label: Flags.string({ description: 'label the node must have (repeatable)', multiple: true, default: [] }),
+    wait: Flags.boolean({ description: 'queue the job while no node can take it (--no-wait: reject at once)', default: true, allowNo: true }),
+    detach: Flags.boolean({ description: 'return once the job is accepted, without waiting for its result', default: false }),
+  }
+
+  async run(): Promise<JobReply | BatchReport> {
+    const { flags } = await this.parse(SubmitCommand)
+    const common = {
+      priority: flags.priority,
+      wait: flags.wait,
+      requires: { labels: flags.label },
+      ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
+      ...(flags.attempts !== undefined ? { maxAttempts: flags.attempts } : {}),
+    }
+    if (flags.judge && flags.judge.length > 0) {
+      if (!flags.problem) throw new EdgerunError('BAD_FLAG', '--judge needs --problem DIR')
+      const specs = await buildJudgeSpecs(flags.judge, flags.problem, flags.language, common)
+      if (specs.length > 1 || specs[0]?.batch) {
+        const client = await EdgerunClient.connect(connectionOptions(flags))
+        try {
+          const report = await runJudgeBatch(client, specs, { tty: !this.jsonEnabled() && process.stderr.isTTY === true, write: (line) => this.note(line) })
+          if (!this.jsonEnabled()) this.log(report.table)
+          if (report.failed > 0) process.exitCode = 1
+          return report
+        } finally {
+          await client.close()
+        }
+      }
+      return this.submitOne({ ...specs[0]!.spec, ...(flags.id ? { id: flags.id } : {}) }, flags)
+    }
+    const spec = this.specFromFlags(flags, common)
+    return this.submitOne(spec, flags)
+  }
+
+  private specFromFlags(flags: Record<string, unknown> & { arg: string[] }, common: Record<string, unknown>): SubmitSpec {
+    const id = flags.id as string | undefined
+    const withId = id ? { id } : {}
+    if (flags.file) {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(readFileSync(flags.file as string, 'utf8'))
+      } catch (error) {
+        throw new EdgerunError('BAD_FLAG', `cannot read job spec ${String(flags.file)}: ${(error as Error).message}`)
+      }
+      return { ...common, ...(parsed as object), ...withId } as SubmitSpec
+    }
+    if (flags.command) {
+      const stdin = flags.stdin ? readFileSync(flags.stdin as string, 'utf8') : undefined
+      return { ...common, ...withId, kind: 'command', name: flags.command as string, args: flags.arg, ...(stdin !== undefined ? { stdin } : {}) } as SubmitSpec
+    }
+    if (flags.noop) return { ...common, ...withId, kind: 'noop', ...(flags.sleep !== undefined ? { sleepMs: flags.sleep } : {}) } as SubmitSpec
+    throw new EdgerunError('BAD_FLAG', 'say what to run: --noop, --command NAME, --judge FILE --problem DIR, or --file SPEC.json')
+  }
+
+  private async submitOne(spec: SubmitSpec, flags: Parameters<typeof connectionOptions>[0] & { detach: boolean }): Promise<JobReply> {
+    const client = await EdgerunClient.connect(connectionOptions(flags))
+    try {
+      const reply = await client.submit(spec, {
+        detach: flags.detach,
+        onEvent: (event) => {
+          if (event.type !== 'result' && event.type !== 'rejected') this.note(describeEvent(event))
+        },
+      })
+      if (reply.type === 'rejected') {
+        process.exitCode = 1
+        this.note(describeEvent(reply))
+      } else if (reply.type === 'result') {
+        if (reply.state !== 'succeeded') process.exitCode = 1
+        if (!this.jsonEnabled()) this.log(describeEvent(reply))
+        const output = reply.output as { stdout?: string } | null
+        if (!this.jsonEnabled() && output?.stdout) process.stdout.write(output.stdout.endsWith('\n') ? output.stdout : `${output.stdout}\n`)
+      } else if (!this.jsonEnabled()) {
+        this.log(`${reply.jobId}: accepted (detached); follow with: edgerun jobs follow ${reply.jobId}`)
+      }
+      return reply
+    } finally {
+      await client.close()
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { isAbsolute, resolve } from 'node:path'
+import { Flags } from '@oclif/core'
+import { defaultDataDir } from '../broker/store/index.js'
+import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
+import { DEFAULT_NAMESPACE, logLevelFlag } from '../src/cli/flags.js'
+import { startLocalCluster } from '../src/cli/local-cluster.js'
+import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
+import { untilSignal } from '../src/cli/signals.js'
+import { createLogger } from '../src/logging/logger.js'
+import { parseCommandSpec } from '../src/worker/options.js'
+
+export default class Up extends BaseCommand {
+  static override summary = 'Run a whole cluster on this machine: a broker-master plus N workers, in one process.'
+  static override examples = ['<%= config.bin %> up', '<%= config.bin %> up --workers 4 --port 0 --memory']
+
+  static override flags = {
+    workers: Flags.integer({ description: 'local workers to start', default: 2, min: 0, max: 64 }),
+    slots: Flags.integer({ description: 'slots per worker', default: 2, min: 1 }),
+    port: Flags.integer({ description: 'broker TCP port; 0 picks a free one', default: 1883, min: 0, max: 65535 }),
+    namespace: Flags.string({ description: 'namespace', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
+    command: Flags.string({ description: 'register NAME=PATH on every worker (repeatable)', multiple: true, default: [] }),
+    'log-level': logLevelFlag,
+    ...masterFlags,
+  }
+
+  async run(): Promise<{ url: string; workers: string[] }> {
+    const { flags } = await this.parse(Up)
+    const commands: Record<string, string> = {}
+    for (const spec of flags.command) {
+      try {
+        const [name, path] = parseCommandSpec(spec)
+        commands[name] = isAbsolute(path) ? path : resolve(path)
+      } catch (error) {
+        throw new EdgerunError('BAD_FLAG', (error as Error).message)
+      }
+    }
+    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-up' })
+    const dataDir = flags.memory ? undefined : (flags['data-dir'] ?? defaultDataDir())
+    const cluster = await startLocalCluster(
+      {
+        broker: { port: flags.port, store: flags.memory ? 'memory' : 'sqlite', ...(dataDir ? { dataDir } : {}), master: masterOptionsFrom(flags, flags.namespace) },
+        workers: flags.workers,
+        worker: { slots: flags.slots, commands },
+      },
+      logger,
+    )
+    const ids = cluster.workers.map((worker) => worker.id)
+    const info = { url: cluster.broker.url, workers: ids }
+    if (this.jsonEnabled()) this.log(JSON.stringify({ event: 'up', ...info }))
+    else this.log(`edgerun up: broker-master on ${cluster.broker.url} with ${ids.length} worker(s) ${ids.join(', ')}; Ctrl-C to stop`)
+    await untilSignal()
+    this.note('stopping')
+    await cluster.close()
+    return info
+  }
+}

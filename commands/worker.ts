@@ -1,0 +1,70 @@
+import { hostname } from 'node:os'
+import { isAbsolute, resolve } from 'node:path'
+import { Flags } from '@oclif/core'
+import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
+import { connectionFlags, connectionOptions, logLevelFlag } from '../src/cli/flags.js'
+import { untilSignal } from '../src/cli/signals.js'
+import { createLogger } from '../src/logging/logger.js'
+import { parseCommandSpec } from '../src/worker/options.js'
+import { Worker } from '../src/worker/worker.js'
+
+export default class WorkerCommand extends BaseCommand {
+  static override summary = 'Join a worker to the cluster: it runs noop, judge and registered command jobs.'
+  static override examples = [
+    '<%= config.bin %> worker --id w1 --slots 4',
+    '<%= config.bin %> worker --id gpu1 --label gpu --command render=/opt/render/bin/render',
+  ]
+
+  static override flags = {
+    ...connectionFlags,
+    id: Flags.string({ description: 'node id (default: host name); a live id cannot be taken twice', env: 'EDGERUN_NODE_ID' }),
+    slots: Flags.integer({ description: 'jobs run at once', default: 2, min: 1, max: 1024 }),
+    label: Flags.string({ description: 'label jobs can require (repeatable)', multiple: true, default: [] }),
+    command: Flags.string({ description: 'register a command: NAME=PATH (repeatable); jobs can run only these', multiple: true, default: [] }),
+    keepalive: Flags.integer({ description: 'MQTT keepalive in seconds: a silent death is seen after ~1.5x this', default: 10, min: 1 }),
+    judge: Flags.boolean({ description: 'run judge jobs with the toolchains found here', default: true, allowNo: true }),
+    'drain-timeout': Flags.integer({ description: 'ms running jobs may finish on shutdown before they are handed back', default: 30_000, min: 0 }),
+    'log-level': logLevelFlag,
+  }
+
+  async run(): Promise<{ id: string; epoch: string; slots: number }> {
+    const { flags } = await this.parse(WorkerCommand)
+    const commands: Record<string, string> = {}
+    for (const spec of flags.command) {
+      let name: string, path: string
+      try {
+        ;[name, path] = parseCommandSpec(spec)
+      } catch (error) {
+        throw new EdgerunError('BAD_FLAG', (error as Error).message)
+      }
+      commands[name] = isAbsolute(path) ? path : resolve(path)
+    }
+    const id = flags.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
+    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-worker' })
+    const worker = await Worker.start(
+      {
+        ...connectionOptions(flags),
+        id,
+        slots: flags.slots,
+        labels: flags.label,
+        commands,
+        judge: flags.judge,
+        keepaliveSec: flags.keepalive,
+        drainTimeoutMs: flags['drain-timeout'],
+      },
+      { logger },
+    )
+    const caps = worker.options
+    this.note(
+      `worker ${id} online on ${flags.url} (epoch ${worker.epoch}, ${caps.slots} slots` +
+        `${Object.keys(commands).length ? `, commands ${Object.keys(commands).join(',')}` : ''}${caps.labels.length ? `, labels ${caps.labels.join(',')}` : ''})`,
+    )
+    worker.on('offline', () => this.note(`worker ${id}: connection lost, reconnecting`))
+    worker.on('online', (epoch) => this.note(`worker ${id}: online (epoch ${epoch})`))
+    const signal = await untilSignal()
+    this.note(`${signal}: draining ${worker.runningCount} running job(s), then stopping (again to force)`)
+    const force = untilSignal().then(() => worker.crash())
+    await Promise.race([worker.close(), force])
+    return { id, epoch: worker.epoch, slots: flags.slots }
+  }
+}

@@ -1,0 +1,28 @@
+import { Flags } from '@oclif/core'
+
+/** Master tuning shared by `edgerun broker`, `edgerun master` and `edgerun up`. */
+export const masterFlags = {
+  'data-dir': Flags.string({ description: 'directory of the SQLite job store (default: $EDGERUN_DATA_DIR or ~/.local/share/edgerun)', env: 'EDGERUN_DATA_DIR' }),
+  memory: Flags.boolean({ description: 'keep jobs in memory only (nothing survives a restart)', default: false }),
+  'ack-timeout': Flags.integer({ description: 'ms a worker has to accept an assignment', min: 10 }),
+  'lost-grace': Flags.integer({ description: 'ms a dead connection\'s jobs wait for their node to return before requeue', min: 0 }),
+  'max-queued': Flags.integer({ description: 'queued jobs the master holds before QUEUE_FULL', min: 1 }),
+  'max-queued-per-client': Flags.integer({ description: 'queued jobs one client may hold before QUEUE_FULL', min: 1 }),
+}
+
+export interface MasterFlagValues {
+  'ack-timeout'?: number
+  'lost-grace'?: number
+  'max-queued'?: number
+  'max-queued-per-client'?: number
+}
+
+export function masterOptionsFrom(flags: MasterFlagValues, namespace: string) {
+  return {
+    namespace,
+    ...(flags['ack-timeout'] !== undefined ? { ackTimeoutMs: flags['ack-timeout'] } : {}),
+    ...(flags['lost-grace'] !== undefined ? { lostGraceMs: flags['lost-grace'] } : {}),
+    ...(flags['max-queued'] !== undefined ? { maxQueued: flags['max-queued'] } : {}),
+    ...(flags['max-queued-per-client'] !== undefined ? { maxQueuedPerClient: flags['max-queued-per-client'] } : {}),
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * Judges one submission: build (compile or syntax check), then the tests in order, stopping at
+ * the first that is not AC (the job's verdict is that one's, and the remaining tests would only
+ * cost time). Every run gets a fresh box directory; the job directory goes when the job ends.
+ */
+import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { JudgeJobSpec, JudgeOutput, JudgeTestResult } from '../protocol/index.js'
+import type { Logger } from '../logging/logger.js'
+import { check } from './checkers.js'
+import { detectToolchains, type Toolchain } from './languages.js'
+import { sandboxCapabilities, type SandboxCapabilities } from './sandbox/probe.js'
+import { runSandboxed, type SandboxRunSpec } from './sandbox/run.js'
+import { usableByOthers } from './sandbox/tools.js'
+import { leaseUid } from './sandbox/uid-pool.js'
+import { classifyRun } from './verdict.js'
+
+export interface RunJudgeOptions {
+  /** Aborting kills the running program's process tree; runJudge then rejects with signal.reason. */
+  signal?: AbortSignal
+  /** Called after each test, in order (the worker turns it into a `progress` event). */
+  onTest?: (result: JudgeTestResult, index: number) => void
+  logger?: Logger
+  /** Where job directories are made; the default is the OS temp dir. */
+  workDir?: string
+}
+
+const KiB = 1024
+const MiB = 1024 * KiB
+const COMPILE_OUTPUT_MAX = 8 * KiB
+const STDERR_READ_MAX = 16 * KiB
+const OUTPUT_LIMIT_MAX = 64 * MiB
+const COMPILE_CPU_SECONDS = 10
+const COMPILE_WALL_MS = 15_000
+/** Threads count too (V8 runs ~10): enough for any honest solution, few enough to stop a fork bomb. */
+const PROCESS_LIMIT = 64
+const SANDBOX_ENV_PATH = '/usr/local/bin:/usr/bin:/bin'
+
+/** Generous enough for any honest answer, small enough that "print forever" is caught in milliseconds. */
+export function outputLimitFor(expected: string): number {
+  return Math.min(OUTPUT_LIMIT_MAX, 2 * Buffer.byteLength(expected) + MiB)
+}
+
+export function wallLimitFor(timeLimitMs: number): number {
+  return 2 * timeLimitMs + 500
+}
+
+class JobDir {
+  readonly priv: string
+  readonly prog: string
+  private boxes = 0
+
+  constructor(
+    readonly root: string,
+    readonly uid: number | undefined,
+  ) {
+    this.priv = join(root, 'priv')
+    this.prog = join(root, 'prog')
+  }
+
+  static async create(base: string, uid: number | undefined): Promise<JobDir> {
+    const root = await mkdtemp(join(base, 'edgerun-judge-'))
+    const dir = new JobDir(root, uid)
+    // 0711: the sandbox uid may pass through to its box and the program, but not list or write.
+    await chmod(root, 0o711)
+    await Promise.all([mkdir(dir.priv, { mode: 0o700 }), mkdir(dir.prog, { mode: 0o711 })])
+    return dir
+  }
+
+  /** A fresh, empty working directory that only the sandbox uid can use. */
+  async box(): Promise<string> {
+    const box = join(this.root, `box-${this.boxes++}`)
+    await mkdir(box, { mode: 0o700 })
+    if (this.uid !== undefined) await chown(box, this.uid, this.uid)
+    return box
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true })
+  }
+}
+
+function environment(box: string): Record<string, string> {
+  return { PATH: SANDBOX_ENV_PATH, HOME: box, TMPDIR: box, LANG: 'C.UTF-8' }
+}
+
+function truncate(text: string, max: number): string {
+  return Buffer.byteLength(text) <= max ? text : `${Buffer.from(text).subarray(0, max).toString('utf8')}\n[… truncated]`
+}
+
+function setupFailure(reason: string): JudgeOutput {
+  return { verdict: 'IE', tests: [], compile: { ok: false, output: `internal error: ${reason}` } }
+}
+
+interface Context {
+  caps: SandboxCapabilities
+  toolchain: Toolchain
+  dir: JobDir
+  signal?: AbortSignal
+}
+
+/** Compile (c, cpp) or syntax-check (python3, js) in the sandbox: a compiler reading hostile source is not trusted either. */
+async function build(ctx: Context, source: string): Promise<{ ok: boolean; output: string; internal?: boolean }> {
+  const { caps, toolchain, dir } = ctx
+  const box = await dir.box()
+  await writeFile(join(box, toolchain.sourceName), source, { mode: 0o644 })
+  const run = await runSandboxed(caps, {
+    argv: toolchain.buildArgv(toolchain.sourceName),
+    jobDir: dir.root,
+    boxDir: box,
+    uid: dir.uid,
+    stdinPath: '/dev/null',
+    privDir: dir.priv,
+    wallMs: COMPILE_WALL_MS,
+    env: environment(box),
+    signal: ctx.signal,
+    stdoutReadMax: COMPILE_OUTPUT_MAX,
+    stderrReadMax: COMPILE_OUTPUT_MAX + 1,
+    limits: {
+      cpuSeconds: COMPILE_CPU_SECONDS,
+      // RLIMIT_DATA rather than AS: node --check reserves address space like any V8.
+      dataBytes: 2048 * MiB,
+      stackBytes: 64 * MiB,
+      processes: PROCESS_LIMIT,
+      fileSizeBytes: 256 * MiB,
+      openFiles: 256,
+    },
+  })
+  if (run.killedBy === 'abort') return { ok: false, output: 'aborted', internal: true }
+  if (run.failure) return { ok: false, output: run.failure, internal: true }
+  const messages = truncate([run.stdout?.toString('utf8') ?? '', run.stderr].filter(Boolean).join('\n'), COMPILE_OUTPUT_MAX)
+  if (run.killedBy === 'wall' || run.signal === 'SIGXCPU') return { ok: false, output: `${messages}\ncompilation exceeded its time limit`.trim() }
+  if (run.exitCode !== 0 || run.signal !== null) {
+    const how = run.signal !== null ? `compiler killed by ${run.signal}` : ''
+    return { ok: false, output: [messages, how].filter(Boolean).join('\n') || `exit code ${run.exitCode}` }
+  }
+  const target = join(dir.prog, toolchain.producesBinary ? 'main' : toolchain.sourceName)
+  if (toolchain.producesBinary) {
+    // Moved out of the box and handed to root: later tests run under the same uid and must
+    // not be able to rewrite the program between runs.
+    await rename(join(box, 'main'), target)
+    await chown(target, 0, 0).catch(() => undefined)
+    await chmod(target, 0o755)
+  } else {
+    await writeFile(target, source, { mode: 0o644 })
+  }
+  await rm(box, { recursive: true, force: true })
+  return { ok: true, output: messages }
+}
+
+async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<JudgeTestResult> {
+  const { caps, toolchain, dir } = ctx
+  const test = job.tests[index]!
+  const name = test.name ?? String(index + 1)
+  const memory = toolchain.memory(job.memoryLimitMb)
+  const outputLimitBytes = outputLimitFor(test.expected)
+  const stdinPath = join(dir.priv, 'stdin')
+  const [box] = await Promise.all([dir.box(), writeFile(stdinPath, test.input)])
+  const spec: SandboxRunSpec = {
+    argv: toolchain.runArgv(dir.prog, job.memoryLimitMb),
+    jobDir: dir.root,
+    boxDir: box,
+    uid: dir.uid,
+    stdinPath,
+    privDir: dir.priv,
+    wallMs: wallLimitFor(job.timeLimitMs),
+    env: environment(box),
+    signal: ctx.signal,
+    stdoutReadMax: outputLimitBytes,
+    stderrReadMax: STDERR_READ_MAX,
+    limits: {
+      cpuSeconds: Math.ceil(job.timeLimitMs / 1000),
+      addressSpaceBytes: memory.addressSpaceBytes,
+      dataBytes: memory.dataBytes,
+      // Deep recursion is legitimate in judge solutions: the stack may use the whole budget.
+      stackBytes: Math.max(8 * MiB, job.memoryLimitMb * MiB),
+      processes: PROCESS_LIMIT,
+      fileSizeBytes: outputLimitBytes,
+      openFiles: 256,
+    },
+  }
+  try {
+    const run = await runSandboxed(caps, spec)
+    if (run.killedBy === 'abort') ctx.signal?.throwIfAborted()
+    const outcome = classifyRun(run, {
+      timeLimitMs: job.timeLimitMs,
+      memoryLimitMb: job.memoryLimitMb,
+      rssAllowanceKb: memory.rssAllowanceKb,
+      outputLimitBytes,
+    })
+    const timeMs = run.killedBy === 'wall' || run.cpuMs === undefined ? Math.round(run.wallMs) : run.cpuMs
+    const result: JudgeTestResult = { name, verdict: outcome.verdict, timeMs, memoryKb: run.maxRssKb ?? 0 }
+    if (outcome.verdict === 'AC') {
+      const checked = check(job.checker, run.stdout ?? Buffer.alloc(0), test.expected)
+      if (!checked.ok) {
+        result.verdict = 'WA'
+        if (checked.detail) result.detail = checked.detail
+      }
+    } else if (outcome.detail) {
+      result.detail = outcome.detail
+    }
+    return result
+  } finally {
+    await rm(box, { recursive: true, force: true })
+  }
+}
+
+export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): Promise<JudgeOutput> {
+  const { signal, logger } = opts
+  signal?.throwIfAborted()
+  const caps = sandboxCapabilities()
+  if (caps.unusable) return setupFailure(caps.unusable)
+  const toolchain = (await detectToolchains()).get(job.language)
+  if (!toolchain) return setupFailure(`language ${job.language} is not available on this worker`)
+
+  const base = opts.workDir ?? tmpdir()
+  const lease = caps.dropUser ? leaseUid() : undefined
+  let dir: JobDir | undefined
+  try {
+    dir = await JobDir.create(base, lease?.uid)
+    if (caps.dropUser && !usableByOthers(dir.root, 'exec')) {
+      return setupFailure(`the sandbox uid cannot reach ${dir.root}: choose a workDir whose parents are searchable by others`)
+    }
+    const ctx: Context = { caps, toolchain, dir, signal }
+    const compiled = await build(ctx, job.source)
+    signal?.throwIfAborted()
+    if (compiled.internal) {
+      logger?.error({ language: job.language, reason: compiled.output }, 'judge build step failed inside the sandbox')
+      return setupFailure(compiled.output)
+    }
+    if (!compiled.ok) return { verdict: 'CE', tests: [], compile: { ok: false, output: compiled.output } }
+
+    const tests: JudgeTestResult[] = []
+    let verdict: JudgeOutput['verdict'] = 'AC'
+    for (let index = 0; index < job.tests.length; index++) {
+      const result = await runTest(ctx, job, index)
+      tests.push(result)
+      logger?.debug({ test: result.name, verdict: result.verdict, timeMs: result.timeMs, memoryKb: result.memoryKb }, 'judged test')
+      if (result.verdict === 'IE') logger?.error({ test: result.name, detail: result.detail }, 'judge sandbox failure')
+      try {
+        opts.onTest?.(result, index)
+      } catch (error) {
+        logger?.warn({ err: error }, 'onTest callback threw')
+      }
+      if (result.verdict !== 'AC') {
+        verdict = result.verdict
+        break
+      }
+    }
+    return { verdict, tests, compile: { ok: true, output: compiled.output } }
+  } finally {
+    await dir?.remove()
+    lease?.release()
+  }
+}

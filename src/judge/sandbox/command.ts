@@ -1,0 +1,127 @@
+/**
+ * Builds the exec chain that runs one untrusted program. Node has neither setrlimit, setuid,
+ * unshare nor wait4, so each of those is one small util-linux/GNU tool that execs the next:
+ *
+ *   unshare --net --pid --ipc --mount --fork --kill-child --mount-proc   (namespaces; pid 1 dies → all die)
+ *     sh -c 'mount …; cd BOX; exec time …'                              (read-only host view, cwd)
+ *       time -f 'edgerun-time …'                                         (CPU time and peak RSS via wait4)
+ *         sh -c 'exec 2>&3 3>&-; exec "$@"'                              (program stderr → its own file)
+ *           setpriv --reuid=U …                                          (unprivileged uid, no new privs)
+ *             prlimit --cpu … --as … --nproc … --fsize …                 (rlimits)
+ *               program
+ *
+ * Only one shell is added when namespaces are on, and none of the steps forks except `unshare`
+ * (which must, to become the parent of the new pid namespace's init) and `time` (which must, to
+ * wait4 its child): every other step execs in place, so the whole chain costs a few milliseconds.
+ *
+ * Standard streams: fd 0 = the test input file, fd 1 = the stdout file, fd 2 = the "meta" file
+ * (diagnostics of the chain itself, then time's line), fd 3 = the program's stderr file. The
+ * second shell moves fd 3 onto fd 2 and closes fd 3, so the program never holds a descriptor on
+ * the meta file and cannot forge its own measurements.
+ */
+import type { SandboxCapabilities } from './probe.js'
+
+export interface SandboxLimits {
+  /** RLIMIT_CPU soft limit, whole seconds; the hard limit is one second more. */
+  cpuSeconds: number
+  /** RLIMIT_AS, bytes (native code and interpreters with modest reservations). */
+  addressSpaceBytes?: number
+  /** RLIMIT_DATA, bytes (JIT runtimes that reserve huge PROT_NONE ranges they never touch). */
+  dataBytes?: number
+  stackBytes: number
+  /** RLIMIT_NPROC: processes and threads of the sandbox uid. */
+  processes: number
+  /** RLIMIT_FSIZE: the largest file the program may write, stdout included. */
+  fileSizeBytes: number
+  openFiles: number
+}
+
+export interface SandboxCommandSpec {
+  /** Absolute path of the program, then its arguments. */
+  argv: string[]
+  /** The job directory: bound read-write in the mount namespace (everything else is read-only). */
+  jobDir: string
+  /** The program's working directory, owned by `uid`. */
+  boxDir: string
+  uid?: number
+  limits: SandboxLimits
+}
+
+export const TIME_MARK = 'edgerun-time'
+export const STATUS_MARK = 'edgerun-status'
+
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'"'"'`)}'`
+}
+
+function prlimitArgs(limits: SandboxLimits): string[] {
+  const args = [
+    `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
+    `--stack=${limits.stackBytes}`,
+    `--nproc=${limits.processes}`,
+    `--fsize=${limits.fileSizeBytes}`,
+    `--nofile=${limits.openFiles}`,
+    '--core=0',
+  ]
+  if (limits.addressSpaceBytes !== undefined) args.push(`--as=${limits.addressSpaceBytes}`)
+  if (limits.dataBytes !== undefined) args.push(`--data=${limits.dataBytes}`)
+  return args
+}
+
+function setprivArgs(caps: SandboxCapabilities, uid: number | undefined): string[] {
+  if (!caps.tools.setpriv) return []
+  if (caps.mode === 'root' && caps.dropUser && uid !== undefined) {
+    return [caps.tools.setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--no-new-privs', '--']
+  }
+  if (caps.mode === 'userns') {
+    // uid 0 inside a user namespace still holds every capability there (it could undo the
+    // read-only mounts): empty the bounding set so the next exec starts with none.
+    return [caps.tools.setpriv, '--bounding-set=-all', '--inh-caps=-all', '--no-new-privs', '--']
+  }
+  return []
+}
+
+function unshareArgs(caps: SandboxCapabilities): string[] {
+  if (!caps.tools.unshare || caps.mode === 'none') return []
+  const args: string[] = [caps.tools.unshare]
+  if (caps.mode === 'userns') args.push('--user', '--map-root-user')
+  if (caps.netns) args.push('--net')
+  if (caps.ipcns) args.push('--ipc')
+  if (caps.mountns) args.push('--mount')
+  if (caps.pidns) args.push('--pid', '--fork', '--kill-child', ...(caps.mountns ? ['--mount-proc'] : []))
+  if (args.length === 1) return []
+  args.push('--')
+  return args
+}
+
+/** The mounts that make the host read-only for the program, except the job directory. */
+function mountScript(caps: SandboxCapabilities, jobDir: string): string {
+  if (!caps.mountns || !caps.tools.mount) return ''
+  const mount = shellQuote(caps.tools.mount)
+  const steps = [`${mount} --bind ${shellQuote(jobDir)} ${shellQuote(jobDir)}`]
+  for (const target of caps.readOnlyMounts) {
+    steps.push(`${mount} -o ${['remount', 'bind', 'ro', ...target.keepFlags].join(',')} ${shellQuote(target.path)}`)
+  }
+  return `${steps.join(' && ')} || exit 125; `
+}
+
+/** Returns the file and arguments to spawn (detached, with the four descriptors described above). */
+export function buildSandboxCommand(caps: SandboxCapabilities, spec: SandboxCommandSpec): { file: string; args: string[] } {
+  const sh = caps.tools.sh
+  const inner = [...setprivArgs(caps, spec.uid), caps.tools.prlimit, ...prlimitArgs(spec.limits), '--', ...spec.argv]
+  const setup = `${mountScript(caps, spec.jobDir)}cd ${shellQuote(spec.boxDir)} || exit 125; `
+  let script: string
+  let positional: string[]
+  if (caps.tools.time) {
+    const time = [caps.tools.time, '-f', `${TIME_MARK} %e %U %S %M %x`, '--', sh, '-c', 'exec 2>&3 3>&-; exec "$@"', 'sh']
+    script = `${setup}exec "$@"`
+    positional = [...time, ...inner]
+  } else {
+    // Without GNU time the shell stays as the parent (so the program is never a pid-namespace
+    // init, whose default signal dispositions are ignored) and reports the exit status itself.
+    script = `${setup}"$@" 2>&3 3>&-; echo "${STATUS_MARK} $?" >&2`
+    positional = inner
+  }
+  const chain = [...unshareArgs(caps), sh, '-c', script, 'sh', ...positional]
+  return { file: chain[0]!, args: chain.slice(1) }
+}

@@ -1,0 +1,173 @@
+/**
+ * Finds out, once per process, how much isolation this machine allows. Containers often forbid
+ * namespaces, hosts may lack GNU time, a worker may not be root: rather than trusting any of it,
+ * each candidate configuration is tried on a real throwaway program and the strongest one that
+ * works is kept. Synchronous on purpose: `sandboxInfo()` is synchronous, and this runs once.
+ */
+import { spawnSync } from 'node:child_process'
+import { chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildSandboxCommand } from './command.js'
+import { findExecutable } from './tools.js'
+import { probeUid } from './uid-pool.js'
+
+export interface ReadOnlyMount {
+  path: string
+  /** Per-mount flags to keep when remounting read-only (a user namespace may not clear them). */
+  keepFlags: string[]
+}
+
+export interface SandboxCapabilities {
+  /** root: namespaces + a dedicated uid; userns: an unprivileged user namespace; none: rlimits only. */
+  mode: 'root' | 'userns' | 'none'
+  netns: boolean
+  pidns: boolean
+  ipcns: boolean
+  mountns: boolean
+  dropUser: boolean
+  /** GNU time is there, so CPU time and peak RSS come from wait4 rather than from the wall clock. */
+  cpuTime: boolean
+  tools: { sh: string; prlimit: string; unshare?: string; setpriv?: string; time?: string; mount?: string }
+  readOnlyMounts: ReadOnlyMount[]
+  /** Why the judge cannot run at all (no prlimit, no sh), if so. */
+  unusable?: string
+  /** Configurations that were tried and failed, strongest first, for the logs. */
+  rejected: string[]
+}
+
+/** File systems whose writable parts are root-only or per-process anyway; remounting them is noise. */
+const SKIP_FS_TYPES = new Set([
+  'proc', 'sysfs', 'devpts', 'devtmpfs', 'cgroup', 'cgroup2', 'securityfs', 'debugfs', 'tracefs', 'bpf',
+  'pstore', 'fusectl', 'configfs', 'binfmt_misc', 'autofs', 'efivarfs', 'hugetlbfs', 'nsfs', 'rpc_pipefs',
+])
+const KEEP_FLAGS = ['nosuid', 'nodev', 'noexec', 'noatime', 'nodiratime', 'relatime']
+
+function decodeMountPath(raw: string): string {
+  return raw.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)))
+}
+
+/** Every writable mount the program could otherwise write through (/, /tmp, /dev/shm, /home …). */
+export function writableMounts(mountinfo: string): ReadOnlyMount[] {
+  const seen = new Map<string, ReadOnlyMount>()
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ')
+    if (!left || !right) continue
+    const fields = left.split(' ')
+    const path = decodeMountPath(fields[4] ?? '')
+    const flags = (fields[5] ?? '').split(',')
+    const fsType = right.split(' ')[0] ?? ''
+    if (!path.startsWith('/') || SKIP_FS_TYPES.has(fsType)) continue
+    if (path === '/proc' || path.startsWith('/proc/') || path === '/sys' || path.startsWith('/sys/')) continue
+    if (!flags.includes('rw')) {
+      seen.delete(path) // a later (upper) mount at the same place decides
+      continue
+    }
+    seen.set(path, { path, keepFlags: flags.filter((flag) => KEEP_FLAGS.includes(flag)) })
+  }
+  return [...seen.values()]
+}
+
+interface Candidate {
+  mode: SandboxCapabilities['mode']
+  netns: boolean
+  pidns: boolean
+  ipcns: boolean
+  mountns: boolean
+  dropUser: boolean
+}
+
+function describe(candidate: Candidate): string {
+  const parts: string[] = [candidate.mode]
+  for (const key of ['netns', 'pidns', 'ipcns', 'mountns', 'dropUser'] as const) if (candidate[key]) parts.push(key)
+  return parts.join('+')
+}
+
+function candidatesFor(isRoot: boolean, haveUnshare: boolean, haveSetpriv: boolean): Candidate[] {
+  const none: Candidate = { mode: 'none', netns: false, pidns: false, ipcns: false, mountns: false, dropUser: false }
+  const list: Candidate[] = []
+  if (isRoot) {
+    const drop = haveSetpriv
+    if (haveUnshare) {
+      list.push({ mode: 'root', netns: true, pidns: true, ipcns: true, mountns: true, dropUser: drop })
+      list.push({ mode: 'root', netns: true, pidns: true, ipcns: false, mountns: true, dropUser: drop })
+      list.push({ mode: 'root', netns: true, pidns: true, ipcns: false, mountns: false, dropUser: drop })
+      list.push({ mode: 'root', netns: true, pidns: false, ipcns: false, mountns: false, dropUser: drop })
+      list.push({ mode: 'root', netns: false, pidns: true, ipcns: false, mountns: false, dropUser: drop })
+    }
+    if (drop) list.push({ mode: 'root', netns: false, pidns: false, ipcns: false, mountns: false, dropUser: true })
+  } else if (haveUnshare && haveSetpriv) {
+    list.push({ mode: 'userns', netns: true, pidns: true, ipcns: true, mountns: true, dropUser: false })
+    list.push({ mode: 'userns', netns: true, pidns: true, ipcns: false, mountns: false, dropUser: false })
+  }
+  list.push(none)
+  return list
+}
+
+/** Runs `echo ok` through the candidate's full chain, exactly as a test would run. */
+function selfTest(caps: SandboxCapabilities): boolean {
+  const jobDir = mkdtempSync(join(tmpdir(), 'edgerun-judge-probe-'))
+  const fds: number[] = []
+  try {
+    const boxDir = join(jobDir, 'box')
+    mkdirSync(boxDir, { mode: 0o700 })
+    const uid = caps.dropUser ? probeUid() : undefined
+    if (uid !== undefined) chownSync(boxDir, uid, uid)
+    const { file, args } = buildSandboxCommand(caps, {
+      argv: [caps.tools.sh, '-c', 'echo ok'],
+      jobDir,
+      boxDir,
+      uid,
+      limits: { cpuSeconds: 5, addressSpaceBytes: 256 << 20, stackBytes: 8 << 20, processes: 16, fileSizeBytes: 1 << 20, openFiles: 64 },
+    })
+    const stdoutPath = join(jobDir, 'stdout')
+    fds.push(openSync('/dev/null', 'r'), openSync(stdoutPath, 'w'), openSync('/dev/null', 'w'), openSync('/dev/null', 'w'))
+    const result = spawnSync(file, args, { stdio: fds, timeout: 10_000, env: { PATH: '/usr/bin:/bin' }, cwd: boxDir })
+    return result.status === 0 && readFileSync(stdoutPath, 'utf8') === 'ok\n'
+  } catch {
+    return false
+  } finally {
+    for (const fd of fds) closeSync(fd)
+    rmSync(jobDir, { recursive: true, force: true })
+  }
+}
+
+let cached: SandboxCapabilities | undefined
+
+export function sandboxCapabilities(): SandboxCapabilities {
+  if (cached) return cached
+  const tools = {
+    sh: findExecutable('sh') ?? '/bin/sh',
+    prlimit: findExecutable('prlimit') ?? '',
+    unshare: findExecutable('unshare'),
+    setpriv: findExecutable('setpriv'),
+    // GNU time, not the shell keyword: only the binary can report another process's rusage.
+    time: findExecutable('time'),
+    mount: findExecutable('mount'),
+  }
+  let mounts: ReadOnlyMount[] = []
+  try {
+    mounts = writableMounts(readFileSync('/proc/self/mountinfo', 'utf8'))
+  } catch {
+    // no /proc: the mount namespace candidates fail their self-test
+  }
+  const base = { tools, readOnlyMounts: mounts, cpuTime: tools.time !== undefined, rejected: [] as string[] }
+  if (!tools.prlimit) {
+    cached = { ...base, mode: 'none', netns: false, pidns: false, ipcns: false, mountns: false, dropUser: false, unusable: 'prlimit (util-linux) was not found' }
+    return cached
+  }
+  const isRoot = process.getuid?.() === 0
+  for (const candidate of candidatesFor(isRoot, tools.unshare !== undefined, tools.setpriv !== undefined)) {
+    const caps: SandboxCapabilities = { ...base, ...candidate }
+    if (selfTest(caps)) {
+      cached = caps
+      return caps
+    }
+    base.rejected.push(describe(candidate))
+  }
+  cached = {
+    ...base, mode: 'none', netns: false, pidns: false, ipcns: false, mountns: false, dropUser: false,
+    unusable: 'no sandbox configuration worked, not even plain rlimits (is prlimit usable?)',
+  }
+  return cached
+}

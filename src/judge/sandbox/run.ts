@@ -1,0 +1,185 @@
+/**
+ * Runs one program through the sandbox chain and reports what happened: exit status, CPU time,
+ * peak RSS, and whether the worker had to kill it. Verdicts are decided elsewhere.
+ */
+import { spawn } from 'node:child_process'
+import { constants as osConstants } from 'node:os'
+import { open, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { buildSandboxCommand, STATUS_MARK, TIME_MARK, type SandboxCommandSpec } from './command.js'
+import type { SandboxCapabilities } from './probe.js'
+
+export interface SandboxRunSpec extends SandboxCommandSpec {
+  stdinPath: string
+  /** Root-only directory for the stdout, stderr and meta files. */
+  privDir: string
+  wallMs: number
+  env: Record<string, string>
+  signal?: AbortSignal
+  /** Read stdout back only when it is at most this long (longer means the output limit hit). */
+  stdoutReadMax: number
+  stderrReadMax: number
+}
+
+export interface SandboxRun {
+  exitCode: number | null
+  signal: string | null
+  /** user + system time from wait4, ms; undefined when GNU time is missing or the run was killed. */
+  cpuMs?: number
+  /** Peak resident set size, KB; undefined when not measured. */
+  maxRssKb?: number
+  wallMs: number
+  killedBy?: 'wall' | 'abort'
+  stdoutBytes: number
+  /** Undefined when longer than stdoutReadMax. */
+  stdout?: Buffer
+  stderr: string
+  /** Set when the sandbox itself failed: the run tells nothing about the program. */
+  failure?: string
+}
+
+const signalNames = new Map<number, string>(Object.entries(osConstants.signals).map(([name, num]) => [num, name]))
+
+function signalName(num: number): string {
+  return signalNames.get(num) ?? `signal ${num}`
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}
+
+interface Meta {
+  exitCode: number | null
+  signal: string | null
+  cpuMs?: number
+  maxRssKb?: number
+}
+
+/** Reads the chain's report: GNU time's line (and its "terminated by signal" line), or the shell's status. */
+export function parseMeta(text: string): Meta | undefined {
+  const lines = text.split('\n')
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!
+    const timed = line.match(new RegExp(`^${TIME_MARK} ([\\d.]+) ([\\d.]+) ([\\d.]+) (\\d+) (\\d+)$`))
+    if (timed) {
+      const terminated = lines[i - 1]?.match(/^Command terminated by signal (\d+)$/)
+      return {
+        exitCode: terminated ? null : Number(timed[5]),
+        signal: terminated ? signalName(Number(terminated[1])) : null,
+        cpuMs: Math.round((Number(timed[2]) + Number(timed[3])) * 1000),
+        maxRssKb: Number(timed[4]),
+      }
+    }
+    const status = line.match(new RegExp(`^${STATUS_MARK} (\\d+)$`))
+    if (status) {
+      const code = Number(status[1])
+      return code > 128 ? { exitCode: null, signal: signalName(code - 128) } : { exitCode: code, signal: null }
+    }
+  }
+  return undefined
+}
+
+async function readHead(path: string, max: number): Promise<string> {
+  const handle = await open(path, 'r')
+  try {
+    const buffer = Buffer.alloc(max)
+    const { bytesRead } = await handle.read(buffer, 0, max, 0)
+    return buffer.subarray(0, bytesRead).toString('utf8')
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Without a pid namespace, processes that left the process group (setsid) survive it. As long
+ * as the job has a uid of its own, "kill everything of that uid" finds them.
+ */
+async function sweepUid(caps: SandboxCapabilities, uid: number): Promise<void> {
+  if (!caps.tools.setpriv) return
+  await new Promise<void>((resolve) => {
+    const child = spawn(caps.tools.setpriv!, [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', caps.tools.sh, '-c', 'kill -9 -1'], { stdio: 'ignore' })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.once('error', () => resolve())
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
+
+export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSpec): Promise<SandboxRun> {
+  const stdoutPath = join(spec.privDir, 'stdout')
+  const stderrPath = join(spec.privDir, 'stderr')
+  const metaPath = join(spec.privDir, 'meta')
+  const { file, args } = buildSandboxCommand(caps, spec)
+  const handles = await Promise.all([
+    open(spec.stdinPath, 'r'),
+    open(stdoutPath, 'w'),
+    open(metaPath, 'w'),
+    open(stderrPath, 'w'),
+  ])
+  const [stdinH, stdoutH, metaH, stderrH] = handles
+  let killedBy: SandboxRun['killedBy']
+  let spawnError: Error | undefined
+  let chainStatus: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null }
+  const started = performance.now()
+  try {
+    await new Promise<void>((resolve) => {
+      const child = spawn(file, args, {
+        stdio: [stdinH.fd, stdoutH.fd, metaH.fd, stderrH.fd],
+        // Own process group, so one kill(-pgid) reaches the whole chain.
+        detached: true,
+        env: spec.env,
+        cwd: spec.boxDir,
+      })
+      const kill = (reason: 'wall' | 'abort') => {
+        killedBy ??= reason
+        killGroup(child.pid)
+      }
+      const timer = setTimeout(() => kill('wall'), spec.wallMs)
+      const onAbort = () => kill('abort')
+      spec.signal?.addEventListener('abort', onAbort, { once: true })
+      if (spec.signal?.aborted) onAbort()
+      const finish = () => {
+        clearTimeout(timer)
+        spec.signal?.removeEventListener('abort', onAbort)
+        // The chain's head is gone; anything left in its group (no pid namespace) goes too.
+        killGroup(child.pid)
+        resolve()
+      }
+      child.once('error', (error) => {
+        spawnError = error
+        finish()
+      })
+      child.once('exit', (code, signal) => {
+        chainStatus = { code, signal }
+        finish()
+      })
+    })
+  } finally {
+    await Promise.all(handles.map((handle) => handle.close()))
+  }
+  const wallMs = performance.now() - started
+  if (!caps.pidns && caps.dropUser && spec.uid !== undefined) await sweepUid(caps, spec.uid)
+
+  const [metaText, stdoutStat] = await Promise.all([readFile(metaPath, 'utf8'), stat(stdoutPath)])
+  const stdout = stdoutStat.size <= spec.stdoutReadMax ? await readFile(stdoutPath) : undefined
+  const stderr = await readHead(stderrPath, spec.stderrReadMax)
+  const base = { wallMs, killedBy, stdoutBytes: stdoutStat.size, stdout, stderr }
+  if (spawnError) {
+    return { ...base, exitCode: null, signal: null, failure: `could not start the sandbox: ${spawnError.message}` }
+  }
+  const meta = parseMeta(metaText)
+  if (!meta) {
+    if (killedBy) return { ...base, exitCode: null, signal: 'SIGKILL' }
+    const how = chainStatus.signal ? `signal ${chainStatus.signal}` : `exit code ${chainStatus.code}`
+    return { ...base, exitCode: null, signal: null, failure: `sandbox failed (${how}): ${metaText.trim().slice(0, 500) || 'no report'}` }
+  }
+  return { ...base, ...meta }
+}

@@ -1,0 +1,90 @@
+import { runCommand } from '@oclif/test'
+import { afterEach, describe, expect, it } from 'vitest'
+import { TestCluster } from '../helpers/cluster.js'
+import { ROOT } from '../helpers/processes.js'
+import { waitFor } from '../helpers/wait.js'
+
+/** Runs a command in-process; commands report failure through process.exitCode, so reset it. */
+async function run(args: string[]) {
+  const before = process.exitCode
+  const out = await runCommand(args, { root: ROOT })
+  const exitCode = process.exitCode ?? 0
+  process.exitCode = before
+  return { ...out, exitCode }
+}
+
+describe('CLI (oclif runCommand)', () => {
+  let cluster: TestCluster
+  afterEach(async () => {
+    await cluster?.close()
+  })
+
+  it('submit --json prints the final result and exits 0', async () => {
+    cluster = await TestCluster.start()
+    await cluster.worker()
+    const { stdout, exitCode } = await run(['submit', '--noop', '--json', '--id', 'cli-1', '--url', cluster.url, '--namespace', cluster.namespace])
+    const result = JSON.parse(stdout)
+    expect(result).toMatchObject({ v: 1, type: 'result', jobId: 'cli-1', state: 'succeeded', output: { ok: true } })
+    expect(exitCode).toBe(0)
+  })
+
+  it('submit --no-wait with no node prints the rejection and exits 1', async () => {
+    cluster = await TestCluster.start()
+    const { stdout, exitCode } = await run(['submit', '--noop', '--no-wait', '--json', '--url', cluster.url, '--namespace', cluster.namespace])
+    expect(JSON.parse(stdout)).toMatchObject({ type: 'rejected', code: 'NO_NODE' })
+    expect(exitCode).toBe(1)
+  })
+
+  it('submit of a command no node supports says so in one line', async () => {
+    cluster = await TestCluster.start()
+    await cluster.worker()
+    const { stderr, exitCode } = await run(['submit', '--command', 'frobnicate', '--no-wait', '--url', cluster.url, '--namespace', cluster.namespace])
+    expect(stderr).toContain('UNSUPPORTED: no online node supports command "frobnicate"')
+    expect(exitCode).toBe(1)
+  })
+
+  it('nodes --json lists the live nodes', async () => {
+    cluster = await TestCluster.start()
+    const worker = await cluster.worker({ slots: 3, labels: ['fast'] })
+    const client = await cluster.client()
+    await waitFor(async () => (await client.listNodes()).length === 1, { what: 'node known' })
+    const { stdout, exitCode } = await run(['nodes', '--json', '--url', cluster.url, '--namespace', cluster.namespace])
+    const nodes = JSON.parse(stdout)
+    expect(nodes).toEqual([expect.objectContaining({ id: worker.id, state: 'online', slots: 3, labels: ['fast'] })])
+    expect(exitCode).toBe(0)
+  })
+
+  it('jobs show and jobs cancel work through the rpc', async () => {
+    cluster = await TestCluster.start()
+    const client = await cluster.client()
+    void client.submit({ id: 'to-cancel', kind: 'noop' })
+    await waitFor(async () => (await client.getJob('to-cancel').catch(() => undefined))?.state === 'queued', { what: 'queued' })
+    const cancel = await run(['jobs', 'cancel', 'to-cancel', '--json', '--url', cluster.url, '--namespace', cluster.namespace])
+    expect(JSON.parse(cancel.stdout)).toMatchObject({ id: 'to-cancel', state: 'canceled' })
+    const show = await run(['jobs', 'show', 'to-cancel', '--json', '--url', cluster.url, '--namespace', cluster.namespace])
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: 'to-cancel', state: 'canceled' })
+    const missing = await run(['jobs', 'show', 'nope', '--url', cluster.url, '--namespace', cluster.namespace])
+    expect(missing.stderr).toContain('no job with id nope')
+    expect(missing.exitCode).toBe(1)
+  })
+
+  it('an unreachable broker is one clear line naming the URL', async () => {
+    const { stderr, exitCode } = await run(['nodes', '--url', 'mqtt://127.0.0.1:1'])
+    expect(stderr.trim()).toMatch(/^error: cannot reach the broker at mqtt:\/\/127\.0\.0\.1:1/)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(exitCode).toBe(69)
+  })
+
+  it('a port in use is one clear line with the hint', async () => {
+    cluster = await TestCluster.start()
+    const { stderr, exitCode } = await run(['broker', '--memory', '--port', String(cluster.broker.port)])
+    expect(stderr).toContain('is another MQTT broker running? use --port')
+    expect(exitCode).toBe(69)
+  })
+
+  it('a bad flag is one clear line and exit 2', async () => {
+    const { stderr, exitCode } = await run(['submit', '--frobnicate'])
+    expect(stderr).toMatch(/^error: .*frobnicate/m)
+    expect(exitCode).toBe(2)
+  })
+})

@@ -1,0 +1,37 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { waitFor } from './wait.js'
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const BIN = `${ROOT}bin/run.js`
+
+export interface CliProcess {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<number | null>
+  kill: (signal?: NodeJS.Signals) => void
+}
+
+/** Runs the real CLI (from dist/: `npm test` builds first) as a child process. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout!.on('data', (chunk) => (out += chunk))
+  child.stderr!.on('data', (chunk) => (out += chunk))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return {
+    child,
+    output: () => out,
+    exited,
+    kill: (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    },
+  }
+}
+
+/** A real `edgerun worker` process; resolves once it says it is online. */
+export async function spawnWorker(url: string, namespace: string, id: string, extra: string[] = []): Promise<CliProcess> {
+  const worker = spawnCli(['worker', '--url', url, '--namespace', namespace, '--id', id, '--no-judge', '--log-level', 'silent', ...extra])
+  await waitFor(() => worker.output().includes('online'), { timeoutMs: 15_000, what: `worker ${id} online; output: ${worker.output()}` })
+  return worker
+}

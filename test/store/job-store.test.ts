@@ -1,0 +1,298 @@
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import Database from 'better-sqlite3'
+import { pino } from 'pino'
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createJobStore, defaultDataDir, MemoryJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../broker/store/index.js'
+import type { JobRecord } from '../../broker/store/job-record.js'
+import { describeJobStore, makeJob, makeRichJob } from './job-store.conformance.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const tempDirs: string[] = []
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'edgerun-store-'))
+  tempDirs.push(dir)
+  return dir
+}
+
+afterEach(async () => {
+  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
+})
+
+describeJobStore('MemoryJobStore', async () => {
+  const store = new MemoryJobStore()
+  return { store, dispose: () => store.close() }
+})
+
+describeJobStore('SqliteJobStore', async () => {
+  const store = SqliteJobStore.open({ dataDir: await tempDir() })
+  // A test may already have closed it (or made a close fail); disposal must not mask the test's result.
+  return { store, dispose: () => store.close().catch(() => undefined) }
+})
+
+/** A pino logger whose lines land in an array. */
+function captureLogger(): { logger: ReturnType<typeof pino>; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
+  return { logger, lines }
+}
+
+describe('SqliteJobStore (sqlite only)', () => {
+  let dataDir: string
+
+  beforeEach(async () => {
+    dataDir = await tempDir()
+  })
+
+  it('creates a nested data dir and a WAL-mode jobs.db at the current schema version', async () => {
+    const nested = join(dataDir, 'a', 'b', 'c')
+    const store = SqliteJobStore.open({ dataDir: nested })
+    expect(store.path).toBe(join(nested, 'jobs.db'))
+    store.save(makeJob('j1', 1))
+    await store.close()
+    const db = new Database(join(nested, 'jobs.db'), { readonly: true })
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
+      const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'").pluck().all()
+      expect(indexes).toEqual(expect.arrayContaining(['jobs_seq', 'jobs_state_seq', 'jobs_owner_seq', 'jobs_unfinished']))
+    } finally {
+      db.close()
+    }
+  })
+
+  it('keeps everything across close and reopen', async () => {
+    const jobs: JobRecord[] = [
+      makeRichJob('r1', 1),
+      makeJob('q2', 2),
+      makeJob('a3', 3, { state: 'assigned', owner: 'bob' }),
+      makeJob('f4', 4, { state: 'failed', error: 'out of attempts' }),
+    ]
+    const first = SqliteJobStore.open({ dataDir })
+    for (const job of jobs) first.save(job)
+    await first.flush()
+    await first.close()
+
+    const second = SqliteJobStore.open({ dataDir })
+    try {
+      for (const job of jobs) expect(second.get(job.id)).toEqual(job)
+      expect(second.maxSeq()).toBe(4)
+      expect(second.loadUnfinished().map((job) => job.id)).toEqual(['q2', 'a3'])
+      expect(second.list({ limit: 10 }).map((job) => job.id)).toEqual(['f4', 'a3', 'q2', 'r1'])
+      expect(second.counts()).toMatchObject({ queued: 1, assigned: 1, succeeded: 1, failed: 1, running: 0 })
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('close() commits what is still pending', async () => {
+    const first = SqliteJobStore.open({ dataDir })
+    first.save(makeJob('unflushed', 1))
+    await first.close()
+    const second = SqliteJobStore.open({ dataDir })
+    expect(second.get('unflushed')?.id).toBe('unflushed')
+    await second.close()
+  })
+
+  it('flush() resolves only once the rows are visible to another connection', async () => {
+    const store = SqliteJobStore.open({ dataDir })
+    const other = new Database(store.path, { readonly: true })
+    try {
+      const count = other.prepare('SELECT COUNT(*) FROM jobs').pluck()
+      store.save(makeJob('v1', 1))
+      store.save(makeJob('v2', 2))
+      expect(count.get()).toBe(0) // batched: nothing written yet
+      await store.flush()
+      expect(count.get()).toBe(2)
+    } finally {
+      other.close()
+      await store.close()
+    }
+  })
+
+  it('writes one transaction per tick, however many saves', async () => {
+    const store = SqliteJobStore.open({ dataDir })
+    try {
+      const before = store.stats.commits
+      for (let i = 1; i <= 10_000; i++) store.save(makeJob(`b${i}`, i))
+      expect(store.stats.pending).toBe(10_000)
+      await Promise.all([store.flush(), store.flush()])
+      expect(store.stats.commits - before).toBe(1)
+      expect(store.stats.lastBatchSize).toBe(10_000)
+      expect(store.stats.pending).toBe(0)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('refuses reads and flushes after close, and close after close stays quiet', async () => {
+    const store = SqliteJobStore.open({ dataDir })
+    await store.close()
+    expect(() => store.get('x')).toThrow('job store is closed')
+    expect(() => store.list({ limit: 1 })).toThrow('job store is closed')
+    expect(() => store.counts()).toThrow('job store is closed')
+    await expect(store.flush()).rejects.toThrow('job store is closed')
+    await expect(store.close()).resolves.toBeUndefined()
+  })
+
+  it('a failed commit rejects flush, is logged, keeps the writes readable, and is retried', async () => {
+    const { logger, lines } = captureLogger()
+    const store = SqliteJobStore.open({ dataDir, logger, busyTimeoutMs: 0 })
+    const blocker = new Database(store.path)
+    try {
+      blocker.exec('BEGIN EXCLUSIVE') // another writer holds the lock: our commit gets SQLITE_BUSY
+      store.save(makeJob('held', 1, { state: 'running' }))
+      await expect(store.flush()).rejects.toThrow(/commit of 1 job\(s\) failed/)
+      expect(lines.some((line) => line.level === 50 && String(line.msg).includes('commit failed'))).toBe(true)
+      expect(store.stats.failedCommits).toBe(1)
+      expect(store.get('held')?.state).toBe('running')
+      expect(store.counts().running).toBe(1)
+
+      blocker.exec('COMMIT')
+      await store.flush()
+      expect(blocker.prepare('SELECT state FROM jobs WHERE id = ?').pluck().get('held')).toBe('running')
+      expect(store.counts().running).toBe(1)
+    } finally {
+      if (blocker.inTransaction) blocker.exec('ROLLBACK')
+      blocker.close()
+      await store.close()
+    }
+  })
+
+  it('refuses a database written by a newer schema', async () => {
+    const first = SqliteJobStore.open({ dataDir })
+    await first.close()
+    const db = new Database(join(dataDir, 'jobs.db'))
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    db.close()
+    expect(() => SqliteJobStore.open({ dataDir })).toThrow(/schema version .* newer/)
+  })
+
+  it('counts rebuilt on open agree with the table', async () => {
+    const first = SqliteJobStore.open({ dataDir })
+    for (let i = 1; i <= 50; i++) first.save(makeJob(`c${i}`, i, { state: i % 3 === 0 ? 'canceled' : 'queued' }))
+    await first.flush()
+    for (let i = 1; i <= 50; i += 2) first.save(makeJob(`c${i}`, i, { state: 'succeeded' }))
+    await first.close()
+    const second = SqliteJobStore.open({ dataDir })
+    const expected = second.counts()
+    await second.close()
+    const db = new Database(join(dataDir, 'jobs.db'), { readonly: true })
+    const rows = db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as Array<{ state: string; n: number }>
+    db.close()
+    for (const { state, n } of rows) expect(expected[state as keyof typeof expected]).toBe(n)
+    expect(Object.values(expected).reduce((a, b) => a + b, 0)).toBe(50)
+  })
+
+  describe('a flushed write survives SIGKILL', () => {
+    const distModule = join(ROOT, 'dist/broker/store/sqlite-store.js')
+
+    beforeAll(() => {
+      const sources = ['sqlite-store.ts', 'job-store.ts', 'job-record.ts'].map((f) => join(ROOT, 'broker/store', f))
+      const stale =
+        !existsSync(distModule) || sources.some((source) => statSync(source).mtimeMs > statSync(distModule).mtimeMs)
+      if (!stale) return
+      try {
+        execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' })
+      } catch (error) {
+        // Type errors elsewhere in the project still emit; only a missing output is fatal.
+        if (!existsSync(distModule)) throw error
+      }
+    }, 180_000)
+
+    it('reopens with every record flushed before the kill, and an intact database', async () => {
+      const records = Array.from({ length: 200 }, (_, i) =>
+        i % 2 === 0 ? makeJob(`k${i}`, i + 1, { state: 'running' }) : makeRichJob(`k${i}`, i + 1),
+      )
+      const recordsFile = join(dataDir, 'records.json')
+      await writeFile(recordsFile, JSON.stringify(records))
+      const script = join(dataDir, 'child.mjs')
+      await writeFile(
+        script,
+        `
+import { readFileSync } from 'node:fs'
+const [moduleUrl, dataDir, recordsFile] = process.argv.slice(2)
+const { SqliteJobStore } = await import(moduleUrl)
+const store = SqliteJobStore.open({ dataDir })
+for (const record of JSON.parse(readFileSync(recordsFile, 'utf8'))) store.save(record)
+await store.flush()
+process.stdout.write('flushed\\n')
+// Keep writing until killed, so the kill lands in the middle of activity.
+let n = 0
+const more = () => {
+  for (let i = 0; i < 50; i++, n++) {
+    store.save({ ...JSON.parse(readFileSync(recordsFile, 'utf8'))[0], id: 'extra-' + n, seq: 100000 + n })
+  }
+  setImmediate(more)
+}
+more()
+`,
+      )
+      const storeDir = join(dataDir, 'store')
+      const child = spawn(process.execPath, [script, pathToFileURL(distModule).href, storeDir, recordsFile], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)))
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`child never flushed; stderr: ${stderr}`)), 20_000)
+        let out = ''
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString()
+          if (out.includes('flushed\n')) {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        child.once('exit', (code) => {
+          clearTimeout(timer)
+          reject(new Error(`child exited early (${code}); stderr: ${stderr}`))
+        })
+      })
+      // Let some of the extra writes happen, then kill without warning.
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      child.kill('SIGKILL')
+      expect(await exited).toBe('SIGKILL')
+      // The WAL is still there: the data is recovered from it, not from a clean shutdown.
+      expect((await readdir(storeDir)).sort()).toEqual(expect.arrayContaining(['jobs.db', 'jobs.db-wal']))
+
+      const store = SqliteJobStore.open({ dataDir: storeDir })
+      try {
+        for (const record of records) expect(store.get(record.id)).toEqual(record)
+        expect(store.loadUnfinished().map((job) => job.id).slice(0, 3)).toEqual(['k0', 'k2', 'k4'])
+      } finally {
+        await store.close()
+      }
+      const db = new Database(join(storeDir, 'jobs.db'), { readonly: true })
+      try {
+        expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
+      } finally {
+        db.close()
+      }
+    }, 60_000)
+  })
+})
+
+describe('createJobStore and defaultDataDir', () => {
+  it('creates either store', async () => {
+    const memory = createJobStore({ kind: 'memory' })
+    expect(memory.kind).toBe('memory')
+    await memory.close()
+    const sqlite = createJobStore({ kind: 'sqlite', dataDir: await tempDir() })
+    expect(sqlite.kind).toBe('sqlite')
+    await sqlite.close()
+  })
+
+  it('prefers EDGERUN_DATA_DIR, then an absolute XDG_DATA_HOME, then ~/.local/share', () => {
+    expect(defaultDataDir({ EDGERUN_DATA_DIR: '/srv/edgerun', XDG_DATA_HOME: '/x' })).toBe('/srv/edgerun')
+    expect(defaultDataDir({ XDG_DATA_HOME: '/x/data' })).toBe('/x/data/edgerun')
+    expect(defaultDataDir({ XDG_DATA_HOME: 'relative/ignored' })).toMatch(/\.local\/share\/edgerun$/)
+    expect(defaultDataDir({})).toMatch(/\.local\/share\/edgerun$/)
+  })
+})
