@@ -413,10 +413,17 @@ function closedError(): Error {
   return new Error('job store is closed')
 }
 
+/**
+ * Validated here, synchronously, so that one bad record throws at its `save()` instead of
+ * failing every later batch commit it would be part of.
+ */
 function toRow(job: JobRecord): PendingRow {
   if (typeof job.id !== 'string' || job.id.length === 0) throw new TypeError('job store: a job needs a non-empty id')
   if (!Number.isSafeInteger(job.seq)) throw new TypeError(`job store: job ${job.id} has a non-integer seq`)
   if (!Number.isSafeInteger(job.priority)) throw new TypeError(`job store: job ${job.id} has a non-integer priority`)
+  if (!Number.isFinite(job.createdAt) || !Number.isFinite(job.updatedAt)) {
+    throw new TypeError(`job store: job ${job.id} needs numeric createdAt and updatedAt`)
+  }
   if (!(JOB_STATES as readonly string[]).includes(job.state)) {
     throw new TypeError(`job store: job ${job.id} has an unknown state ${String(job.state)}`)
   }

@@ -6,6 +6,8 @@ export const masterFlags = {
   memory: Flags.boolean({ description: 'keep jobs in memory only (nothing survives a restart)', default: false }),
   'ack-timeout': Flags.integer({ description: 'ms a worker has to accept an assignment', min: 10 }),
   'lost-grace': Flags.integer({ description: 'ms a dead connection\'s jobs wait for their node to return before requeue', min: 0 }),
+  'reconcile-timeout': Flags.integer({ description: 'after a restart, ms running jobs wait for their node\'s rebirth before requeue', min: 0 }),
+  'run-grace': Flags.integer({ description: 'ms past a job\'s timeoutMs before the master gives up on a silent worker', min: 0 }),
   'max-queued': Flags.integer({ description: 'queued jobs the master holds before QUEUE_FULL', min: 1 }),
   'max-queued-per-client': Flags.integer({ description: 'queued jobs one client may hold before QUEUE_FULL', min: 1 }),
 }
@@ -13,6 +15,8 @@ export const masterFlags = {
 export interface MasterFlagValues {
   'ack-timeout'?: number
   'lost-grace'?: number
+  'reconcile-timeout'?: number
+  'run-grace'?: number
   'max-queued'?: number
   'max-queued-per-client'?: number
 }
@@ -22,6 +26,8 @@ export function masterOptionsFrom(flags: MasterFlagValues, namespace: string) {
     namespace,
     ...(flags['ack-timeout'] !== undefined ? { ackTimeoutMs: flags['ack-timeout'] } : {}),
     ...(flags['lost-grace'] !== undefined ? { lostGraceMs: flags['lost-grace'] } : {}),
+    ...(flags['reconcile-timeout'] !== undefined ? { reconcileMs: flags['reconcile-timeout'] } : {}),
+    ...(flags['run-grace'] !== undefined ? { runGraceMs: flags['run-grace'] } : {}),
     ...(flags['max-queued'] !== undefined ? { maxQueued: flags['max-queued'] } : {}),
     ...(flags['max-queued-per-client'] !== undefined ? { maxQueuedPerClient: flags['max-queued-per-client'] } : {}),
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
 import { Connection } from '../net/connection.js'
@@ -52,7 +53,14 @@ export type SubmitSpec = WithOptionalId<JobSpecInput>
  * After a reconnect it resends what was not accepted and catches up on the rest with jobs.get,
  * so a result is never missed and never reported twice.
  */
-export class EdgerunClient {
+export interface ClientEvents {
+  /** Every job reply that reaches this client's reply topic, duplicates included (for auditing). */
+  reply: [reply: JobReply]
+  online: []
+  offline: []
+}
+
+export class EdgerunClient extends EventEmitter<ClientEvents> {
   readonly clientId: string
   readonly replyTo: string
   private readonly pending = new Map<string, PendingJob>()
@@ -66,6 +74,7 @@ export class EdgerunClient {
     private readonly connection: Connection,
     private readonly logger: Logger,
   ) {
+    super()
     this.clientId = options.clientId!
     this.replyTo = topics.reply(options.namespace, this.clientId)
   }
@@ -86,7 +95,11 @@ export class EdgerunClient {
     })
     const client = new EdgerunClient(options, connection, logger)
     connection.on('message', (topic, payload) => client.onMessage(topic, payload))
-    connection.on('connect', () => void client.resume())
+    connection.on('connect', () => {
+      client.emit('online')
+      void client.resume()
+    })
+    connection.on('disconnect', () => client.emit('offline'))
     try {
       await connection.subscribe([client.replyTo])
     } catch (error) {
@@ -249,6 +262,7 @@ export class EdgerunClient {
   }
 
   private onJobReply(reply: JobReply): void {
+    this.emit('reply', reply)
     const jobId = reply.jobId
     if (jobId === undefined) return
     const entry = this.pending.get(jobId)
@@ -301,6 +315,8 @@ export class EdgerunClient {
       if (result) this.settle(jobId, result)
     } catch (error) {
       this.logger.debug({ err: error, jobId }, 'catch-up failed')
+      // The broker may have gone away mid-question; ask again while the job is still owed.
+      if (this.pending.has(jobId) && !this.closing) setTimeout(() => void this.catchUp(jobId), 1000).unref()
     }
   }
 }

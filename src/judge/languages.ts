@@ -26,7 +26,7 @@ export interface Toolchain {
   /** True when the build step leaves a `main` binary to run. */
   producesBinary: boolean
   runArgv(programDir: string, memoryLimitMb: number): string[]
-  memory(memoryLimitMb: number): { addressSpaceBytes?: number; dataBytes?: number; rssAllowanceKb: number }
+  memory(memoryLimitMb: number): { addressSpaceBytes?: number; dataBytes?: number; stackBytes: number; rssAllowanceKb: number }
 }
 
 /**
@@ -34,7 +34,12 @@ export interface Toolchain {
  * libstdc++, the loader); peak RSS is then held to the limit itself.
  */
 function nativeMemory(memoryLimitMb: number) {
-  return { addressSpaceBytes: (memoryLimitMb + 32) * MiB, rssAllowanceKb: 0 }
+  return { addressSpaceBytes: (memoryLimitMb + 32) * MiB, stackBytes: deepStack(memoryLimitMb), rssAllowanceKb: 0 }
+}
+
+/** Deep recursion is legitimate in judge solutions: the main stack may use the whole budget. */
+function deepStack(memoryLimitMb: number): number {
+  return Math.max(8, memoryLimitMb) * MiB
 }
 
 function toolchainFor(language: JudgeLanguage, executable: string): Toolchain {
@@ -61,7 +66,7 @@ function toolchainFor(language: JudgeLanguage, executable: string): Toolchain {
         // -I: no user site, no PYTHON* variables, script dir not on sys.path; -B: no .pyc writes.
         runArgv: (dir) => [executable, '-I', '-B', `${dir}/main.py`],
         // The interpreter maps ~15 MB of its own before the program allocates anything.
-        memory: (mb) => ({ addressSpaceBytes: (mb + 64) * MiB, rssAllowanceKb: 0 }),
+        memory: (mb) => ({ addressSpaceBytes: (mb + 64) * MiB, stackBytes: deepStack(mb), rssAllowanceKb: 0 }),
       }
     case 'js':
       return {
@@ -71,8 +76,11 @@ function toolchainFor(language: JudgeLanguage, executable: string): Toolchain {
         // V8 reserves far more address space than it uses (RLIMIT_AS would break it), but
         // reservations are PROT_NONE and RLIMIT_DATA only counts writable memory. The heap is
         // held by --max-old-space-size; the data limit is the backstop for buffers; node's own
-        // ~40 MB baseline (threads, code, snapshot) is allowed on top of the limit.
-        memory: (mb) => ({ dataBytes: (mb + 256) * MiB, rssAllowanceKb: 64 * 1024 }),
+        // ~40 MB baseline (threads, code, snapshot) is allowed on top of the limit. The stack
+        // rlimit stays at 8 MB: glibc sizes every thread's stack by it, node starts ~10 threads,
+        // and those stacks count against RLIMIT_DATA (a big one made node hang at start-up).
+        // V8 bounds JS recursion by its own --stack-size anyway.
+        memory: (mb) => ({ dataBytes: (mb + 256) * MiB, stackBytes: 8 * MiB, rssAllowanceKb: 64 * 1024 }),
       }
   }
 }

@@ -173,8 +173,7 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
       cpuSeconds: Math.ceil(job.timeLimitMs / 1000),
       addressSpaceBytes: memory.addressSpaceBytes,
       dataBytes: memory.dataBytes,
-      // Deep recursion is legitimate in judge solutions: the stack may use the whole budget.
-      stackBytes: Math.max(8 * MiB, job.memoryLimitMb * MiB),
+      stackBytes: memory.stackBytes,
       processes: PROCESS_LIMIT,
       fileSizeBytes: outputLimitBytes,
       openFiles: 256,

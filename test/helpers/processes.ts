@@ -1,8 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from './wait.js'
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+/** The project root, whether this runs from test/ (vitest) or from dist/test/ (npm run chaos). */
+export const ROOT = findRoot(fileURLToPath(new URL('.', import.meta.url)))
+
+function findRoot(dir: string): string {
+  let current = dir
+  while (!existsSync(join(current, 'package.json')) || existsSync(join(current, 'tsconfig.json')) === false) {
+    const parent = dirname(current)
+    if (parent === current) throw new Error(`no project root above ${dir}`)
+    current = parent
+  }
+  return current.endsWith('/') ? current : `${current}/`
+}
 export const BIN = `${ROOT}bin/run.js`
 
 export interface CliProcess {

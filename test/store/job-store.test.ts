@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, statSync, utimesSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -9,6 +9,7 @@ import { pino } from 'pino'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createJobStore, defaultDataDir, MemoryJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../broker/store/index.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
+import type { Logger } from '../../src/logging/logger.js'
 import { describeJobStore, makeJob, makeRichJob } from './job-store.conformance.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -36,9 +37,9 @@ describeJobStore('SqliteJobStore', async () => {
 })
 
 /** A pino logger whose lines land in an array. */
-function captureLogger(): { logger: ReturnType<typeof pino>; lines: Array<Record<string, unknown>> } {
+function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = []
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
+  const logger: Logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
   return { logger, lines }
 }
 
@@ -164,6 +165,21 @@ describe('SqliteJobStore (sqlite only)', () => {
     }
   })
 
+  it('rejects an invalid record at save(), so it cannot poison a batch', async () => {
+    const store = SqliteJobStore.open({ dataDir })
+    try {
+      expect(() => store.save({ ...makeJob('bad', 1), seq: Number.NaN })).toThrow(TypeError)
+      expect(() => store.save({ ...makeJob('bad', 1), createdAt: undefined as unknown as number })).toThrow(TypeError)
+      expect(() => store.save({ ...makeJob('bad', 1), state: 'lost' as never })).toThrow(TypeError)
+      store.save(makeJob('good', 2))
+      await store.flush()
+      expect(store.get('bad')).toBeUndefined()
+      expect(store.stats.failedCommits).toBe(0)
+    } finally {
+      await store.close()
+    }
+  })
+
   it('refuses a database written by a newer schema', async () => {
     const first = SqliteJobStore.open({ dataDir })
     await first.close()
@@ -203,6 +219,9 @@ describe('SqliteJobStore (sqlite only)', () => {
         // Type errors elsewhere in the project still emit; only a missing output is fatal.
         if (!existsSync(distModule)) throw error
       }
+      // An incremental build leaves an unchanged output untouched; mark it current so the next run skips the build.
+      const now = new Date()
+      utimesSync(distModule, now, now)
     }, 180_000)
 
     it('reopens with every record flushed before the kill, and an intact database', async () => {

@@ -9,6 +9,7 @@ import { chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildSandboxCommand } from './command.js'
+import { sandboxHelper } from './helper.js'
 import { findExecutable } from './tools.js'
 import { probeUid } from './uid-pool.js'
 
@@ -21,6 +22,8 @@ export interface ReadOnlyMount {
 export interface SandboxCapabilities {
   /** root: namespaces + a dedicated uid; userns: an unprivileged user namespace; none: rlimits only. */
   mode: 'root' | 'userns' | 'none'
+  /** helper: the compiled edgerun-sandbox launcher; chain: util-linux tools exec'ing each other. */
+  launcher: 'helper' | 'chain'
   netns: boolean
   pidns: boolean
   ipcns: boolean
@@ -28,7 +31,7 @@ export interface SandboxCapabilities {
   dropUser: boolean
   /** GNU time is there, so CPU time and peak RSS come from wait4 rather than from the wall clock. */
   cpuTime: boolean
-  tools: { sh: string; prlimit: string; unshare?: string; setpriv?: string; time?: string; mount?: string }
+  tools: { sh: string; prlimit: string; unshare?: string; setpriv?: string; time?: string; mount?: string; helper?: string }
   readOnlyMounts: ReadOnlyMount[]
   /** Why the judge cannot run at all (no prlimit, no sh), if so. */
   unusable?: string
@@ -77,18 +80,19 @@ interface Candidate {
   dropUser: boolean
 }
 
-function describe(candidate: Candidate): string {
-  const parts: string[] = [candidate.mode]
+function describe(launcher: string, candidate: Candidate): string {
+  const parts: string[] = [launcher, candidate.mode]
   for (const key of ['netns', 'pidns', 'ipcns', 'mountns', 'dropUser'] as const) if (candidate[key]) parts.push(key)
   return parts.join('+')
 }
 
-function candidatesFor(isRoot: boolean, haveUnshare: boolean, haveSetpriv: boolean): Candidate[] {
+/** Strongest first. The helper needs no tools; the chain needs unshare for namespaces, setpriv for uids. */
+function candidatesFor(isRoot: boolean, canUnshare: boolean, canSetpriv: boolean): Candidate[] {
   const none: Candidate = { mode: 'none', netns: false, pidns: false, ipcns: false, mountns: false, dropUser: false }
   const list: Candidate[] = []
   if (isRoot) {
-    const drop = haveSetpriv
-    if (haveUnshare) {
+    const drop = canSetpriv
+    if (canUnshare) {
       list.push({ mode: 'root', netns: true, pidns: true, ipcns: true, mountns: true, dropUser: drop })
       list.push({ mode: 'root', netns: true, pidns: true, ipcns: false, mountns: true, dropUser: drop })
       list.push({ mode: 'root', netns: true, pidns: true, ipcns: false, mountns: false, dropUser: drop })
@@ -96,7 +100,7 @@ function candidatesFor(isRoot: boolean, haveUnshare: boolean, haveSetpriv: boole
       list.push({ mode: 'root', netns: false, pidns: true, ipcns: false, mountns: false, dropUser: drop })
     }
     if (drop) list.push({ mode: 'root', netns: false, pidns: false, ipcns: false, mountns: false, dropUser: true })
-  } else if (haveUnshare && haveSetpriv) {
+  } else if (canUnshare && canSetpriv) {
     list.push({ mode: 'userns', netns: true, pidns: true, ipcns: true, mountns: true, dropUser: false })
     list.push({ mode: 'userns', netns: true, pidns: true, ipcns: false, mountns: false, dropUser: false })
   }
@@ -104,7 +108,7 @@ function candidatesFor(isRoot: boolean, haveUnshare: boolean, haveSetpriv: boole
   return list
 }
 
-/** Runs `echo ok` through the candidate's full chain, exactly as a test would run. */
+/** Runs `echo ok` through the candidate's full command, exactly as a test would run. */
 function selfTest(caps: SandboxCapabilities): boolean {
   const jobDir = mkdtempSync(join(tmpdir(), 'edgerun-judge-probe-'))
   const fds: number[] = []
@@ -132,10 +136,11 @@ function selfTest(caps: SandboxCapabilities): boolean {
   }
 }
 
-let cached: SandboxCapabilities | undefined
-
-export function sandboxCapabilities(): SandboxCapabilities {
-  if (cached) return cached
+/**
+ * Tries the configurations strongest first and returns the first that works. `launcher` pins
+ * one launcher (tests use it to exercise the util-linux chain on a machine that has a compiler).
+ */
+export function probeSandbox(options: { launcher?: 'helper' | 'chain' } = {}): SandboxCapabilities {
   const tools = {
     sh: findExecutable('sh') ?? '/bin/sh',
     prlimit: findExecutable('prlimit') ?? '',
@@ -144,6 +149,7 @@ export function sandboxCapabilities(): SandboxCapabilities {
     // GNU time, not the shell keyword: only the binary can report another process's rusage.
     time: findExecutable('time'),
     mount: findExecutable('mount'),
+    helper: options.launcher === 'chain' ? undefined : sandboxHelper(),
   }
   let mounts: ReadOnlyMount[] = []
   try {
@@ -151,23 +157,38 @@ export function sandboxCapabilities(): SandboxCapabilities {
   } catch {
     // no /proc: the mount namespace candidates fail their self-test
   }
-  const base = { tools, readOnlyMounts: mounts, cpuTime: tools.time !== undefined, rejected: [] as string[] }
-  if (!tools.prlimit) {
-    cached = { ...base, mode: 'none', netns: false, pidns: false, ipcns: false, mountns: false, dropUser: false, unusable: 'prlimit (util-linux) was not found' }
-    return cached
-  }
+  const rejected: string[] = []
   const isRoot = process.getuid?.() === 0
-  for (const candidate of candidatesFor(isRoot, tools.unshare !== undefined, tools.setpriv !== undefined)) {
-    const caps: SandboxCapabilities = { ...base, ...candidate }
-    if (selfTest(caps)) {
-      cached = caps
-      return caps
+  const launchers: ('helper' | 'chain')[] = []
+  if (tools.helper && options.launcher !== 'chain') launchers.push('helper')
+  if (tools.prlimit && options.launcher !== 'helper') launchers.push('chain')
+  for (const launcher of launchers) {
+    const candidates =
+      launcher === 'helper'
+        ? candidatesFor(isRoot, true, true)
+        : candidatesFor(isRoot, tools.unshare !== undefined, tools.setpriv !== undefined)
+    for (const candidate of candidates) {
+      const caps: SandboxCapabilities = {
+        ...candidate, launcher, tools, readOnlyMounts: mounts, rejected,
+        cpuTime: launcher === 'helper' || tools.time !== undefined,
+      }
+      if (selfTest(caps)) return caps
+      rejected.push(describe(launcher, candidate))
     }
-    base.rejected.push(describe(candidate))
   }
-  cached = {
-    ...base, mode: 'none', netns: false, pidns: false, ipcns: false, mountns: false, dropUser: false,
-    unusable: 'no sandbox configuration worked, not even plain rlimits (is prlimit usable?)',
+  return {
+    mode: 'none', launcher: 'chain', netns: false, pidns: false, ipcns: false, mountns: false, dropUser: false,
+    cpuTime: false, tools, readOnlyMounts: mounts, rejected,
+    unusable: launchers.length === 0
+      ? 'neither a C compiler (for the edgerun-sandbox launcher) nor prlimit (util-linux) was found'
+      : 'no sandbox configuration worked, not even plain rlimits',
   }
+}
+
+let cached: SandboxCapabilities | undefined
+
+/** The configuration every judge run uses: probed once per process. */
+export function sandboxCapabilities(): SandboxCapabilities {
+  cached ??= probeSandbox()
   return cached
 }

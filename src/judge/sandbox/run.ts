@@ -7,7 +7,7 @@ import { constants as osConstants } from 'node:os'
 import { open, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { buildSandboxCommand, STATUS_MARK, TIME_MARK, type SandboxCommandSpec } from './command.js'
+import { buildSandboxCommand, HELPER_ERROR_MARK, STATS_MARK, STATUS_MARK, TIME_MARK, type SandboxCommandSpec } from './command.js'
 import type { SandboxCapabilities } from './probe.js'
 
 export interface SandboxRunSpec extends SandboxCommandSpec {
@@ -61,11 +61,26 @@ interface Meta {
   maxRssKb?: number
 }
 
-/** Reads the chain's report: GNU time's line (and its "terminated by signal" line), or the shell's status. */
-export function parseMeta(text: string): Meta | undefined {
+/**
+ * Reads the launcher's report: the helper's stats line, GNU time's line (after its "terminated by
+ * signal" line), or the shell's status. `failure` when the helper says the sandbox broke.
+ */
+export function parseMeta(text: string): Meta | { failure: string } | undefined {
   const lines = text.split('\n')
+  const broken = lines.filter((line) => line.startsWith(HELPER_ERROR_MARK))
+  if (broken.length > 0) return { failure: broken.join('; ') }
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!
+    const stats = line.match(new RegExp(`^${STATS_MARK} (-?\\d+) (\\d+) (\\d+) (\\d+)$`))
+    if (stats) {
+      const signal = Number(stats[2])
+      return {
+        exitCode: signal ? null : Number(stats[1]),
+        signal: signal ? signalName(signal) : null,
+        cpuMs: Math.round(Number(stats[3]) / 1000),
+        maxRssKb: Number(stats[4]),
+      }
+    }
     const timed = line.match(new RegExp(`^${TIME_MARK} ([\\d.]+) ([\\d.]+) ([\\d.]+) (\\d+) (\\d+)$`))
     if (timed) {
       const terminated = lines[i - 1]?.match(/^Command terminated by signal (\d+)$/)
@@ -101,9 +116,17 @@ async function readHead(path: string, max: number): Promise<string> {
  * as the job has a uid of its own, "kill everything of that uid" finds them.
  */
 async function sweepUid(caps: SandboxCapabilities, uid: number): Promise<void> {
-  if (!caps.tools.setpriv) return
+  const { helper, setpriv, sh } = caps.tools
+  const killAll = [sh, '-c', 'kill -9 -1']
+  const command = helper
+    ? { file: helper, args: ['--uid', String(uid), '--gid', String(uid), '--', ...killAll] }
+    : setpriv
+      ? { file: setpriv, args: [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...killAll] }
+      : undefined
+  if (!command) return
   await new Promise<void>((resolve) => {
-    const child = spawn(caps.tools.setpriv!, [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', caps.tools.sh, '-c', 'kill -9 -1'], { stdio: 'ignore' })
+    const child = spawn(command.file, command.args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] })
+    ;(child.stdio[3] as NodeJS.ReadableStream | null)?.resume()
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
     child.once('error', () => resolve())
     child.once('exit', () => {
@@ -117,7 +140,7 @@ export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSp
   const stdoutPath = join(spec.privDir, 'stdout')
   const stderrPath = join(spec.privDir, 'stderr')
   const metaPath = join(spec.privDir, 'meta')
-  const { file, args } = buildSandboxCommand(caps, spec)
+  const { file, args, metaFd } = buildSandboxCommand(caps, spec)
   const handles = await Promise.all([
     open(spec.stdinPath, 'r'),
     open(stdoutPath, 'w'),
@@ -132,7 +155,7 @@ export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSp
   try {
     await new Promise<void>((resolve) => {
       const child = spawn(file, args, {
-        stdio: [stdinH.fd, stdoutH.fd, metaH.fd, stderrH.fd],
+        stdio: metaFd === 3 ? [stdinH.fd, stdoutH.fd, stderrH.fd, metaH.fd] : [stdinH.fd, stdoutH.fd, metaH.fd, stderrH.fd],
         // Own process group, so one kill(-pgid) reaches the whole chain.
         detached: true,
         env: spec.env,
@@ -176,6 +199,7 @@ export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSp
     return { ...base, exitCode: null, signal: null, failure: `could not start the sandbox: ${spawnError.message}` }
   }
   const meta = parseMeta(metaText)
+  if (meta && 'failure' in meta) return { ...base, exitCode: null, signal: null, failure: `sandbox failed: ${meta.failure}` }
   if (!meta) {
     if (killedBy) return { ...base, exitCode: null, signal: 'SIGKILL' }
     const how = chainStatus.signal ? `signal ${chainStatus.signal}` : `exit code ${chainStatus.code}`

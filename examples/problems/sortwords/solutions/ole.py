@@ -1,0 +1,5 @@
+import sys
+
+words = sys.stdin.read().split()[1:]
+while True:
+    print('\n'.join(words))

@@ -1,0 +1,208 @@
+/**
+ * C source of `edgerun-sandbox`, a tiny setuid-free launcher compiled on first use (see
+ * helper.ts). It does in one exec what the util-linux chain does in eight: namespaces, a
+ * read-only host view, rlimits, the uid switch, and wait4() for exact CPU time and peak RSS. On a
+ * trivial test that is ~3 ms instead of ~11 ms, which is most of the judge's per-test cost.
+ *
+ * It is a TypeScript string rather than a .c file so that it ships inside dist/.
+ *
+ * Usage: edgerun-sandbox [--net] [--ipc] [--mount] [--pid] [--userns] [--mount-proc]
+ *          [--bind DIR]… [--ro DIR]… [--cwd DIR] [--uid N --gid N] [--drop-caps]
+ *          [--limit cpu|as|data|stack|nproc|fsize|nofile=SOFT[:HARD]]… -- PROGRAM ARGS…
+ * fd 0/1/2 are the program's; fd 3 (close-on-exec) receives one line
+ *   "edgerun-stats EXIT SIGNAL CPU_US MAXRSS_KB"
+ * or "edgerun-sandbox: what: why" lines when the sandbox itself fails (exit status 125).
+ */
+export const HELPER_VERSION = 1
+
+export const HELPER_SOURCE = String.raw`
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/securebits.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#define META_FD 3
+#define MAX_PATHS 64
+#define MAX_LIMITS 16
+
+struct limit { int resource; rlim_t soft, hard; };
+
+static int ns_flags, userns, mount_proc, drop_caps;
+static const char *binds[MAX_PATHS], *ros[MAX_PATHS], *cwd;
+static int nbinds, nros, nlimits;
+static long uid = -1, gid = -1;
+static struct limit limits[MAX_LIMITS];
+static char **program;
+
+static void fail(const char *what) {
+  dprintf(META_FD, "edgerun-sandbox: %s: %s\n", what, strerror(errno));
+  _exit(125);
+}
+
+static void usage(const char *what) {
+  dprintf(META_FD, "edgerun-sandbox: bad arguments: %s\n", what);
+  _exit(125);
+}
+
+static void write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) fail(path);
+  close(fd);
+}
+
+static void parse_limit(const char *spec) {
+  static const struct { const char *name; int resource; } names[] = {
+    {"cpu", RLIMIT_CPU}, {"as", RLIMIT_AS}, {"data", RLIMIT_DATA}, {"stack", RLIMIT_STACK},
+    {"nproc", RLIMIT_NPROC}, {"fsize", RLIMIT_FSIZE}, {"nofile", RLIMIT_NOFILE}, {"core", RLIMIT_CORE},
+  };
+  const char *eq = strchr(spec, '=');
+  if (!eq || nlimits == MAX_LIMITS) usage(spec);
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (strlen(names[i].name) == (size_t)(eq - spec) && strncmp(spec, names[i].name, eq - spec) == 0) {
+      char *end;
+      unsigned long long soft = strtoull(eq + 1, &end, 10), hard = soft;
+      if (*end == ':') hard = strtoull(end + 1, &end, 10);
+      if (*end) usage(spec);
+      limits[nlimits++] = (struct limit){ names[i].resource, soft, hard };
+      return;
+    }
+  }
+  usage(spec);
+}
+
+static void parse(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--")) { program = argv + i + 1; break; }
+    else if (!strcmp(a, "--net")) ns_flags |= CLONE_NEWNET;
+    else if (!strcmp(a, "--ipc")) ns_flags |= CLONE_NEWIPC;
+    else if (!strcmp(a, "--mount")) ns_flags |= CLONE_NEWNS;
+    else if (!strcmp(a, "--pid")) ns_flags |= CLONE_NEWPID;
+    else if (!strcmp(a, "--userns")) userns = 1;
+    else if (!strcmp(a, "--mount-proc")) mount_proc = 1;
+    else if (!strcmp(a, "--drop-caps")) drop_caps = 1;
+    else if (!next) usage(a);
+    else if (!strcmp(a, "--bind") && nbinds < MAX_PATHS) { binds[nbinds++] = next; i++; }
+    else if (!strcmp(a, "--ro") && nros < MAX_PATHS) { ros[nros++] = next; i++; }
+    else if (!strcmp(a, "--cwd")) { cwd = next; i++; }
+    else if (!strcmp(a, "--uid")) { uid = atol(next); i++; }
+    else if (!strcmp(a, "--gid")) { gid = atol(next); i++; }
+    else if (!strcmp(a, "--limit")) { parse_limit(next); i++; }
+    else usage(a);
+  }
+  if (!program || !program[0]) usage("no program");
+}
+
+/* Remounting read-only must keep the flags already there (a user namespace may not clear them). */
+static unsigned long kept_flags(const char *path) {
+  struct statvfs s;
+  if (statvfs(path, &s)) fail(path);
+  unsigned long flags = 0;
+  if (s.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (s.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (s.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (s.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (s.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (s.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+static void setup_namespaces(void) {
+  uid_t outer_uid = getuid();
+  gid_t outer_gid = getgid();
+  if (userns) {
+    char map[64];
+    if (unshare(CLONE_NEWUSER)) fail("unshare(user)");
+    write_file("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)outer_uid);
+    write_file("/proc/self/uid_map", map);
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)outer_gid);
+    write_file("/proc/self/gid_map", map);
+  }
+  if (ns_flags && unshare(ns_flags)) fail("unshare");
+  if (ns_flags & CLONE_NEWNS) {
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) fail("make mounts private");
+    /* Binds first: each copies its parent mount as it is now (read-write). */
+    for (int i = 0; i < nbinds; i++)
+      if (mount(binds[i], binds[i], NULL, MS_BIND, NULL)) fail(binds[i]);
+    for (int i = 0; i < nros; i++)
+      if (mount(NULL, ros[i], NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(ros[i]), NULL)) fail(ros[i]);
+  }
+}
+
+static void exec_program(void) {
+  for (int i = 0; i < nlimits; i++) {
+    struct rlimit r = { limits[i].soft, limits[i].hard };
+    if (setrlimit(limits[i].resource, &r)) fail("setrlimit");
+  }
+  struct rlimit none = { 0, 0 };
+  setrlimit(RLIMIT_CORE, &none);
+  if (cwd && chdir(cwd)) fail(cwd);
+  if (gid >= 0 && (setgroups(0, NULL) || setresgid(gid, gid, gid))) fail("setresgid");
+  if (uid >= 0 && setresuid(uid, uid, uid)) fail("setresuid");
+  if (drop_caps) {
+    /* uid 0 of a user namespace: make exec grant no capabilities at all. */
+    for (int cap = 0; cap < 64; cap++) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED, 0, 0, 0)) fail("securebits");
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail("no_new_privs");
+  /* A uid change clears the parent-death signal: set it again, now. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  execv(program[0], program);
+  fail(program[0]);
+}
+
+/* Runs the program as a child and reports its fate; as a pid namespace's init, reaps orphans too. */
+static int supervise(void) {
+  pid_t child = fork();
+  if (child < 0) fail("fork");
+  if (child == 0) exec_program();
+  struct rusage ru;
+  int status;
+  for (;;) {
+    pid_t done = wait4(-1, &status, 0, &ru);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) fail("wait4");
+  }
+  long long cpu_us = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+  dprintf(META_FD, "edgerun-stats %d %d %lld %ld\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          WIFSIGNALED(status) ? WTERMSIG(status) : 0, cpu_us, ru.ru_maxrss);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (fcntl(META_FD, F_SETFD, FD_CLOEXEC)) return 125;
+  parse(argc, argv);
+  setup_namespaces();
+  if (!(ns_flags & CLONE_NEWPID)) return supervise();
+  /* Our children land in the new pid namespace; the first is its init. When init exits, the
+     kernel kills everything left in the namespace, setsid or not. */
+  pid_t init = fork();
+  if (init < 0) fail("fork");
+  if (init == 0) {
+    /* (getppid() is 0 here, the parent being outside the namespace: nothing to check it against.
+       The worker kills the whole process group anyway.) */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail("mount /proc");
+    _exit(supervise());
+  }
+  int status;
+  while (waitpid(init, &status, 0) < 0)
+    if (errno != EINTR) fail("waitpid");
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 125;
+}
+`

@@ -1,0 +1,171 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { EdgerunClient } from '../../src/client/client.js'
+import { FaultProxy } from '../helpers/fault-proxy.js'
+import { freePort } from '../helpers/ports.js'
+import { spawnCli, type CliProcess } from '../helpers/processes.js'
+import { waitFor } from '../helpers/wait.js'
+import { Ledger } from './ledger.js'
+import { between, seededRandom } from './random.js'
+
+export interface ChaosOptions {
+  jobs: number
+  durationS: number
+  seed: number
+  workers: number
+  submitters: number
+  /** Whether to kill -9 the broker-master once, mid-run. */
+  killBroker: boolean
+  log: (line: string) => void
+}
+
+export type ChaosReport = ReturnType<Ledger['report']> & {
+  seed: number
+  actions: Record<string, number>
+  elapsedMs: number
+  storeCounts?: Record<string, number>
+}
+
+/**
+ * DESIGN §5's guarantee under fire: a real broker-master with a real --data-dir, real worker
+ * processes behind fault proxies, several submitters, and at random: kill -9 and restart of
+ * workers, cut and stalled connections, and one kill -9 of the broker-master itself.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now()
+  const random = seededRandom(options.seed)
+  const log = options.log
+  const dataDir = await mkdtemp(join(tmpdir(), 'edgerun-chaos-'))
+  const port = await freePort()
+  const namespace = `chaos-${options.seed}`
+  const brokerUrl = `mqtt://127.0.0.1:${port}`
+  const actions: Record<string, number> = {}
+  const count = (action: string) => (actions[action] = (actions[action] ?? 0) + 1)
+  const ledger = new Ledger()
+
+  let broker = await startBroker(port, dataDir, namespace)
+  const proxies = await Promise.all(Array.from({ length: options.workers }, () => FaultProxy.start({ target: { host: '127.0.0.1', port } })))
+  const workers: Array<CliProcess | undefined> = await Promise.all(proxies.map((proxy, i) => startWorker(proxy, namespace, i)))
+  const clients = await Promise.all(
+    Array.from({ length: options.submitters }, (_, i) =>
+      EdgerunClient.connect({ url: brokerUrl, namespace, clientId: `submitter-${i}`, rpcTimeoutMs: 3000 }),
+    ),
+  )
+  for (const client of clients) client.on('reply', (reply) => ledger.raw(reply))
+  log(`chaos: seed ${options.seed}, ${options.jobs} jobs, ${options.workers} workers, ${options.submitters} submitters, broker ${brokerUrl}`)
+
+  try {
+    const submitWindowMs = options.durationS * 1000 * 0.7
+    let stopChaos = false
+    const restarts: Promise<void>[] = []
+    const submitting = (async () => {
+      for (let i = 0; i < options.jobs; i++) {
+        const id = `job-${i}`
+        const client = clients[i % clients.length]!
+        const spec =
+          random() < 0.5
+            ? { id, kind: 'noop' as const, sleepMs: between(random, 0, 20), maxAttempts: 10 }
+            : { id, kind: 'command' as const, name: 'sleep', args: [`0.00${between(random, 1, 9)}`], maxAttempts: 10 }
+        ledger.submit(id)
+        void client.submit(spec).then((reply) => ledger.settle(id, reply))
+        const due = started + ((i + 1) / options.jobs) * submitWindowMs
+        if (due > Date.now()) await sleep(due - Date.now())
+      }
+    })()
+    const brokerKillAt = started + options.durationS * 1000 * 0.4
+    let brokerKilled = !options.killBroker
+    const chaos = (async () => {
+      while (!stopChaos) {
+        await sleep(between(random, 150, 600))
+        if (stopChaos) break
+        if (!brokerKilled && Date.now() >= brokerKillAt) {
+          brokerKilled = true
+          count('kill-broker')
+          log('chaos: kill -9 broker-master')
+          broker.kill('SIGKILL')
+          await broker.exited
+          await sleep(between(random, 200, 1000))
+          broker = await startBroker(port, dataDir, namespace)
+          log('chaos: broker-master restarted')
+          continue
+        }
+        const i = between(random, 0, options.workers - 1)
+        const proxy = proxies[i]!
+        const roll = random()
+        if (roll < 0.3) {
+          const victim = workers[i]
+          if (!victim) continue // still restarting from an earlier kill
+          count('kill-worker')
+          proxy.resume()
+          workers[i] = undefined
+          victim.kill('SIGKILL')
+          await victim.exited
+          const downMs = between(random, 100, 1200)
+          restarts.push(
+            sleep(downMs).then(async () => {
+              workers[i] = await startWorker(proxy, namespace, i)
+            }),
+          )
+        } else if (roll < 0.6) {
+          count('cut')
+          proxy.cut()
+        } else if (roll < 0.85) {
+          count('stall')
+          proxy.stall()
+          void sleep(between(random, 300, 4000)).then(() => proxy.resume())
+        } else {
+          count('delay')
+          proxy.delay(between(random, 5, 80))
+          void sleep(between(random, 300, 1500)).then(() => proxy.delay(0))
+        }
+      }
+    })()
+    await submitting
+    const chaosUntil = started + options.durationS * 1000
+    if (chaosUntil > Date.now()) await sleep(chaosUntil - Date.now())
+    stopChaos = true
+    await chaos
+    await Promise.all(restarts)
+    for (const proxy of proxies) {
+      proxy.resume()
+      proxy.delay(0)
+    }
+    for (let i = 0; i < workers.length; i++) if (!workers[i]) workers[i] = await startWorker(proxies[i]!, namespace, i)
+    log(`chaos: faults stopped after ${Date.now() - started} ms; ${ledger.pending} job(s) still owed a result`)
+    await waitFor(() => ledger.pending === 0, { timeoutMs: 120_000, intervalMs: 100, what: 'every job settled' }).catch((error) => log(`chaos: ${(error as Error).message}`))
+    const stats = await clients[0]!.stats().catch(() => undefined)
+    return { ...ledger.report(), seed: options.seed, actions, elapsedMs: Date.now() - started, storeCounts: stats?.jobs }
+  } finally {
+    await Promise.all(clients.map((client) => client.close()))
+    for (const worker of workers) worker?.kill('SIGKILL')
+    broker.kill('SIGKILL')
+    await Promise.all(proxies.map((proxy) => proxy.close()))
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+async function startBroker(port: number, dataDir: string, namespace: string): Promise<CliProcess> {
+  const broker = spawnCli(['broker', '--port', String(port), '--data-dir', dataDir, '--namespace', namespace, '--ack-timeout', '2000', '--reconcile-timeout', '3000', '--run-grace', '5000', '--log-level', 'silent'])
+  await waitFor(() => broker.output().includes('listening') || broker.child.exitCode !== null, { timeoutMs: 20_000, what: 'broker listening' })
+  if (!broker.output().includes('listening')) throw new Error(`broker did not start: ${broker.output()}`)
+  return broker
+}
+
+/** Starts worker i behind its proxy; a restart that races its own will is retried until it holds its id. */
+async function startWorker(proxy: FaultProxy, namespace: string, i: number): Promise<CliProcess> {
+  for (let tries = 0; ; tries++) {
+    const worker = spawnCli([
+      'worker', '--url', proxy.url(), '--namespace', namespace, '--id', `w${i}`, '--slots', '4', '--keepalive', '2',
+      '--command', 'sleep=/bin/sleep', '--no-judge', '--drain-timeout', '0', '--log-level', 'silent',
+    ])
+    await waitFor(() => worker.output().includes('online') || worker.child.exitCode !== null, { timeoutMs: 30_000, what: `worker w${i} online` })
+    if (worker.output().includes('online')) return worker
+    if (tries >= 20) throw new Error(`worker w${i} would not start: ${worker.output()}`)
+    await sleep(500)
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

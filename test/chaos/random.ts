@@ -1,0 +1,15 @@
+/** mulberry32: a seeded PRNG, so a chaos run can be replayed with CHAOS_SEED. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function between(random: () => number, min: number, max: number): number {
+  return Math.floor(min + random() * (max - min + 1))
+}
