@@ -1,16 +1,65 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import type { Logger } from '../../src/logging/logger.js'
+import { topicMatches } from '../../src/protocol/index.js'
 import type { Transport } from './transport.js'
 
 type Deliver = (packet: AedesPublishPacket, callback: () => void) => void
 
 export class AedesTransport implements Transport {
   private readonly subscriptions: Array<{ filter: string; deliver: Deliver }> = []
+  /** Client subscriptions that could match a watched prefix: filter → how many clients hold it. */
+  private readonly watched = new Map<string, number>()
+  private readonly byClient = new Map<string, Set<string>>()
 
+  /**
+   * @param watchPrefix topics under it are published only when some client could receive them
+   * (a job's event topic nobody follows costs a match and an allocation per event otherwise).
+   */
   constructor(
     private readonly aedes: Aedes,
     private readonly logger: Logger,
-  ) {}
+    private readonly watchPrefix?: string,
+  ) {
+    if (watchPrefix) {
+      aedes.on('subscribe', (subscriptions, client) => {
+        for (const { topic } of subscriptions) if (this.couldMatchWatched(topic)) this.track(client.id, topic)
+      })
+      aedes.on('unsubscribe', (topics, client) => {
+        for (const topic of topics) this.untrack(client.id, topic)
+      })
+      aedes.on('clientDisconnect', (client) => {
+        for (const topic of [...(this.byClient.get(client.id) ?? [])]) this.untrack(client.id, topic)
+      })
+    }
+  }
+
+  hasSubscribers(topic: string): boolean {
+    if (!this.watchPrefix || !topic.startsWith(this.watchPrefix)) return true
+    for (const filter of this.watched.keys()) if (topicMatches(filter, topic)) return true
+    return false
+  }
+
+  private couldMatchWatched(filter: string): boolean {
+    const prefix = this.watchPrefix!
+    return filter.startsWith(prefix) || filter.startsWith('#') || filter.startsWith('+') || prefix.startsWith(filter.replace(/#$/, ''))
+  }
+
+  private track(clientId: string, filter: string): void {
+    let filters = this.byClient.get(clientId)
+    if (!filters) this.byClient.set(clientId, (filters = new Set()))
+    if (filters.has(filter)) return
+    filters.add(filter)
+    this.watched.set(filter, (this.watched.get(filter) ?? 0) + 1)
+  }
+
+  private untrack(clientId: string, filter: string): void {
+    const filters = this.byClient.get(clientId)
+    if (!filters?.delete(filter)) return
+    if (filters.size === 0) this.byClient.delete(clientId)
+    const count = (this.watched.get(filter) ?? 1) - 1
+    if (count <= 0) this.watched.delete(filter)
+    else this.watched.set(filter, count)
+  }
 
   publish(topic: string, payload: Buffer, options: { qos: 0 | 1; retain?: boolean }): void {
     if (this.aedes.closed) return

@@ -4,8 +4,9 @@ import { runsBefore } from './job-queue.js'
 import { pickNode } from './scheduler.js'
 
 /**
- * Matches queued jobs to free slots. Runs at most once per tick however many events asked for
- * it, and each placement costs a heap pop plus one pass over the nodes.
+ * Matches queued jobs to free slots. Runs once per burst of events (a microtask, so a job that
+ * is admitted and placed in the same turn is written to the store once, as assigned), and each
+ * placement costs a heap pop plus one pass over the nodes.
  */
 export class Dispatcher {
   private scheduled = false
@@ -22,7 +23,7 @@ export class Dispatcher {
   schedule(): void {
     if (this.scheduled || this.stopped) return
     this.scheduled = true
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.scheduled = false
       if (!this.stopped) this.run()
     })

@@ -49,7 +49,9 @@ export class Lifecycle {
   markRunning(job: JobRecord): void {
     const { ctx } = this
     job.state = 'running'
-    this.save(job)
+    // Not written on its own: after a restart `assigned` and `running` are reconciled alike, from
+    // the node's rebirth, so this write would buy nothing but a row update per job.
+    job.updatedAt = ctx.now()
     const attempt = job.attempt
     const limit = job.spec.timeoutMs + ctx.options.runGraceMs
     ctx.timers.set(job.id, limit, () => this.loseAttempt(job, attempt, `no result within timeoutMs + ${ctx.options.runGraceMs} ms grace`, true))

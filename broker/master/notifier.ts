@@ -25,8 +25,9 @@ export class Notifier {
   /** To the submitter's reply topic and to the job's event topic (DESIGN §3). */
   toJob(job: JobRecord, body: JobReplyBody): void {
     const payload = encode({ v: PROTOCOL_VERSION, ...body, jobId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) })
-    this.transport.publish(job.replyTo, payload, { qos: 1 })
-    this.transport.publish(topics.jobEvents(this.ns, job.id), payload, { qos: 1 })
+    if (body.type !== 'progress' || job.spec.progress !== false) this.transport.publish(job.replyTo, payload, { qos: 1 })
+    const events = topics.jobEvents(this.ns, job.id)
+    if (this.transport.hasSubscribers?.(events) ?? true) this.transport.publish(events, payload, { qos: 1 })
   }
 
   /** A refusal before the job exists: only the submitter hears it. */

@@ -17,6 +17,10 @@ export const masterOptionsSchema = z.object({
   maxQueued: z.number().int().min(1).default(2_000_000),
   maxQueuedPerClient: z.number().int().min(1).default(1_000_000),
   maxPayloadBytes: z.number().int().min(1024).default(1024 * 1024),
+  /** A judge job's source, in UTF-8 bytes; a bigger one is rejected BAD_MESSAGE. */
+  maxJudgeSourceBytes: z.number().int().min(1).default(256 * 1024),
+  /** A judge job's tests together (every input plus every expected output), in UTF-8 bytes. */
+  maxJudgeTestsBytes: z.number().int().min(1).default(8 * 1024 * 1024),
   /** Worker rejections (busy, unsupported) a job may collect before it fails. */
   maxRejections: z.number().int().min(1).default(50),
 })

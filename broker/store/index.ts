@@ -20,7 +20,7 @@ export {
 
 export type JobStoreOptions =
   | { kind: 'memory' }
-  | { kind: 'sqlite'; dataDir: string; logger?: Logger; synchronous?: 'normal' | 'full' }
+  | { kind: 'sqlite'; dataDir: string; logger?: Logger; synchronous?: 'normal' | 'full'; borrow?: boolean }
 
 export function createJobStore(options: JobStoreOptions): JobStore {
   switch (options.kind) {
@@ -31,6 +31,7 @@ export function createJobStore(options: JobStoreOptions): JobStore {
         dataDir: options.dataDir,
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.synchronous ? { synchronous: options.synchronous } : {}),
+        ...(options.borrow ? { borrow: true } : {}),
       })
   }
 }

@@ -54,6 +54,13 @@ export interface SqliteJobStoreOptions {
   dataDir: string
   logger?: Logger
   /**
+   * false (default): `save()` snapshots the record at once. true: the store keeps the caller's
+   * object and serializes it when the batch commits, so a job saved five times in one tick is
+   * serialized once. The caller must then save after every change it wants kept, and must not
+   * mutate a saved object in ways it does not mean to persist (the master owns its records).
+   */
+  borrow?: boolean
+  /**
    * `normal` (default): a committed batch survives the process being killed, but the last
    * batches before an OS crash or power loss may be lost (never corrupted). `full`: every batch
    * commit is fsynced, so it survives power loss too, at one fsync per batch. See docs/storage.md.
@@ -117,11 +124,15 @@ export class SqliteJobStore implements JobStore {
   private readonly db: SqliteDatabase
   private readonly logger: Logger | undefined
   private pending = new Map<string, PendingRow>()
+  /** With `borrow`: saved records not yet serialized, by id. */
+  private borrowed = new Map<string, JobRecord>()
+  private readonly borrow: boolean
   /** Settles when the batch now in `pending` is committed; created by the first `flush()`. */
   private batchFlush: Deferred | undefined
   private scheduled: NodeJS.Immediate | undefined
   /** Counts of committed rows per state, kept in step with every commit. */
   private committedCounts: Record<JobState, number>
+  private countsStale = true
   private closed = false
   private closing: Promise<void> | undefined
   private readonly counters = { commits: 0, rowsWritten: 0, lastBatchSize: 0, failedCommits: 0 }
@@ -139,7 +150,7 @@ export class SqliteJobStore implements JobStore {
     seqDesc: Database.Statement<[], { id: string; seq: number }>
     countByState: Database.Statement<[], { state: string; n: number }>
   }
-  private readonly writeBatch: (rows: Iterable<PendingRow>, counts: Record<JobState, number>) => void
+  private readonly writeBatch: (rows: Iterable<PendingRow>) => void
 
   /** Opens (creating if needed) `${dataDir}/jobs.db` and brings its schema up to date. */
   static open(options: SqliteJobStoreOptions): SqliteJobStore {
@@ -157,6 +168,7 @@ export class SqliteJobStore implements JobStore {
     const dataDir = resolve(options.dataDir)
     this.path = join(dataDir, JOBS_DB_FILE)
     this.logger = options.logger
+    this.borrow = options.borrow ?? false
     let db: SqliteDatabase
     try {
       mkdirSync(dataDir, { recursive: true })
@@ -208,16 +220,11 @@ export class SqliteJobStore implements JobStore {
         ),
       }
       this.committedCounts = emptyCounts()
-      for (const { state, n } of this.stmt.countByState.all()) {
-        if (state in this.committedCounts) this.committedCounts[state as JobState] = n
-        else this.logger?.warn({ state, n }, 'job store: rows with an unknown state are ignored by counts()')
-      }
-      const { upsert, getState } = this.stmt
-      this.writeBatch = db.transaction((rows: Iterable<PendingRow>, counts: Record<JobState, number>) => {
+      const { upsert } = this.stmt
+      // Counts are recounted on demand (an index-only GROUP BY) rather than kept per write: a
+      // lookup of the old state for every upsert cost more than the upsert itself.
+      this.writeBatch = db.transaction((rows: Iterable<PendingRow>) => {
         for (const row of rows) {
-          const previous = getState.get(row.id)
-          if (previous !== undefined && previous in counts) counts[previous as JobState]--
-          counts[row.state]++
           upsert.run(row.id, row.seq, row.state, row.owner, row.priority, row.createdAt, row.updatedAt, row.json)
         }
       })
@@ -236,7 +243,24 @@ export class SqliteJobStore implements JobStore {
 
   save(job: JobRecord): void {
     this.assertOpen()
-    const row = toRow(job)
+    if (this.borrow) {
+      if (typeof job.id !== 'string' || job.id.length === 0) throw new TypeError('job store: a job needs a non-empty id')
+      this.borrowed.set(job.id, job)
+      this.schedule()
+      return
+    }
+    this.put(toRow(job))
+  }
+
+  /** Serializes everything borrowed: before any read that scans, and at commit. */
+  private materialize(): void {
+    if (this.borrowed.size === 0) return
+    const borrowed = this.borrowed
+    this.borrowed = new Map()
+    for (const job of borrowed.values()) this.put(toRow(job))
+  }
+
+  private put(row: PendingRow): void {
     // Delete first so the map's order stays the order of the latest writes.
     this.pending.delete(row.id)
     this.pending.set(row.id, row)
@@ -245,6 +269,8 @@ export class SqliteJobStore implements JobStore {
 
   get(id: string): JobRecord | undefined {
     this.assertOpen()
+    const borrowed = this.borrowed.get(id)
+    if (borrowed) return JSON.parse(JSON.stringify(borrowed)) as JobRecord
     const pending = this.pending.get(id)
     if (pending) return JSON.parse(pending.json) as JobRecord
     const record = this.stmt.getRecord.get(id)
@@ -253,6 +279,7 @@ export class SqliteJobStore implements JobStore {
 
   list(query: JobQuery): JobRecord[] {
     this.assertOpen()
+    this.materialize()
     const limit = Math.floor(query.limit)
     if (!(limit > 0)) return []
     const { state, owner } = query
@@ -278,6 +305,7 @@ export class SqliteJobStore implements JobStore {
 
   loadUnfinished(): JobRecord[] {
     this.assertOpen()
+    this.materialize()
     const stored = this.takeStored(this.stmt.unfinished.iterate(), Infinity)
     const pending = [...this.pending.values()].filter((row) => !isFinal(row.state))
     if (pending.length === 0) return stored.map(parseStored)
@@ -287,6 +315,7 @@ export class SqliteJobStore implements JobStore {
 
   maxSeq(): number {
     this.assertOpen()
+    this.materialize()
     let max = 0
     if (this.pending.size === 0) {
       max = this.stmt.maxSeq.get() ?? 0
@@ -304,6 +333,15 @@ export class SqliteJobStore implements JobStore {
 
   counts(): Record<JobState, number> {
     this.assertOpen()
+    this.materialize()
+    if (this.countsStale) {
+      this.committedCounts = emptyCounts()
+      for (const { state, n } of this.stmt.countByState.all()) {
+        if (state in this.committedCounts) this.committedCounts[state as JobState] = n
+        else this.logger?.warn({ state, n }, 'job store: rows with an unknown state are ignored by counts()')
+      }
+      this.countsStale = false
+    }
     const counts = { ...this.committedCounts }
     for (const row of this.pending.values()) {
       const previous = this.stmt.getState.get(row.id)
@@ -315,7 +353,7 @@ export class SqliteJobStore implements JobStore {
 
   flush(): Promise<void> {
     if (this.closed) return Promise.reject(closedError())
-    if (this.pending.size === 0) return Promise.resolve()
+    if (this.pending.size === 0 && this.borrowed.size === 0) return Promise.resolve()
     this.batchFlush ??= deferred()
     this.schedule()
     return this.batchFlush.promise
@@ -364,6 +402,7 @@ export class SqliteJobStore implements JobStore {
    * promises waiting on this batch reject.
    */
   private commit(): Error | undefined {
+    this.materialize()
     const waiting = this.batchFlush
     this.batchFlush = undefined
     if (this.pending.size === 0) {
@@ -372,9 +411,8 @@ export class SqliteJobStore implements JobStore {
     }
     const batch = this.pending
     this.pending = new Map()
-    const counts = { ...this.committedCounts }
     try {
-      this.writeBatch(batch.values(), counts)
+      this.writeBatch(batch.values())
     } catch (cause) {
       // Nothing can have been saved while the (synchronous) transaction ran.
       this.pending = batch
@@ -384,7 +422,7 @@ export class SqliteJobStore implements JobStore {
       waiting?.reject(error)
       return error
     }
-    this.committedCounts = counts
+    this.countsStale = true
     this.counters.commits++
     this.counters.rowsWritten += batch.size
     this.counters.lastBatchSize = batch.size

@@ -22,6 +22,7 @@ import {
   type StatsView,
   nodeStateSchema,
   parseTopic,
+  isId,
 } from '../protocol/index.js'
 import { newClientId, newJobId } from './ids.js'
 import { clientOptionsSchema, type ClientOptions, type ClientOptionsInput } from './options.js'
@@ -81,7 +82,8 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
 
   static async connect(input: ClientOptionsInput = {}, deps: { logger?: Logger } = {}): Promise<EdgerunClient> {
     const options = clientOptionsSchema.parse(input)
-    options.clientId ??= newClientId()
+    // With auth the broker only lets a client read `{ns}/reply/{username}`: name the reply topic after it.
+    options.clientId ??= isId(options.username) ? options.username : newClientId()
     const logger = deps.logger ?? silentLogger()
     const connection = await Connection.open({
       url: options.url,
@@ -120,7 +122,9 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   submit(spec: SubmitSpec, handlers: { onEvent?: JobEventHandler; detach?: boolean } = {}): Promise<FinalReply | JobReply> {
     const id = spec.id ?? newJobId()
     if (this.pending.has(id)) return Promise.reject(new EdgerunError('BAD_FLAG', `job ${id} is already being submitted by this client`))
-    const payload = encode({ ...spec, v: PROTOCOL_VERSION, type: 'submit', id, replyTo: this.replyTo })
+    // Without a listener for them, progress replies would only cost messages.
+    const progress = spec.progress ?? handlers.onEvent !== undefined
+    const payload = encode({ ...spec, progress, v: PROTOCOL_VERSION, type: 'submit', id, replyTo: this.replyTo })
     return new Promise((resolve) => {
       const entry: PendingJob = { submit: payload, accepted: false, onEvent: handlers.onEvent, resolve }
       if (handlers.detach) entry.onAccepted = resolve

@@ -59,6 +59,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       reconnectPeriod: this.backoff.next(),
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       manualConnect: true,
+      // mqtt.js formats a debug line per packet unless given a logger; ours is silent here.
+      log: () => {},
     }
     this.client = new MqttClient(() => openStream(endpoint, { ca: options.ca }), mqttOptions)
     this.client.setMaxListeners(0)

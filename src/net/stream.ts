@@ -1,6 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { EdgerunError } from '../errors/index.js'
+import { coalesceWrites } from './coalesce.js'
 
 export interface Endpoint {
   protocol: 'mqtt' | 'mqtts'
@@ -36,7 +37,7 @@ export function openStream(endpoint: Endpoint, tlsOptions: { ca?: Buffer; reject
       servername: net.isIP(endpoint.host) ? undefined : endpoint.host,
     })
     socket.setNoDelay(true)
-    return socket
+    return coalesceWrites(socket)
   }
-  return net.createConnection({ host: endpoint.host, port: endpoint.port, noDelay: true })
+  return coalesceWrites(net.createConnection({ host: endpoint.host, port: endpoint.port, noDelay: true }))
 }

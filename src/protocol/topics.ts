@@ -27,6 +27,11 @@ export const filters = {
   everything: (ns: string) => `${ns}/#`,
 } as const
 
+/** Topic prefixes, for code that must tell whole families of topics apart. */
+export const prefixes = {
+  jobs: (ns: string) => `${ns}/jobs/`,
+} as const
+
 export type ParsedTopic =
   | { kind: 'masterState' }
   | { kind: 'nodeState' | 'nodeAssign' | 'nodeControl' | 'nodeEvents'; node: string }

@@ -36,6 +36,15 @@ describeJobStore('SqliteJobStore', async () => {
   return { store, dispose: () => store.close().catch(() => undefined) }
 })
 
+describeJobStore(
+  'SqliteJobStore (borrow, as the master uses it)',
+  async () => {
+    const store = SqliteJobStore.open({ dataDir: await tempDir(), borrow: true })
+    return { store, dispose: () => store.close().catch(() => undefined) }
+  },
+  { borrows: true },
+)
+
 /** A pino logger whose lines land in an array. */
 function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = []

@@ -29,6 +29,11 @@ export function handleSubmit(ctx: MasterContext, lifecycle: Lifecycle, payload: 
     ctx.logger.warn({ jobId: submit.id, replyTo: submit.replyTo }, 'submit whose replyTo is not a reply topic')
     return
   }
+  const tooBig = submit.kind === 'judge' ? judgeSizeProblem(ctx, submit) : undefined
+  if (tooBig) {
+    reject(ctx, submit, 'BAD_MESSAGE', tooBig)
+    return
+  }
   const known = ctx.active.get(submit.id) ?? ctx.store.get(submit.id)
   if (known) {
     ctx.counters.inc('duplicate_submits')
@@ -74,7 +79,18 @@ export function handleSubmit(ctx: MasterContext, lifecycle: Lifecycle, payload: 
   lifecycle.enqueue(job)
 }
 
-function reject(ctx: MasterContext, submit: SubmitMessage, code: 'NO_NODE' | 'UNSUPPORTED' | 'QUEUE_FULL', message: string): void {
+/** The broker's caps on a judge job (DESIGN §9 payload limits), tighter than the protocol's bounds. */
+function judgeSizeProblem(ctx: MasterContext, submit: Extract<SubmitMessage, { kind: 'judge' }>): string | undefined {
+  const { maxJudgeSourceBytes, maxJudgeTestsBytes } = ctx.options
+  const source = Buffer.byteLength(submit.source)
+  if (source > maxJudgeSourceBytes) return `judge source is ${source} bytes; this broker accepts at most ${maxJudgeSourceBytes}`
+  let tests = 0
+  for (const test of submit.tests) tests += Buffer.byteLength(test.input) + Buffer.byteLength(test.expected)
+  if (tests > maxJudgeTestsBytes) return `judge tests total ${tests} bytes; this broker accepts at most ${maxJudgeTestsBytes}`
+  return undefined
+}
+
+function reject(ctx: MasterContext, submit: SubmitMessage, code: 'BAD_MESSAGE' | 'NO_NODE' | 'UNSUPPORTED' | 'QUEUE_FULL', message: string): void {
   ctx.counters.inc(`rejected_${code}`)
   ctx.notifier.rejected(submit.replyTo, code, message, { jobId: submit.id, correlationId: submit.correlationId })
 }

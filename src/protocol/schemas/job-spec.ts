@@ -19,6 +19,11 @@ const jobCommon = {
     .object({ labels: z.array(labelSchema).max(LIMITS.maxLabels).default([]) })
     .default({ labels: [] }),
   wait: z.boolean().default(true),
+  /**
+   * Whether `progress` replies go to `replyTo` (an addition to DESIGN §3, see docs/protocol.md).
+   * A submitter that only wants the result saves a third of the messages per job.
+   */
+  progress: z.boolean().default(true),
   correlationId: correlationIdSchema.optional(),
 }
 
