@@ -24,6 +24,8 @@ export interface RunJudgeOptions {
   logger?: Logger
   /** Where job directories are made; the default is the OS temp dir. */
   workDir?: string
+  /** A specific sandbox configuration (tests use it to exercise each launcher); default: the probed one. */
+  sandbox?: SandboxCapabilities
 }
 
 const KiB = 1024
@@ -208,7 +210,7 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
 export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): Promise<JudgeOutput> {
   const { signal, logger } = opts
   signal?.throwIfAborted()
-  const caps = sandboxCapabilities()
+  const caps = opts.sandbox ?? sandboxCapabilities()
   if (caps.unusable) return setupFailure(caps.unusable)
   const toolchain = (await detectToolchains()).get(job.language)
   if (!toolchain) return setupFailure(`language ${job.language} is not available on this worker`)
@@ -233,6 +235,7 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
     const tests: JudgeTestResult[] = []
     let verdict: JudgeOutput['verdict'] = 'AC'
     for (let index = 0; index < job.tests.length; index++) {
+      signal?.throwIfAborted()
       const result = await runTest(ctx, job, index)
       tests.push(result)
       logger?.debug({ test: result.name, verdict: result.verdict, timeMs: result.timeMs, memoryKb: result.memoryKb }, 'judged test')

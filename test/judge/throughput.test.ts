@@ -1,19 +1,38 @@
-import { expect, test } from 'vitest'
-import { runJudge } from '../../src/judge/index.js'
-import type { JudgeJobSpec } from '../../src/protocol/index.js'
+/**
+ * Judge throughput: test executions per second of a trivial C solution with two judges running
+ * at once (the 2-core target is ≥ 100/s). The assertion is a loose floor, to catch a regression
+ * by a large factor without flaking on a busy CI machine; the number itself is printed.
+ * EDGERUN_JUDGE_BENCH_TESTS sets the tests per judge (default 200).
+ */
+import { describe, expect, it } from 'vitest'
+import { detectLanguages, runJudge } from '../../src/judge/index.js'
+import { probeSandbox, sandboxCapabilities, type SandboxCapabilities } from '../../src/judge/sandbox/probe.js'
+import { judgeJob } from './judge-helpers.js'
 
 const TESTS = Number(process.env.EDGERUN_JUDGE_BENCH_TESTS ?? 200)
+const JUDGES = 2
+const hasC = (await detectLanguages()).includes('c')
 
-test('throughput', async () => {
-  const tests = Array.from({ length: TESTS }, (_, i) => ({ input: `${i} ${i}\n`, expected: `${2 * i}\n` }))
-  const job: JudgeJobSpec = { kind: 'judge', id: 'bench', priority: 0, timeoutMs: 60000, maxAttempts: 3, requires: { labels: [] }, wait: true, timeLimitMs: 1000, memoryLimitMb: 64, checker: 'tokens', language: 'c', tests,
-    source: '#include <stdio.h>\nint main(){long a,b;scanf("%ld %ld",&a,&b);printf("%ld\\n",a+b);}' }
-  const stamps: number[] = []
-  const t0 = performance.now()
-  const outs = await Promise.all([0, 1].map(() => runJudge(job, { onTest: () => stamps.push(performance.now()) })))
-  const total = performance.now() - t0
-  stamps.sort((a, b) => a - b)
-  const rate = (stamps.length - 1) / ((stamps.at(-1)! - stamps[0]!) / 1000)
-  console.log(`tests=${stamps.length} total=${Math.round(total)}ms overall=${(stamps.length / (total / 1000)).toFixed(1)}/s steady=${rate.toFixed(1)}/s`)
-  for (const out of outs) expect(out.verdict).toBe('AC')
-}, 120_000)
+const launchers: [string, SandboxCapabilities, number][] = [['default', sandboxCapabilities(), 30]]
+const chain = probeSandbox({ launcher: 'chain' })
+if (!chain.unusable && chain.launcher !== sandboxCapabilities().launcher) launchers.push(['util-linux chain', chain, 15])
+
+describe.skipIf(!hasC)('judge throughput', () => {
+  it.each(launchers)('%s launcher, two judges at once', { timeout: 300_000 }, async (name, caps, floor) => {
+    const tests = Array.from({ length: TESTS }, (_, i) => ({ input: `${i} ${i}\n`, expected: `${2 * i}\n` }))
+    const source = '#include <stdio.h>\nint main(void) { long a, b; if (scanf("%ld %ld", &a, &b) != 2) return 1; printf("%ld\\n", a + b); return 0; }'
+    const job = judgeJob('c', source, { tests })
+    const finished: number[] = []
+    const started = performance.now()
+    const outputs = await Promise.all(
+      Array.from({ length: JUDGES }, () => runJudge(job, { sandbox: caps, onTest: () => finished.push(performance.now()) })),
+    )
+    const total = (performance.now() - started) / 1000
+    for (const output of outputs) expect(output.verdict).toBe('AC')
+    finished.sort((a, b) => a - b)
+    // Steady state: from the first finished test to the last, compile time excluded.
+    const steady = (finished.length - 1) / ((finished.at(-1)! - finished[0]!) / 1000)
+    console.info(`[judge throughput] ${name}: ${finished.length} tests, ${steady.toFixed(0)} tests/s steady, ${(finished.length / total).toFixed(0)} tests/s including compilation`)
+    expect(steady).toBeGreaterThan(floor)
+  })
+})

@@ -186,6 +186,8 @@ static int supervise(void) {
 
 int main(int argc, char **argv) {
   if (fcntl(META_FD, F_SETFD, FD_CLOEXEC)) return 125;
+  /* If the worker dies, so does the run (and with it, through init, the whole namespace). */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   parse(argc, argv);
   setup_namespaces();
   if (!(ns_flags & CLONE_NEWPID)) return supervise();

@@ -29,11 +29,11 @@ export interface SandboxCapabilities {
   ipcns: boolean
   mountns: boolean
   dropUser: boolean
-  /** GNU time is there, so CPU time and peak RSS come from wait4 rather than from the wall clock. */
+  /** CPU time and peak RSS come from wait4 (the helper, or GNU time in the chain), not the wall clock. */
   cpuTime: boolean
   tools: { sh: string; prlimit: string; unshare?: string; setpriv?: string; time?: string; mount?: string; helper?: string }
   readOnlyMounts: ReadOnlyMount[]
-  /** Why the judge cannot run at all (no prlimit, no sh), if so. */
+  /** Why the judge cannot run at all (neither launcher available, or none worked), if so. */
   unusable?: string
   /** Configurations that were tried and failed, strongest first, for the logs. */
   rejected: string[]

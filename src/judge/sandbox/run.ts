@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process'
 import { constants as osConstants } from 'node:os'
-import { open, readFile, stat } from 'node:fs/promises'
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { buildSandboxCommand, HELPER_ERROR_MARK, STATS_MARK, STATUS_MARK, TIME_MARK, type SandboxCommandSpec } from './command.js'
@@ -39,7 +39,9 @@ export interface SandboxRun {
   failure?: string
 }
 
-const signalNames = new Map<number, string>(Object.entries(osConstants.signals).map(([name, num]) => [num, name]))
+/** Number → name, the first name winning: SIGABRT rather than its alias SIGIOT. */
+const signalNames = new Map<number, string>()
+for (const [name, num] of Object.entries(osConstants.signals)) if (!signalNames.has(num)) signalNames.set(num, name)
 
 function signalName(num: number): string {
   return signalNames.get(num) ?? `signal ${num}`
@@ -141,13 +143,19 @@ export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSp
   const stderrPath = join(spec.privDir, 'stderr')
   const metaPath = join(spec.privDir, 'meta')
   const { file, args, metaFd } = buildSandboxCommand(caps, spec)
-  const handles = await Promise.all([
+  const opened = await Promise.allSettled([
     open(spec.stdinPath, 'r'),
     open(stdoutPath, 'w'),
     open(metaPath, 'w'),
     open(stderrPath, 'w'),
   ])
-  const [stdinH, stdoutH, metaH, stderrH] = handles
+  const handles = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+  const openFailure = opened.find((result) => result.status === 'rejected')
+  if (openFailure) {
+    await Promise.all(handles.map((handle) => handle.close()))
+    throw openFailure.reason
+  }
+  const [stdinH, stdoutH, metaH, stderrH] = handles as [FileHandle, FileHandle, FileHandle, FileHandle]
   let killedBy: SandboxRun['killedBy']
   let spawnError: Error | undefined
   let chainStatus: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null }
@@ -172,8 +180,10 @@ export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSp
       const finish = () => {
         clearTimeout(timer)
         spec.signal?.removeEventListener('abort', onAbort)
-        // The chain's head is gone; anything left in its group (no pid namespace) goes too.
-        killGroup(child.pid)
+        // Without a pid namespace, whatever the program left in its process group goes too.
+        // (With one, the kernel already did it, and a second kill could only ever hit a
+        // recycled process-group id.)
+        if (!caps.pidns) killGroup(child.pid)
         resolve()
       }
       child.once('error', (error) => {

@@ -1,0 +1,197 @@
+/**
+ * Submissions that try to break out or bring the worker down. Each must end with a verdict,
+ * within its limits, and leave no process behind. Both launchers are exercised: the compiled
+ * edgerun-sandbox helper (the default here) and the util-linux chain (the fallback on machines
+ * without a C compiler).
+ */
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { detectLanguages, runJudge, wallLimitFor } from '../../src/judge/index.js'
+import { probeSandbox, sandboxCapabilities, type SandboxCapabilities } from '../../src/judge/sandbox/probe.js'
+import { expectNoProcesses, judgeJob, marker } from './judge-helpers.js'
+
+const TEST_DIR = fileURLToPath(new URL('.', import.meta.url))
+const languages = await detectLanguages()
+const hasC = languages.includes('c')
+const hasPython = languages.includes('python3')
+
+const launchers: [string, SandboxCapabilities][] = [['default', sandboxCapabilities()]]
+const chain = probeSandbox({ launcher: 'chain' })
+if (!chain.unusable && chain.launcher !== sandboxCapabilities().launcher) launchers.push(['util-linux chain', chain])
+
+describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
+  // A work directory of our own, to see that every job cleans up after itself.
+  // (mkdtemp makes it 0700; the sandbox uid must be able to pass through it.)
+  const workDir = mkdtempSync(join(tmpdir(), 'edgerun-judge-hostile-'))
+  chmodSync(workDir, 0o711)
+  const opts = { sandbox: caps, workDir }
+
+  afterEach(() => {
+    expect(readdirSync(workDir)).toEqual([])
+  })
+  afterAll(() => {
+    rmSync(workDir, { recursive: true, force: true })
+  })
+
+  describe('network', () => {
+    let server: Server
+    let port = 0
+    let connections = 0
+
+    beforeAll(async () => {
+      server = createServer((socket) => {
+        connections++
+        socket.destroy()
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      port = (server.address() as { port: number }).port
+    })
+    afterAll(async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+
+    it('cannot connect to a listening loopback port', { timeout: 30_000 }, async ({ skip }) => {
+      skip(!caps.netns, 'no network namespace on this machine: the sandbox cannot cut the network')
+      skip(!hasPython, 'python3 is not available')
+      const source = [
+        'import socket',
+        'try:',
+        `    socket.create_connection(("127.0.0.1", ${port}), timeout=2).close()`,
+        '    print("connected")',
+        'except OSError:',
+        '    print("blocked")',
+      ].join('\n')
+      const output = await runJudge(judgeJob('python3', source, { tests: [{ input: '', expected: 'blocked\n' }] }), opts)
+      expect(output.verdict, JSON.stringify(output)).toBe('AC')
+      expect(connections).toBe(0)
+    })
+  })
+
+  it('cannot write outside its own directory, and gets a fresh one for every test', { timeout: 30_000 }, async ({ skip }) => {
+    skip(!hasPython, 'python3 is not available')
+    skip(!caps.dropUser && !caps.mountns, 'neither an unprivileged uid nor a read-only mount namespace is available')
+    const tag = marker('escape-')
+    // World-writable places only become read-only with the mount namespace; the test's own
+    // directory (root's) is out of reach for the unprivileged uid as well.
+    const targets = [join(TEST_DIR, tag)]
+    if (caps.mountns) targets.push(join('/tmp', tag), join(tmpdir(), `${tag}-2`), join('/dev/shm', tag), join('/var/tmp', tag))
+    const source = [
+      'import os',
+      `for target in ${JSON.stringify(targets)}:`,
+      '    try:',
+      '        with open(target, "w") as f:',
+      '            f.write("escaped")',
+      '        print("written")',
+      '    except OSError:',
+      '        print("blocked")',
+      'print(len(os.listdir(".")))',
+      'with open("scratch.txt", "w") as f:',
+      '    f.write("fine")',
+      'print("box-ok")',
+    ].join('\n')
+    const expected = `${targets.map(() => 'blocked').join('\n')}\n0\nbox-ok\n`
+    try {
+      const output = await runJudge(
+        judgeJob('python3', source, { tests: [{ name: 'first', input: '', expected }, { name: 'second', input: '', expected }] }),
+        opts,
+      )
+      expect(output.verdict, JSON.stringify(output)).toBe('AC')
+      expect(output.tests).toHaveLength(2)
+      for (const target of targets) expect(existsSync(target), target).toBe(false)
+    } finally {
+      for (const target of targets) rmSync(target, { force: true })
+    }
+  })
+
+  it('runs unprivileged and cannot look into the job directory', { timeout: 30_000 }, async ({ skip }) => {
+    skip(!caps.dropUser, 'the worker is not root: there is no uid to drop to')
+    skip(!hasPython, 'python3 is not available')
+    const source = [
+      'import os',
+      'print("root" if os.getuid() == 0 else "unprivileged")',
+      'try:',
+      '    os.listdir("..")',
+      '    print("listed")',
+      'except OSError:',
+      '    print("blocked")',
+    ].join('\n')
+    const output = await runJudge(judgeJob('python3', source, { tests: [{ input: '', expected: 'unprivileged\nblocked\n' }] }), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+  })
+
+  it('stops a fork bomb (setsid children included) and leaves nothing behind', { timeout: 30_000 }, async ({ skip }) => {
+    skip(!hasC, 'no C compiler')
+    const tag = marker('fb')
+    const source = `
+      #include <sys/prctl.h>
+      #include <unistd.h>
+      int main(void) {
+        prctl(PR_SET_NAME, "${tag}");
+        for (;;) if (fork() == 0) setsid();
+      }`
+    const started = Date.now()
+    const output = await runJudge(judgeJob('c', source), opts)
+    expect(['TLE', 'RE', 'MLE'], JSON.stringify(output)).toContain(output.verdict)
+    expect(Date.now() - started).toBeLessThan(wallLimitFor(1000) + 8000)
+    await expectNoProcesses(tag)
+  })
+
+  it('stops a program that prints forever (OLE) quickly', { timeout: 30_000 }, async ({ skip }) => {
+    skip(!hasC, 'no C compiler')
+    const source = '#include <stdio.h>\nint main(void) { for (;;) fputs("all work and no play\\n", stdout); }'
+    const started = Date.now()
+    const output = await runJudge(judgeJob('c', source), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('OLE')
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it('kills a program that sleeps forever on the wall-clock limit (TLE)', { timeout: 30_000 }, async ({ skip }) => {
+    skip(!hasC, 'no C compiler')
+    const tag = marker('sleeper-')
+    const source = `#include <unistd.h>\nint main(void) { execl("/bin/sh", "sh", "-c", "sleep 1000; : ${tag}", (char *)0); return 1; }`
+    const started = Date.now()
+    const output = await runJudge(judgeJob('c', source, { timeLimitMs: 500 }), opts)
+    const elapsed = Date.now() - started
+    expect(output.verdict, JSON.stringify(output)).toBe('TLE')
+    expect(output.tests[0]!.detail).toMatch(/wall/)
+    expect(elapsed).toBeGreaterThanOrEqual(wallLimitFor(500) - 50)
+    expect(elapsed).toBeLessThan(wallLimitFor(500) + 5000)
+    await expectNoProcesses(tag)
+  })
+
+  it('kills what a program left running in the background (setsid daemon)', { timeout: 30_000 }, async ({ skip }) => {
+    skip(!hasPython, 'python3 is not available')
+    const tag = marker('daemon-')
+    const source = [
+      'import os',
+      'if os.fork() == 0:',
+      '    os.setsid()',
+      `    os.execv("/bin/sh", ["sh", "-c", "sleep 1000; : ${tag}"])`,
+      'print("ok")',
+    ].join('\n')
+    const output = await runJudge(judgeJob('python3', source), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+    await expectNoProcesses(tag)
+  })
+
+  it('on abort, kills the program and rejects with an AbortError', { timeout: 30_000 }, async ({ skip }) => {
+    skip(!hasC, 'no C compiler')
+    const tag = marker('aborted-')
+    const source = `#include <unistd.h>\nint main(void) { execl("/bin/sh", "sh", "-c", "sleep 1000; : ${tag}", (char *)0); return 1; }`
+    const controller = new AbortController()
+    const started = Date.now()
+    const judged = runJudge(judgeJob('c', source, { timeLimitMs: 5000 }), {
+      ...opts,
+      signal: controller.signal,
+      onTest: () => undefined,
+    })
+    setTimeout(() => controller.abort(), 600)
+    await expect(judged).rejects.toMatchObject({ name: 'AbortError' })
+    expect(Date.now() - started).toBeLessThan(5000)
+    await expectNoProcesses(tag)
+  })
+})

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest'
+import { detectLanguages, runJudge, sandboxInfo } from '../../src/judge/index.js'
+import { buildSandboxCommand } from '../../src/judge/sandbox/command.js'
+import { sandboxCapabilities, writableMounts } from '../../src/judge/sandbox/probe.js'
+import { parseMeta, type SandboxRun } from '../../src/judge/sandbox/run.js'
+import { classifyRun, type VerdictLimits } from '../../src/judge/verdict.js'
+import { judgeJob } from './judge-helpers.js'
+
+const languages = await detectLanguages()
+
+describe('sandboxInfo', () => {
+  it('reports what isolation is in force', () => {
+    const info = sandboxInfo()
+    expect(typeof info.netns).toBe('boolean')
+    expect(typeof info.dropUser).toBe('boolean')
+    expect(info.unusable).toBeUndefined()
+    // Tests run as root (CI too): all of it should be available there.
+    if (process.getuid?.() === 0) expect(info).toMatchObject({ dropUser: true, mode: 'root' })
+  })
+})
+
+describe('parseMeta', () => {
+  it('reads the helper stats line', () => {
+    expect(parseMeta('edgerun-stats 0 0 12345 2048\n')).toEqual({ exitCode: 0, signal: null, cpuMs: 12, maxRssKb: 2048 })
+    expect(parseMeta('edgerun-stats -1 11 1000 900\n')).toEqual({ exitCode: null, signal: 'SIGSEGV', cpuMs: 1, maxRssKb: 900 })
+    expect(parseMeta('edgerun-stats -1 6 0 1\n')).toMatchObject({ signal: 'SIGABRT' })
+  })
+
+  it('reads GNU time, with and without a terminating signal', () => {
+    expect(parseMeta('Command exited with non-zero status 3\nedgerun-time 0.10 0.05 0.01 4096 3\n')).toEqual({ exitCode: 3, signal: null, cpuMs: 60, maxRssKb: 4096 })
+    expect(parseMeta('Command terminated by signal 24\nedgerun-time 1.00 0.99 0.01 900 0\n')).toEqual({ exitCode: null, signal: 'SIGXCPU', cpuMs: 1000, maxRssKb: 900 })
+  })
+
+  it('reads the shell status when nothing measures', () => {
+    expect(parseMeta('edgerun-status 0\n')).toEqual({ exitCode: 0, signal: null })
+    expect(parseMeta('edgerun-status 137\n')).toEqual({ exitCode: null, signal: 'SIGKILL' })
+  })
+
+  it('turns launcher complaints into a failure, and nothing into undefined', () => {
+    expect(parseMeta('edgerun-sandbox: unshare: Operation not permitted\n')).toEqual({ failure: 'edgerun-sandbox: unshare: Operation not permitted' })
+    expect(parseMeta('')).toBeUndefined()
+    expect(parseMeta('unshare: cannot do that\n')).toBeUndefined()
+  })
+})
+
+describe('writableMounts', () => {
+  it('lists the writable mounts to remount read-only, skipping kernel file systems', () => {
+    const mountinfo = [
+      '43 42 254:0 / / rw,relatime - ext4 /dev/vda rw',
+      '45 43 0:21 / /proc rw,relatime - proc proc rw',
+      '46 43 0:22 / /sys rw,relatime - sysfs sysfs rw',
+      '47 46 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw',
+      '59 58 0:23 / /dev/shm rw,nosuid,nodev - tmpfs tmpfs rw',
+      '60 43 0:25 / /mnt/ro ro,nosuid - tmpfs tmpfs ro',
+      '61 43 0:26 / /srv/with\\040space rw,noexec - tmpfs tmpfs rw',
+      '62 58 0:24 / /dev/pts rw - devpts devpts rw',
+    ].join('\n')
+    expect(writableMounts(mountinfo)).toEqual([
+      { path: '/', keepFlags: ['relatime'] },
+      { path: '/dev/shm', keepFlags: ['nosuid', 'nodev'] },
+      { path: '/srv/with space', keepFlags: ['noexec'] },
+    ])
+  })
+})
+
+describe('buildSandboxCommand', () => {
+  it('asks for every isolation the probe found', () => {
+    const caps = sandboxCapabilities()
+    const { args } = buildSandboxCommand(caps, {
+      argv: ['/prog/main'], jobDir: '/job', boxDir: '/job/box', uid: 3_000_123,
+      limits: { cpuSeconds: 2, addressSpaceBytes: 1 << 26, stackBytes: 1 << 23, processes: 64, fileSizeBytes: 1 << 20, openFiles: 256 },
+    })
+    const text = args.join(' ')
+    if (caps.netns) expect(text).toMatch(/--net\b/)
+    if (caps.pidns) expect(text).toMatch(/--pid\b/)
+    if (caps.dropUser) expect(text).toMatch(/3000123/)
+    expect(text).toMatch(/cpu=2:3/)
+    expect(args.at(-1)).toBe('/prog/main')
+  })
+})
+
+function run(overrides: Partial<SandboxRun>): SandboxRun {
+  return { exitCode: 0, signal: null, cpuMs: 10, maxRssKb: 1000, wallMs: 20, stdoutBytes: 2, stdout: Buffer.from('3\n'), stderr: '', ...overrides }
+}
+const limits: VerdictLimits = { timeLimitMs: 1000, memoryLimitMb: 64, rssAllowanceKb: 0, outputLimitBytes: 1 << 20 }
+
+describe('classifyRun', () => {
+  it('decides in order: IE, wall TLE, OLE, CPU TLE, MLE, RE, then the checker', () => {
+    expect(classifyRun(run({ failure: 'broken' }), limits).verdict).toBe('IE')
+    expect(classifyRun(run({ killedBy: 'wall', signal: 'SIGKILL', exitCode: null }), limits).verdict).toBe('TLE')
+    expect(classifyRun(run({ stdoutBytes: 1 << 20, signal: 'SIGXFSZ', exitCode: null }), limits).verdict).toBe('OLE')
+    expect(classifyRun(run({ stdoutBytes: 1 << 20, exitCode: 1, stderr: 'OSError: File too large' }), limits).verdict).toBe('OLE')
+    expect(classifyRun(run({ signal: 'SIGXCPU', exitCode: null, cpuMs: 1000 }), limits).verdict).toBe('TLE')
+    expect(classifyRun(run({ cpuMs: 1010 }), limits).verdict).toBe('TLE')
+    expect(classifyRun(run({ cpuMs: 1000 }), limits).verdict).toBe('AC')
+    expect(classifyRun(run({ maxRssKb: 64 * 1024 + 1 }), limits).verdict).toBe('MLE')
+    expect(classifyRun(run({ maxRssKb: 64 * 1024 + 1 }), { ...limits, rssAllowanceKb: 1024 }).verdict).toBe('AC')
+    expect(classifyRun(run({ exitCode: 1, stderr: 'Traceback…\nMemoryError\n' }), limits).verdict).toBe('MLE')
+    expect(classifyRun(run({ exitCode: null, signal: 'SIGABRT', stderr: "terminate called after throwing an instance of 'std::bad_alloc'" }), limits).verdict).toBe('MLE')
+    expect(classifyRun(run({ exitCode: null, signal: 'SIGSEGV', maxRssKb: 60 * 1024 }), limits).verdict).toBe('MLE')
+    expect(classifyRun(run({ exitCode: null, signal: 'SIGSEGV' }), limits)).toEqual({ verdict: 'RE', detail: 'killed by SIGSEGV' })
+    expect(classifyRun(run({ exitCode: 3 }), limits)).toEqual({ verdict: 'RE', detail: 'exit code 3' })
+  })
+})
+
+describe('honest programs under the limits', () => {
+  it.skipIf(!languages.includes('c'))('C: deep recursion may use the stack up to the memory limit', { timeout: 30_000 }, async () => {
+    const source = `
+      #include <stdio.h>
+      static long depth(long n) {
+        volatile char pad[1000];
+        pad[n % 1000] = 1;
+        if (n == 0) return 0;
+        long below = depth(n - 1);
+        return below + pad[n % 1000];
+      }
+      int main(void) { printf("%ld\\n", depth(40000)); return 0; }`
+    const output = await runJudge(judgeJob('c', source, { tests: [{ input: '', expected: '40000\n' }] }))
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+    expect(output.tests[0]!.memoryKb).toBeGreaterThan(30_000)
+  })
+
+  it.skipIf(!languages.includes('c'))('C: time and memory are measured', { timeout: 30_000 }, async () => {
+    const source = `
+      #include <stdio.h>
+      #include <stdlib.h>
+      int main(void) {
+        volatile char *block = malloc(40 << 20);
+        for (long i = 0; i < (40 << 20); i += 512) block[i] = 1;
+        volatile unsigned long spin = 0;
+        for (unsigned long i = 0; i < 300000000UL; i++) spin += i;
+        printf("%d\\n", block[512 * 99]);
+        return 0;
+      }`
+    const output = await runJudge(judgeJob('c', source, { timeLimitMs: 3000, tests: [{ input: '', expected: '1\n' }] }))
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+    expect(output.tests[0]!.memoryKb).toBeGreaterThan(40 * 1024)
+    expect(output.tests[0]!.memoryKb).toBeLessThan(48 * 1024)
+    expect(output.tests[0]!.timeMs).toBeGreaterThan(20)
+  })
+
+  it.skipIf(!languages.includes('python3'))('python3: a large input and a list near the limit', { timeout: 30_000 }, async () => {
+    const numbers = Array.from({ length: 200_000 }, (_, i) => i)
+    const source = 'import sys\nxs = [int(x) for x in sys.stdin.read().split()]\nprint(sum(xs), len(xs))'
+    const output = await runJudge(
+      judgeJob('python3', source, { memoryLimitMb: 128, tests: [{ input: numbers.join(' '), expected: `${numbers.reduce((a, b) => a + b, 0)} ${numbers.length}` }] }),
+    )
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+  })
+
+  it.skipIf(!languages.includes('js'))('js: a 32 MB typed array within a 64 MB limit', { timeout: 30_000 }, async () => {
+    const source = 'const a = new Float64Array(4 << 20); a.fill(1); console.log(a.reduce((s, x) => s + x, 0))'
+    const output = await runJudge(judgeJob('js', source, { tests: [{ input: '', expected: `${4 << 20}\n` }] }))
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+  })
+
+  it.skipIf(!languages.includes('cpp'))('a compile error reports the compiler message, truncated', { timeout: 30_000 }, async () => {
+    const source = Array.from({ length: 2000 }, (_, i) => `int f${i}() { return undefined_${i}; }`).join('\n')
+    const output = await runJudge(judgeJob('cpp', source))
+    expect(output.verdict).toBe('CE')
+    expect(output.compile!.output).toMatch(/undefined_0/)
+    expect(Buffer.byteLength(output.compile!.output)).toBeLessThan(9 * 1024)
+  })
+
+  it.skipIf(!languages.includes('c'))('the compiler cannot read what the sandbox uid cannot', { timeout: 30_000 }, async ({ skip }) => {
+    skip(!sandboxInfo().dropUser, 'no uid to drop to')
+    const output = await runJudge(judgeJob('c', '#include "/etc/shadow"\nint main(void) { return 0; }'))
+    expect(output.verdict).toBe('CE')
+    expect(output.compile!.output).toMatch(/Permission denied/)
+    expect(output.compile!.output).not.toMatch(/root:/)
+  })
+})
