@@ -55,8 +55,10 @@ export default class WorkerCommand extends BaseCommand {
       { logger },
     )
     const caps = worker.options
+    const languages = worker.capabilities.languages
     this.note(
       `worker ${id} online on ${flags.url} (epoch ${worker.epoch}, ${caps.slots} slots` +
+        `${languages.length ? `, judges ${languages.join(',')}` : ''}` +
         `${Object.keys(commands).length ? `, commands ${Object.keys(commands).join(',')}` : ''}${caps.labels.length ? `, labels ${caps.labels.join(',')}` : ''})`,
     )
     worker.on('offline', () => this.note(`worker ${id}: connection lost, reconnecting`))

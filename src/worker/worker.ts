@@ -70,9 +70,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Connects, claims the node id, and publishes the birth. Fails with a stable code if it can't. */
   static async start(input: WorkerOptionsInput, deps: { logger?: Logger; languages?: string[] } = {}): Promise<Worker> {
     const options = workerOptionsSchema.parse(input)
-    const languages = options.judge ? (deps.languages ?? (await (await import('../judge/index.js')).detectLanguages())) : []
+    const logger = deps.logger ?? silentLogger()
+    let languages: string[] = []
+    if (options.judge && deps.languages) languages = deps.languages
+    else if (options.judge) {
+      const judge = await import('../judge/index.js')
+      languages = await judge.detectLanguages()
+      // Probed now (it may compile the sandbox launcher), not on the first job's clock.
+      if (languages.length > 0) logger.info({ languages, sandbox: judge.sandboxInfo() }, 'judge ready')
+    }
     const runners = new Runners({ commands: options.commands, outputLimitBytes: options.outputLimitBytes, languages })
-    const worker = new Worker(options, runners, deps.logger ?? silentLogger())
+    const worker = new Worker(options, runners, logger)
     await worker.connect()
     return worker
   }
@@ -83,6 +91,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   get epoch(): string {
     return this.currentEpoch
+  }
+
+  get capabilities() {
+    return this.runners.capabilities
   }
 
   get runningCount(): number {

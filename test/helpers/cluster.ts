@@ -37,7 +37,8 @@ export class TestCluster {
   async worker(options: Partial<WorkerOptionsInput> = {}): Promise<Worker> {
     const worker = await Worker.start(
       { url: this.url, namespace: this.namespace, id: `w-${randomBytes(3).toString('hex')}`, judge: false, claimWaitMs: 50, ...options },
-      { languages: [] },
+      // Toolchain detection only when the test asks for the judge.
+      options.judge ? {} : { languages: [] },
     )
     this.workers.push(worker)
     return worker
