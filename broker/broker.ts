@@ -1,11 +1,18 @@
+import { readFileSync } from 'node:fs'
 import type net from 'node:net'
+import type tls from 'node:tls'
 import { Aedes } from 'aedes'
 import { EdgerunError } from '../src/errors/index.js'
 import { silentLogger, type Logger } from '../src/logging/logger.js'
+import { prefixes } from '../src/protocol/index.js'
 import { AedesTransport } from './master/aedes-transport.js'
 import { Master } from './master/master.js'
 import { brokerOptionsSchema, isLoopback, type BrokerOptions, type BrokerOptionsInput } from './options.js'
 import { closeServer, listenTcp } from './aedes/tcp-server.js'
+import { countDrops, guardConnections } from './aedes/guard.js'
+import { BrokerSecurity } from './aedes/hooks.js'
+import { checkTlsMaterial, listenTls, type TlsMaterial } from './aedes/tls-server.js'
+import { loadUsers } from './auth/users-file.js'
 import { createJobStore, defaultDataDir } from './store/index.js'
 import type { JobStore } from './store/job-store.js'
 
@@ -17,6 +24,11 @@ export interface BrokerHandle {
   readonly host: string
   readonly port: number
   readonly url: string
+  /** Set when the mqtts listener is on. */
+  readonly tlsPort?: number
+  readonly tlsUrl?: string
+  /** Authentication, ACL and limits; its counters record every refusal. */
+  readonly security: BrokerSecurity
   close(): Promise<void>
 }
 
@@ -24,46 +36,81 @@ export interface BrokerHandle {
 export async function startBroker(input: BrokerOptionsInput = {}, deps: { logger?: Logger } = {}): Promise<BrokerHandle> {
   const options = brokerOptionsSchema.parse(input)
   const logger = deps.logger ?? silentLogger()
-  if (!isLoopback(options.host) && !options.authFile && !options.allowAnonymous) {
-    throw new EdgerunError(
-      'UNSAFE_BIND',
-      `refusing to listen on ${options.host} without authentication: add --auth FILE (see \`edgerun users add\`) or --allow-anonymous`,
-    )
+  const tlsHost = options.tlsHost ?? options.host
+  for (const host of options.tlsPort !== undefined ? [options.host, tlsHost] : [options.host]) {
+    if (!isLoopback(host) && !options.authFile && !options.allowAnonymous) {
+      throw new EdgerunError(
+        'UNSAFE_BIND',
+        `refusing to listen on ${host} without authentication: add --auth FILE (see \`edgerun users add\`) or --allow-anonymous`,
+      )
+    }
   }
+  if (options.authFile && options.allowAnonymous) {
+    throw new EdgerunError('BAD_FLAG', '--auth and --allow-anonymous contradict each other: with --auth every connection must log in')
+  }
+  const tlsContext = options.tlsPort !== undefined ? loadTls(options) : undefined
+  if (options.tlsPort === undefined && (options.tlsCert || options.tlsKey || options.tlsHost)) {
+    throw new EdgerunError('BAD_FLAG', '--tls-cert, --tls-key and --tls-host need --tls-port')
+  }
+  const users = options.authFile ? await loadUsers(options.authFile) : undefined
+  if (users?.size === 0) logger.warn({ file: options.authFile }, 'the users file has no users: nobody can connect')
+  let master: Master | undefined
+  const security = new BrokerSecurity({
+    users,
+    logger,
+    acl: {
+      namespace: options.master.namespace,
+      ownerOf: (jobId) => (master ? (master.ctx.active.get(jobId) ?? master.ctx.store.get(jobId))?.owner : undefined),
+    },
+  })
   const store =
     options.store === 'memory'
       ? createJobStore({ kind: 'memory' })
-      : createJobStore({ kind: 'sqlite', dataDir: options.dataDir ?? defaultDataDir(), logger })
-  const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000 })
+      : createJobStore({ kind: 'sqlite', dataDir: options.dataDir ?? defaultDataDir(), logger, borrow: true })
+  // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
+  const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...security.hooks() })
+  guardConnections(aedes, { maxConnections: options.maxConnections, maxPacketBytes: options.maxPacketBytes }, security.counters, logger)
   aedes.on('clientError', (client, error) => logger.debug({ client: client?.id, err: error }, 'client error'))
   aedes.on('connectionError', (client, error) => logger.debug({ client: client?.id, err: error }, 'connection error'))
   let server: net.Server
+  let tlsServer: tls.Server | undefined
   try {
     server = await listenTcp(aedes, options.host, options.port, options.maxConnections)
+    if (tlsContext && options.tlsPort !== undefined) {
+      tlsServer = await listenTls(aedes, tlsHost, options.tlsPort, tlsContext, options.maxConnections).catch(async (error) => {
+        await closeServer(server)
+        throw error
+      })
+    }
   } catch (error) {
     await new Promise<void>((resolve) => aedes.close(() => resolve()))
     await store.close()
     throw error
   }
+  for (const listener of [server, tlsServer]) if (listener) countDrops(listener, security.counters, logger)
   const address = server.address() as net.AddressInfo
-  const master = new Master(options.master, { transport: new AedesTransport(aedes, logger), store, logger })
-  await master.start()
+  master = new Master(options.master, { transport: new AedesTransport(aedes, logger, prefixes.jobs(options.master.namespace)), store, logger, visibility: security.visibility })
+  const started = master
+  await started.start()
   const host = options.host
   const port = address.port
-  logger.info({ host, port, store: store.kind }, 'broker listening')
+  const tlsPort = tlsServer ? (tlsServer.address() as net.AddressInfo).port : undefined
+  logger.info({ host, port, tlsPort, store: store.kind, auth: security.authenticating }, 'broker listening')
   let closing: Promise<void> | undefined
   return {
     options,
     aedes,
-    master,
+    master: started,
     store,
     host,
     port,
-    url: `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `mqtt://${hostForUrl(host)}:${port}`,
+    ...(tlsPort !== undefined ? { tlsPort, tlsUrl: `mqtts://${hostForUrl(tlsHost)}:${tlsPort}` } : {}),
+    security,
     close() {
       closing ??= (async () => {
-        await master.close()
-        const closed = closeServer(server)
+        await started.close()
+        const closed = Promise.all([closeServer(server), tlsServer ? closeServer(tlsServer) : undefined])
         await new Promise<void>((resolve) => aedes.close(() => resolve()))
         await closed
         await store.close()
@@ -71,4 +118,20 @@ export async function startBroker(input: BrokerOptionsInput = {}, deps: { logger
       return closing
     },
   }
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
+function loadTls(options: BrokerOptions): TlsMaterial {
+  if (!options.tlsCert || !options.tlsKey) throw new EdgerunError('BAD_FLAG', '--tls-port needs --tls-cert FILE and --tls-key FILE (PEM)')
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path)
+    } catch (error) {
+      throw new EdgerunError('BAD_FLAG', `cannot read ${flag} ${path}: ${(error as Error).message}`)
+    }
+  }
+  return checkTlsMaterial({ cert: read('--tls-cert', options.tlsCert), key: read('--tls-key', options.tlsKey) }, { cert: options.tlsCert, key: options.tlsKey })
 }

@@ -12,6 +12,14 @@ export const brokerOptionsSchema = z.object({
   /** Path of a users file (see `edgerun users add`); enables authentication. */
   authFile: z.string().optional(),
   maxConnections: z.number().int().min(1).default(10_000),
+  /** The largest MQTT packet a connection may send; bigger ones close it before they are parsed. */
+  maxPacketBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
+  /** An mqtts listener: needs tlsCert and tlsKey (PEM file paths). 0 picks a free port. */
+  tlsPort: z.number().int().min(0).max(65535).optional(),
+  /** Where the TLS listener binds; defaults to `host`. */
+  tlsHost: z.string().min(1).optional(),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
   master: masterOptionsSchema.default(masterOptionsSchema.parse({})),
 })
 

@@ -13,6 +13,7 @@ export default class BrokerCommand extends BaseCommand {
     '<%= config.bin %> broker',
     '<%= config.bin %> broker --port 0 --data-dir ./data',
     '<%= config.bin %> broker --host 0.0.0.0 --auth users.json',
+    '<%= config.bin %> broker --auth users.json --tls-host 0.0.0.0 --tls-port 8883 --tls-cert server.pem --tls-key server.key',
   ]
 
   static override flags = {
@@ -21,12 +22,19 @@ export default class BrokerCommand extends BaseCommand {
     namespace: Flags.string({ description: 'namespace the master serves', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
     auth: Flags.string({ description: 'users file (see `edgerun users add`): every connection must authenticate' }),
     'allow-anonymous': Flags.boolean({ description: 'allow unauthenticated clients on a non-loopback address', default: false }),
-    'max-connections': Flags.integer({ description: 'concurrent connections the broker accepts', min: 1 }),
+    'max-connections': Flags.integer({ description: 'concurrent connections the broker accepts, TCP and TLS together', default: 10_000, min: 1 }),
+    'max-packet-size': Flags.integer({ description: 'largest MQTT packet in bytes; a bigger one closes its connection before it is parsed', default: 1024 * 1024, min: 1024 }),
+    'max-judge-source': Flags.integer({ description: 'largest judge source in bytes (rejected BAD_MESSAGE above)', default: 256 * 1024, min: 1 }),
+    'max-judge-tests': Flags.integer({ description: 'largest total of a judge job\'s test inputs and outputs in bytes', default: 8 * 1024 * 1024, min: 1 }),
+    'tls-port': Flags.integer({ description: 'also listen for mqtts:// on this port (0 picks a free one)', min: 0, max: 65535 }),
+    'tls-host': Flags.string({ description: 'address of the TLS listener (default: --host)' }),
+    'tls-cert': Flags.string({ description: 'server certificate chain (PEM) for --tls-port' }),
+    'tls-key': Flags.string({ description: 'server private key (PEM) for --tls-port' }),
     'log-level': logLevelFlag,
     ...masterFlags,
   }
 
-  async run(): Promise<{ url: string; host: string; port: number; namespace: string; store: string; dataDir: string | null }> {
+  async run(): Promise<{ url: string; host: string; port: number; tlsUrl: string | null; namespace: string; store: string; dataDir: string | null; auth: boolean }> {
     const { flags } = await this.parse(BrokerCommand)
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-broker' })
     const dataDir = flags.memory ? null : (flags['data-dir'] ?? defaultDataDir())
@@ -38,14 +46,39 @@ export default class BrokerCommand extends BaseCommand {
         ...(dataDir ? { dataDir } : {}),
         ...(flags.auth ? { authFile: flags.auth } : {}),
         allowAnonymous: flags['allow-anonymous'],
-        ...(flags['max-connections'] ? { maxConnections: flags['max-connections'] } : {}),
-        master: masterOptionsFrom(flags, flags.namespace),
+        maxConnections: flags['max-connections'],
+        maxPacketBytes: flags['max-packet-size'],
+        ...(flags['tls-port'] !== undefined ? { tlsPort: flags['tls-port'] } : {}),
+        ...(flags['tls-host'] ? { tlsHost: flags['tls-host'] } : {}),
+        ...(flags['tls-cert'] ? { tlsCert: flags['tls-cert'] } : {}),
+        ...(flags['tls-key'] ? { tlsKey: flags['tls-key'] } : {}),
+        master: {
+          ...masterOptionsFrom(flags, flags.namespace),
+          // A packet the broker lets through must not be refused by the master for its size.
+          maxPayloadBytes: flags['max-packet-size'],
+          maxJudgeSourceBytes: flags['max-judge-source'],
+          maxJudgeTestsBytes: flags['max-judge-tests'],
+        },
       },
       { logger },
     )
-    const info = { url: broker.url, host: broker.host, port: broker.port, namespace: flags.namespace, store: broker.store.kind, dataDir }
-    if (this.jsonEnabled()) this.log(JSON.stringify({ event: 'listening', ...info }))
-    else this.log(`edgerun broker listening on ${broker.url} (namespace ${flags.namespace}, ${dataDir ? `jobs in ${dataDir}` : 'jobs in memory'})`)
+    const info = {
+      url: broker.url,
+      host: broker.host,
+      port: broker.port,
+      tlsUrl: broker.tlsUrl ?? null,
+      namespace: flags.namespace,
+      store: broker.store.kind,
+      dataDir,
+      auth: broker.security.authenticating,
+    }
+    // oclif silences this.log under --json; the listening event is still one JSON line on stdout.
+    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({ event: 'listening', ...info })}\n`)
+    else {
+      const also = broker.tlsUrl ? ` and ${broker.tlsUrl}` : ''
+      const auth = broker.security.authenticating ? `, users from ${flags.auth}` : ''
+      this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${dataDir ? `jobs in ${dataDir}` : 'jobs in memory'}${auth})`)
+    }
     const signal = await untilSignal()
     this.note(`${signal}: shutting down`)
     await broker.close()

@@ -19,7 +19,7 @@ export default class MasterCommand extends BaseCommand {
   async run(): Promise<{ url: string; namespace: string; instance: string }> {
     const { flags } = await this.parse(MasterCommand)
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-master' })
-    const store = flags.memory ? createJobStore({ kind: 'memory' }) : createJobStore({ kind: 'sqlite', dataDir: flags['data-dir'] ?? defaultDataDir(), logger })
+    const store = flags.memory ? createJobStore({ kind: 'memory' }) : createJobStore({ kind: 'sqlite', dataDir: flags['data-dir'] ?? defaultDataDir(), logger, borrow: true })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)
     const connection = await Connection.open({

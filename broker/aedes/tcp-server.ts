@@ -1,6 +1,7 @@
 import net from 'node:net'
 import type { Aedes } from 'aedes'
 import { EdgerunError } from '../../src/errors/index.js'
+import { coalesceWrites } from '../../src/net/coalesce.js'
 
 /**
  * The TCP listener. Every accepted socket gets TCP_NODELAY: without it each QoS1 exchange waits
@@ -9,7 +10,7 @@ import { EdgerunError } from '../../src/errors/index.js'
 export async function listenTcp(aedes: Aedes, host: string, port: number, maxConnections: number): Promise<net.Server> {
   const server = net.createServer({ noDelay: true }, (socket) => {
     socket.setNoDelay(true)
-    aedes.handle(socket)
+    aedes.handle(coalesceWrites(socket))
   })
   server.maxConnections = maxConnections
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,153 @@
+import type { AedesOptions, AuthenticateError, Client, ConnectPacket } from 'aedes'
+import type { Logger } from '../../src/logging/logger.js'
+import { ANONYMOUS, authorizePublish, authorizeSubscribe, type AclContext, type Principal } from '../auth/acl.js'
+import { burnVerify, verifyPassword } from '../auth/password.js'
+import type { Role, UsersTable } from '../auth/users-file.js'
+import { Counters } from '../master/counters.js'
+import type { Visibility } from '../master/handlers/rpc.js'
+
+/** MQTT 3.1.1 CONNACK return codes (aedes' AuthErrorCode is a const enum, unusable here). */
+const IDENTIFIER_REJECTED = 2
+const NOT_AUTHORIZED = 5
+
+type Will = NonNullable<ConnectPacket['will']>
+
+export interface BrokerSecurityOptions {
+  /** Set with `--auth`: every connection must log in. Undefined: every connection is anonymous. */
+  users?: UsersTable
+  acl: AclContext
+  logger: Logger
+}
+
+/**
+ * The Aedes side of DESIGN §9: authentication, the ACL and its counters. The in-process master
+ * publishes through `aedes.publish`, which never passes these hooks; every socket does.
+ *
+ * Counters (all refusals; `security.counters.toJSON()`):
+ * `auth_failed`, `client_id_taken`, `will_denied`, `publish_denied`, `subscribe_denied`,
+ * plus those of broker/aedes/guard.ts: `packet_too_large`, `connection_limit`.
+ */
+export class BrokerSecurity {
+  readonly counters = new Counters()
+  private readonly principals = new WeakMap<Client, Principal>()
+  private readonly wills = new WeakMap<Client, Will>()
+
+  constructor(private readonly options: BrokerSecurityOptions) {}
+
+  get authenticating(): boolean {
+    return this.options.users !== undefined
+  }
+
+  principalOf(client: Client | null): Principal | undefined {
+    return client ? this.principals.get(client) : undefined
+  }
+
+  /**
+   * The role behind a reply-client id. With `--auth` a client's reply topic is named after its
+   * username (the ACL enforces it), so this is the users table; without auth it is undefined.
+   */
+  roleOf(replyClientId: string): Role | undefined {
+    return this.options.users?.get(replyClientId)?.role
+  }
+
+  /** For the master's rpc: admins see every job, everyone else only their own. Undefined without auth. */
+  get visibility(): Visibility | undefined {
+    if (!this.authenticating) return undefined
+    return (clientId) => (this.roleOf(clientId) === 'admin' ? 'all' : 'own')
+  }
+
+  hooks(): Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> {
+    return {
+      preConnect: (client, packet, callback) => {
+        // The will is checked against the ACL once we know who is connecting (authenticate).
+        if (packet.will) this.wills.set(client, packet.will)
+        callback(null, true)
+      },
+      authenticate: (client, username, password, callback) => {
+        this.authenticate(client, username, password).then(
+          (code) => {
+            if (code === 0) return callback(null, true)
+            const error = new Error(code === IDENTIFIER_REJECTED ? 'identifier rejected' : 'not authorized') as AuthenticateError
+            error.returnCode = code as AuthenticateError['returnCode']
+            callback(error, false)
+          },
+          (error: Error) => {
+            this.options.logger.error({ err: error }, 'authentication failed unexpectedly')
+            const refused = new Error('not authorized') as AuthenticateError
+            refused.returnCode = NOT_AUTHORIZED as AuthenticateError['returnCode']
+            callback(refused, false)
+          },
+        )
+      },
+      authorizePublish: (client, packet, callback) => {
+        // A null client is a will published after its owner's broker died: it passed the ACL
+        // at CONNECT, so only the rules for everyone apply.
+        const who = client ? this.principals.get(client) : ANONYMOUS
+        const decision = who
+          ? authorizePublish(this.options.acl, who, packet.topic, packet.retain, packet.payload)
+          : { ok: false as const, reason: 'unauthenticated connection' }
+        if (decision.ok) return callback(null)
+        this.counters.inc('publish_denied')
+        this.options.logger.warn({ client: client?.id, user: userOf(who), topic: packet.topic, retain: packet.retain, reason: decision.reason }, 'publish denied; closing the connection')
+        // MQTT 3.1.1 has no negative PUBACK: Aedes closes the connection (MQTT-3.3.5-2).
+        callback(new Error(`not authorized: ${decision.reason}`))
+      },
+      authorizeSubscribe: (client, subscription, callback) => {
+        const who = this.principals.get(client)
+        const decision = who ? authorizeSubscribe(this.options.acl, who, subscription.topic) : { ok: false as const, reason: 'unauthenticated connection' }
+        if (decision.ok) return callback(null, subscription)
+        this.counters.inc('subscribe_denied')
+        this.options.logger.warn({ client: client.id, user: userOf(who), filter: subscription.topic, reason: decision.reason }, 'subscription denied')
+        // SUBACK 0x80 for this filter; the connection stays up.
+        callback(null, null)
+      },
+    }
+  }
+
+  /** 0 to accept, else the CONNACK return code. */
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<number> {
+    const { users, logger, acl } = this.options
+    let who: Principal = ANONYMOUS
+    if (users) {
+      const entry = username !== undefined ? users.get(username) : undefined
+      const secret = password?.toString('utf8') ?? ''
+      const ok = entry && password !== undefined ? await verifyPassword(secret, entry.hash) : await burnVerify(secret)
+      if (!ok || !entry || username === undefined) {
+        this.counters.inc('auth_failed')
+        logger.warn({ client: client.id, user: username ?? null, remote: remoteOf(client) }, 'authentication failed')
+        return NOT_AUTHORIZED
+      }
+      who = { kind: 'user', username, role: entry.role }
+      // A client id held by another user's live connection cannot be taken over (MQTT-3.1.4-2
+      // would otherwise let anyone kick any worker off by reusing its id).
+      const holder = (client as unknown as { broker: { clients: Record<string, Client | undefined> } }).broker.clients[client.id]
+      const holderUser = userOf(holder ? this.principals.get(holder) : undefined)
+      if (holder && holder !== client && holderUser !== username) {
+        this.counters.inc('client_id_taken')
+        logger.warn({ client: client.id, user: username, holder: holderUser }, 'client id held by another user')
+        return IDENTIFIER_REJECTED
+      }
+    }
+    const will = this.wills.get(client)
+    this.wills.delete(client)
+    if (will) {
+      const decision = authorizePublish(acl, who, will.topic, will.retain ?? false, will.payload)
+      if (!decision.ok) {
+        this.counters.inc('will_denied')
+        logger.warn({ client: client.id, user: userOf(who), topic: will.topic, reason: decision.reason }, 'will denied; refusing the connection')
+        return NOT_AUTHORIZED
+      }
+    }
+    this.principals.set(client, who)
+    return 0
+  }
+}
+
+function userOf(who: Principal | undefined): string | null {
+  return who?.kind === 'user' ? who.username : null
+}
+
+function remoteOf(client: Client): string | undefined {
+  const conn = client.conn as { remoteAddress?: string }
+  return conn.remoteAddress
+}
