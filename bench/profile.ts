@@ -25,5 +25,7 @@ const workerCpu0 = processCpuMs(worker.pid)
 const result = await startRole<LoadResult>('submitter', { system, url: broker.url, ns, mode: 'throughput', total: Number(process.env.JOBS ?? 20000), inFlight: 1000, kind: 'noop' }).result
 const perJob = (ms: number) => `${Math.round((ms / result.total) * 1000)} µs/job`
 process.stderr.write(`${system}: ${Math.round(result.jobsPerSec)} jobs/s; CPU: broker ${perJob(selfCpuMs() - brokerCpu0)}, worker ${perJob(processCpuMs(worker.pid) - workerCpu0)}, submitter ${perJob(result.cpuMs)}\n`)
+const storeStats = (broker.edgerun?.store as { stats?: { commits: number; rowsWritten: number } } | undefined)?.stats
+if (storeStats) process.stderr.write(`store: ${storeStats.commits} commits, ${(storeStats.rowsWritten / result.total).toFixed(2)} rows/job, ${(storeStats.rowsWritten / storeStats.commits).toFixed(1)} rows/commit\n`)
 await stop(worker, 'SIGTERM')
 await broker.close()

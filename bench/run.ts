@@ -5,6 +5,11 @@ import { parseArgs } from 'node:util'
 import { measureBullmq } from './scenarios/bullmq.js'
 import { measureEdgerun, measureFloor, type LoadSizes } from './scenarios/throughput.js'
 import { round } from './lib/stats.js'
+import { measureConnections } from './scenarios/connections.js'
+import { measureDeath } from './scenarios/death.js'
+import { measureJudge } from './scenarios/judge.js'
+import { measureScale } from './scenarios/scale.js'
+import { verdicts } from './verdicts.js'
 
 /**
  * `npm run bench`: edgerun side by side with its baselines, in one run on one machine. The
@@ -42,6 +47,29 @@ if (want('throughput')) {
   results.bullmq = (await measureBullmq(sizes)) ?? { jobsPerSec: null, skipped: 'redis-server not found' }
   log(`  ${JSON.stringify(results.bullmq)}`)
 }
+
+if (want('death')) {
+  log('death: kill -9 of a worker holding 50 running jobs…')
+  results.death = await measureDeath(values.quick ? 3 : 7)
+  log(`  ${JSON.stringify(results.death)}`)
+}
+if (want('scale')) {
+  log(`scale: dispatch with 1k and ${values.quick ? '100k' : '1M'} queued…`)
+  results.scale = await measureScale(values.quick ? 100_000 : 1_000_000)
+  log(`  ${JSON.stringify(results.scale)}`)
+}
+if (want('connections')) {
+  log(`connections: ${values.quick ? 200 : 500} workers, then a broker-master restart…`)
+  results.connections = await measureConnections(values.quick ? 200 : 500)
+  log(`  ${JSON.stringify(results.connections)}`)
+}
+if (want('judge')) {
+  log('judge: trivial C solution, 1 worker, 2 slots…')
+  results.judge = await measureJudge(values.quick ? 4 : 8)
+  log(`  ${JSON.stringify(results.judge)}`)
+}
+results.verdicts = verdicts(results)
+process.stderr.write(`\n${(results.verdicts as { table: string }).table}\n\n`)
 
 const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 mkdirSync(dir, { recursive: true })

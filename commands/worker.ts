@@ -17,7 +17,7 @@ export default class WorkerCommand extends BaseCommand {
 
   static override flags = {
     ...connectionFlags,
-    id: Flags.string({ description: 'node id (default: host name); a live id cannot be taken twice', env: 'EDGERUN_NODE_ID' }),
+    id: Flags.string({ description: 'node id (default: --username, else the host name); a live id cannot be taken twice', env: 'EDGERUN_NODE_ID' }),
     slots: Flags.integer({ description: 'jobs run at once', default: 2, min: 1, max: 1024 }),
     label: Flags.string({ description: 'label jobs can require (repeatable)', multiple: true, default: [] }),
     command: Flags.string({ description: 'register a command: NAME=PATH (repeatable); jobs can run only these', multiple: true, default: [] }),
@@ -39,7 +39,8 @@ export default class WorkerCommand extends BaseCommand {
       }
       commands[name] = isAbsolute(path) ? path : resolve(path)
     }
-    const id = flags.id ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
+    // With --auth a worker's node id is its user name (DESIGN §9), so that is the default then.
+    const id = flags.id ?? flags.username ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-worker' })
     const worker = await Worker.start(
       {

@@ -2,6 +2,7 @@ import type net from 'node:net'
 import tls from 'node:tls'
 import type { Aedes } from 'aedes'
 import { EdgerunError } from '../../src/errors/index.js'
+import { coalesceWrites } from '../../src/net/coalesce.js'
 
 export interface TlsMaterial {
   cert: Buffer
@@ -28,7 +29,7 @@ export function checkTlsMaterial(material: TlsMaterial, names: { cert: string; k
 export async function listenTls(aedes: Aedes, host: string, port: number, material: TlsMaterial, maxConnections: number): Promise<tls.Server> {
   const server = tls.createServer({ cert: material.cert, key: material.key, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, noDelay: true } as tls.TlsOptions & net.ServerOpts, (socket) => {
     socket.setNoDelay(true)
-    aedes.handle(socket)
+    aedes.handle(coalesceWrites(socket))
   })
   server.maxConnections = maxConnections
   // A failed handshake is the peer's problem; it must not reach the process as an 'error'.

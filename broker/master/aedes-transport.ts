@@ -10,6 +10,7 @@ export class AedesTransport implements Transport {
   /** Client subscriptions that could match a watched prefix: filter → how many clients hold it. */
   private readonly watched = new Map<string, number>()
   private readonly byClient = new Map<string, Set<string>>()
+  private wildcardCache: string[] | undefined
 
   /**
    * @param watchPrefix topics under it are published only when some client could receive them
@@ -22,7 +23,10 @@ export class AedesTransport implements Transport {
   ) {
     if (watchPrefix) {
       aedes.on('subscribe', (subscriptions, client) => {
-        for (const { topic } of subscriptions) if (this.couldMatchWatched(topic)) this.track(client.id, topic)
+        for (const { topic, qos } of subscriptions) {
+          // 128: refused by the ACL; it can receive nothing.
+          if ((qos as number) !== 128 && this.couldMatchWatched(topic)) this.track(client.id, topic)
+        }
       })
       aedes.on('unsubscribe', (topics, client) => {
         for (const topic of topics) this.untrack(client.id, topic)
@@ -35,8 +39,14 @@ export class AedesTransport implements Transport {
 
   hasSubscribers(topic: string): boolean {
     if (!this.watchPrefix || !topic.startsWith(this.watchPrefix)) return true
-    for (const filter of this.watched.keys()) if (topicMatches(filter, topic)) return true
+    if (this.watched.has(topic)) return true
+    for (const filter of this.wildcards) if (topicMatches(filter, topic)) return true
     return false
+  }
+
+  /** The watched filters with wildcards: usually none or a few, so exact follows stay O(1). */
+  private get wildcards(): string[] {
+    return (this.wildcardCache ??= [...this.watched.keys()].filter((filter) => filter.includes('+') || filter.includes('#')))
   }
 
   private couldMatchWatched(filter: string): boolean {
@@ -50,6 +60,7 @@ export class AedesTransport implements Transport {
     if (filters.has(filter)) return
     filters.add(filter)
     this.watched.set(filter, (this.watched.get(filter) ?? 0) + 1)
+    this.wildcardCache = undefined
   }
 
   private untrack(clientId: string, filter: string): void {
@@ -59,6 +70,7 @@ export class AedesTransport implements Transport {
     const count = (this.watched.get(filter) ?? 1) - 1
     if (count <= 0) this.watched.delete(filter)
     else this.watched.set(filter, count)
+    this.wildcardCache = undefined
   }
 
   publish(topic: string, payload: Buffer, options: { qos: 0 | 1; retain?: boolean }): void {

@@ -1,6 +1,7 @@
 import type { MasterContext } from './context.js'
 import type { Lifecycle } from './lifecycle.js'
-import { runsBefore } from './job-queue.js'
+import { runsBefore, type QueueClass, type QueueEntry } from './job-queue.js'
+import type { NodeEntry } from './node-table.js'
 import { pickNode } from './scheduler.js'
 
 /**
@@ -36,21 +37,16 @@ export class Dispatcher {
   run(): void {
     const { ctx } = this
     for (;;) {
-      let best: { take: () => void; head: import('../store/job-record.js').JobRecord } | undefined
-      for (const queueClass of ctx.queue.heads()) {
-        if (best && !runsBefore(queueClass.head, best.head)) continue
-        const node = pickNode(ctx.nodes, queueClass.requirement, ctx.excluded.get(queueClass.head.id), this.random)
-        if (!node) continue
-        best = {
-          head: queueClass.head,
-          take: () => {
-            const job = ctx.queue.take(queueClass)
-            if (job) this.lifecycle.assign(job, node.id, node.epoch)
-          },
-        }
+      let best: { queueClass: QueueClass; head: QueueEntry; node: NodeEntry } | undefined
+      for (const { queueClass, head } of ctx.queue.heads()) {
+        if (best && !runsBefore(head, best.head)) continue
+        const node = pickNode(ctx.nodes, queueClass.requirement, ctx.excluded.get(head.id), this.random)
+        if (node) best = { queueClass, head, node }
       }
       if (!best) return
-      best.take()
+      const entry = ctx.queue.take(best.queueClass)
+      const job = entry && this.lifecycle.unpark(entry.id)
+      if (job) this.lifecycle.assign(job, best.node.id, best.node.epoch)
     }
   }
 }

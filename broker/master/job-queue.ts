@@ -2,13 +2,25 @@ import type { JobRecord } from '../store/job-record.js'
 import { Heap } from './heap.js'
 import { requirementOf, type Requirement } from './requirement.js'
 
+/**
+ * What the queue keeps of a job: enough to order it and count it per owner, nothing more. The
+ * record itself may be parked in the store while it waits (see Lifecycle.enqueue), so a queue of
+ * a million jobs costs a million of these, not a million records.
+ */
+export interface QueueEntry {
+  readonly id: string
+  readonly priority: number
+  readonly seq: number
+  readonly owner: string | null
+}
+
 export interface QueueClass {
   requirement: Requirement
-  heap: Heap<JobRecord>
+  heap: Heap<QueueEntry>
 }
 
 /** Higher priority first, then older (DESIGN §6). */
-export function runsBefore(a: JobRecord, b: JobRecord): boolean {
+export function runsBefore(a: QueueEntry, b: QueueEntry): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq
 }
 
@@ -41,42 +53,42 @@ export class JobQueue {
       queueClass = { requirement, heap: new Heap(runsBefore) }
       this.classes.set(requirement.key, queueClass)
     }
-    queueClass.heap.push(job)
+    queueClass.heap.push({ id: job.id, priority: job.priority, seq: job.seq, owner: job.owner })
     this.queued.add(job.id)
     if (job.owner !== null) this.perOwner.set(job.owner, (this.perOwner.get(job.owner) ?? 0) + 1)
   }
 
-  /** Forgets a job (canceled while queued); its heap entry is dropped when it surfaces. */
-  remove(job: JobRecord): void {
+  /** Forgets a job (canceled or finished while queued); its heap entry is dropped when it surfaces. */
+  remove(job: { id: string; owner: string | null }): void {
     if (!this.queued.delete(job.id)) return
     this.decOwner(job.owner)
   }
 
   /** The head of each class, after dropping entries that are no longer queued. */
-  *heads(): Generator<QueueClass & { head: JobRecord }> {
+  *heads(): Generator<{ queueClass: QueueClass; head: QueueEntry }> {
     for (const queueClass of this.classes.values()) {
       const head = this.cleanHead(queueClass)
-      if (head) yield { ...queueClass, head }
+      if (head) yield { queueClass, head }
     }
   }
 
-  take(queueClass: QueueClass): JobRecord | undefined {
-    const job = this.cleanHead(queueClass)
-    if (!job) return undefined
+  take(queueClass: QueueClass): QueueEntry | undefined {
+    const entry = this.cleanHead(queueClass)
+    if (!entry) return undefined
     queueClass.heap.pop()
-    this.queued.delete(job.id)
-    this.decOwner(job.owner)
-    return job
+    this.queued.delete(entry.id)
+    this.decOwner(entry.owner)
+    return entry
   }
 
-  private cleanHead(queueClass: QueueClass): JobRecord | undefined {
+  private cleanHead(queueClass: QueueClass): QueueEntry | undefined {
     for (;;) {
       const head = queueClass.heap.peek()
       if (!head) {
         this.classes.delete(queueClass.requirement.key)
         return undefined
       }
-      if (this.queued.has(head.id) && head.state === 'queued') return head
+      if (this.queued.has(head.id)) return head
       queueClass.heap.pop()
     }
   }

@@ -1,4 +1,4 @@
-import type { FinalState, JobOutput } from '../../src/protocol/index.js'
+import { isFinal, type FinalState, type JobOutput } from '../../src/protocol/index.js'
 import type { JobRecord } from '../store/job-record.js'
 import type { MasterContext } from './context.js'
 
@@ -17,13 +17,32 @@ export class Lifecycle {
     this.ctx.store.save(job)
   }
 
-  /** Puts a job (new, requeued or recovered) in the queue. */
-  enqueue(job: JobRecord): void {
+  /**
+   * Puts a job (new, requeued or recovered) in the queue. Past `parkAbove` queued jobs the
+   * record leaves memory (saved first) and only its queue entry stays;
+   * `unpark` brings it back when it is dispatched, canceled or answered.
+   */
+  enqueue(job: JobRecord, alreadyStored = false): void {
     job.state = 'queued'
     job.node = null
     job.epoch = null
     this.ctx.queue.push(job)
+    if (this.ctx.queue.size > this.ctx.options.parkAbove) {
+      // The store must hold the queued state itself, not the one saved before it was set.
+      if (!alreadyStored) this.save(job)
+      this.ctx.active.delete(job.id)
+    }
     this.onCapacity()
+  }
+
+  /** The live record of a non-final job, loading it from the store if it was parked. */
+  unpark(id: string): JobRecord | undefined {
+    const live = this.ctx.active.get(id)
+    if (live) return live
+    const stored = this.ctx.store.get(id)
+    if (!stored || isFinal(stored.state)) return undefined
+    this.ctx.active.set(id, stored)
+    return stored
   }
 
   assign(job: JobRecord, nodeId: string, epoch: string): void {

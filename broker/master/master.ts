@@ -132,9 +132,13 @@ export class Master extends EventEmitter<MasterEvents> {
    */
   private recover(): void {
     const { ctx } = this
-    for (const job of ctx.store.loadUnfinished()) {
+    for (const job of ctx.store.scanUnfinished?.() ?? ctx.store.loadUnfinished()) {
       ctx.active.set(job.id, job)
-      if (job.state === 'queued' || !job.node || !job.epoch) {
+      if (job.state === 'queued') {
+        this.lifecycle.enqueue(job, true) // parks it when the queue is long
+        continue
+      }
+      if (!job.node || !job.epoch) {
         this.lifecycle.enqueue(job)
         continue
       }

@@ -21,6 +21,8 @@ export const masterOptionsSchema = z.object({
   maxJudgeSourceBytes: z.number().int().min(1).default(256 * 1024),
   /** A judge job's tests together (every input plus every expected output), in UTF-8 bytes. */
   maxJudgeTestsBytes: z.number().int().min(1).default(8 * 1024 * 1024),
+  /** Queued jobs beyond this many wait in the store only, with a small entry in memory. */
+  parkAbove: z.number().int().min(0).default(10_000),
   /** Worker rejections (busy, unsupported) a job may collect before it fails. */
   maxRejections: z.number().int().min(1).default(50),
 })

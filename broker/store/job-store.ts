@@ -21,6 +21,8 @@ export interface JobStore {
   list(query: JobQuery): JobRecord[]
   /** Every job that is not final, oldest first: what a restarted master must pick up again. */
   loadUnfinished(): JobRecord[]
+  /** The same, one at a time, so a million queued jobs never sit in memory all at once. */
+  scanUnfinished?(): Iterable<JobRecord>
   /** The highest `seq` stored, so a restarted master keeps admission order. */
   maxSeq(): number
   counts(): Record<JobState, number>

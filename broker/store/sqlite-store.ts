@@ -313,6 +313,17 @@ export class SqliteJobStore implements JobStore {
     return mergeBySeq(stored, pending, (a, b) => a - b).map(parseAny)
   }
 
+  /** Streams unfinished jobs in seq order when nothing is pending (a master starting up). */
+  *scanUnfinished(): Iterable<JobRecord> {
+    this.assertOpen()
+    this.materialize()
+    if (this.pending.size > 0) {
+      yield* this.loadUnfinished()
+      return
+    }
+    for (const row of this.stmt.unfinished.iterate() as Iterable<StoredRow>) yield parseStored(row)
+  }
+
   maxSeq(): number {
     this.assertOpen()
     this.materialize()

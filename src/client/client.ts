@@ -103,7 +103,8 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     })
     connection.on('disconnect', () => client.emit('offline'))
     try {
-      await connection.subscribe([client.replyTo])
+      // QoS 0: see Worker.announce; a reply lost with a connection is caught up by jobs.get.
+      await connection.subscribe([client.replyTo], 0)
     } catch (error) {
       await connection.close()
       throw error
@@ -299,7 +300,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   /** After a reconnect: resubmit what was never accepted, and ask about the rest. */
   private async resume(): Promise<void> {
     try {
-      await this.connection.subscribe([this.replyTo])
+      await this.connection.subscribe([this.replyTo], 0)
       if (this.nodeWatchers.size > 0) await this.connection.subscribe([filters.allNodeStates(this.ns)])
       for (const jobId of this.followers.keys()) await this.connection.subscribe([topics.jobEvents(this.ns, jobId)])
     } catch (error) {

@@ -152,11 +152,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   subscribe(filters: string[], qos: 0 | 1 = 1): Promise<void> {
     return new Promise((resolve, reject) => {
       this.client.subscribe(filters, { qos }, (error, granted) => {
-        if (error) return reject(error)
-        const refused = granted?.find((grant) => grant.qos === 128)
-        if (refused) {
-          return reject(new EdgerunError('NOT_AUTHORIZED', `the broker refused the subscription to ${refused.topic}`))
+        // mqtt.js 5 reports a SUBACK of 0x80 as an error carrying the packet.
+        const codes = (error as { packet?: { granted?: number[] } } | null)?.packet?.granted
+        if (granted?.some((grant) => grant.qos === 128) || codes?.includes(128)) {
+          return reject(new EdgerunError('NOT_AUTHORIZED', `the broker refused the subscription to ${filters.join(', ')}`))
         }
+        if (error) return reject(error)
         resolve()
       })
     })

@@ -149,12 +149,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const ns = this.ns
     const id = this.options.id
     const claim = first ? this.awaitClaim() : undefined
-    await this.connection.subscribe([
-      topics.nodeAssign(ns, id),
-      topics.nodeControl(ns, id),
-      topics.nodeState(ns, id),
-      topics.masterState(ns),
-    ])
+    // QoS 0 on the way in: with a clean session a QoS 1 delivery adds a PUBACK per message but no
+    // guarantee (unacked messages die with the connection either way); what is lost with a
+    // connection is recovered by the protocol: deadlines, rebirth and the outbox.
+    await this.connection.subscribe([topics.nodeAssign(ns, id), topics.nodeControl(ns, id)], 0)
+    await this.connection.subscribe([topics.nodeState(ns, id), topics.masterState(ns)])
     if (claim) await claim
     this.resendOutbox()
     this.publishState(this.state)

@@ -40,7 +40,7 @@ export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId
 /** The first result wins (DESIGN §5, step 4): later ones are acknowledged and dropped. */
 function handleResult(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, event: Extract<WorkerEvent, { type: 'result' }>): void {
   const ack = () => ctx.afterFlush(() => ctx.notifier.control(nodeId, 'ack', { jobId: event.jobId, attempt: event.attempt }))
-  const job = ctx.active.get(event.jobId)
+  const job = lifecycle.unpark(event.jobId)
   if (!job) {
     const stored = ctx.store.get(event.jobId)
     ctx.counters.inc(stored ? 'ignored_result_after_final' : 'ignored_result_unknown_job')

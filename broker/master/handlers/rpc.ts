@@ -73,7 +73,7 @@ function call(ctx: MasterContext, lifecycle: Lifecycle, request: RpcRequest, own
     case 'jobs.cancel': {
       const { id } = params('jobs.cancel', request.params)
       const job = findJob(ctx, id, owner)
-      const live = ctx.active.get(job.id)
+      const live = lifecycle.unpark(job.id)
       if (!live) return toView(job)
       const node = live.node
       const attempt = live.attempt

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startBroker } from '../../broker/broker.js'
+import { SqliteJobStore } from '../../broker/store/sqlite-store.js'
+import type { JobRecord } from '../../broker/store/job-record.js'
+import { PROTOCOL_VERSION, encode, topics } from '../../src/protocol/index.js'
+import { report, roleConfig } from '../lib/child.js'
+import { rawClient } from '../lib/raw-mqtt.js'
+
+/**
+ * Dispatch rate with `queued` jobs waiting: a fresh node with `batch` slots appears, and we time
+ * how fast the master hands it `batch` assignments. Runs in its own process so its RSS is the
+ * master's alone.
+ */
+const config = roleConfig<{ queued: number; batch: number; rounds: number }>()
+const ns = 'scale'
+const dataDir = mkdtempSync(join(tmpdir(), 'edgerun-scale-'))
+const gc = (globalThis as { gc?: () => void }).gc
+try {
+  const seedStart = performance.now()
+  const store = SqliteJobStore.open({ dataDir })
+  const now = Date.now()
+  for (let i = 0; i < config.queued; i++) {
+    const job: JobRecord = {
+      id: `q-${i}`,
+      spec: { id: `q-${i}`, kind: 'noop', priority: 0, timeoutMs: 60_000, maxAttempts: 100, requires: { labels: [] }, wait: true, progress: false },
+      state: 'queued',
+      replyTo: `${ns}/reply/seed`,
+      owner: 'seed',
+      priority: 0,
+      seq: i + 1,
+      createdAt: now,
+      updatedAt: now,
+      attempt: 0,
+      charged: 0,
+      node: null,
+      epoch: null,
+      history: [],
+    }
+    store.save(job)
+    if (i % 20_000 === 19_999) await store.flush()
+  }
+  await store.close()
+  const seedMs = performance.now() - seedStart
+  const loadStart = performance.now()
+  const broker = await startBroker({ port: 0, store: 'sqlite', dataDir, master: { namespace: ns, ackTimeoutMs: 600_000 } })
+  const loadMs = performance.now() - loadStart
+  gc?.()
+  const rssMb = process.memoryUsage().rss / 2 ** 20
+  const rates: number[] = []
+  for (let round = 0; round < config.rounds; round++) {
+    const node = `scale-${round}`
+    const client = await rawClient(broker.url, `scale-node-${round}`)
+    let assigned = 0
+    let resolveDone!: () => void
+    const done = new Promise<void>((resolve) => (resolveDone = resolve))
+    client.on('message', () => {
+      if (++assigned === config.batch) resolveDone()
+    })
+    await client.subscribeAsync(topics.nodeAssign(ns, node), { qos: 0 })
+    const started = performance.now()
+    const birth = { v: PROTOCOL_VERSION, type: 'node', state: 'online', epoch: `scale${round}.1`, slots: config.batch, labels: [], capabilities: { languages: [], commands: [] }, running: [], version: 'bench', ts: Date.now() }
+    client.publish(topics.nodeState(ns, node), encode(birth), { qos: 1 })
+    await done
+    rates.push((config.batch / (performance.now() - started)) * 1000)
+    // Its will-less exit: tell the master it is gone so the jobs go back to the queue.
+    await client.publishAsync(topics.nodeState(ns, node), encode({ ...birth, state: 'offline', ts: Date.now() }), { qos: 1 })
+    await client.endAsync()
+    const deadline = Date.now() + 30_000
+    while (broker.master.ctx.queue.size < config.queued && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  await broker.close()
+  // The first rounds warm the JIT; the median of the rest is the figure.
+  const measured = rates.slice(Math.min(2, rates.length - 1)).sort((a, b) => a - b)
+  report({ queued: config.queued, seedMs, loadMs, rssMb, dispatchPerSec: measured[Math.floor(measured.length / 2)], rounds: rates.map(Math.round) })
+} finally {
+  rmSync(dataDir, { recursive: true, force: true })
+}
+process.exit(0)

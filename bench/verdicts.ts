@@ -1,0 +1,32 @@
+import { round } from './lib/stats.js'
+
+interface Check {
+  target: string
+  value: number | null
+  limit: string
+  met: boolean | null
+}
+
+type Figures = Record<string, any>
+
+/** The issue's targets, judged on this run's own figures (ratios where the target is a ratio). */
+export function verdicts(results: Figures): { checks: Check[]; table: string } {
+  const checks: Check[] = []
+  const add = (target: string, value: number | null | undefined, limit: string, met: (v: number) => boolean) =>
+    checks.push({ target, value: value ?? null, limit, met: value === undefined || value === null || Number.isNaN(value) ? null : met(value) })
+  const e = results.edgerun
+  const f = results.floor
+  const b = results.bullmq
+  if (e && b?.jobsPerSec) add('edgerun jobs/s ÷ BullMQ jobs/s', round(e.jobsPerSec / b.jobsPerSec, 2), '≥ 1.3', (v) => v >= 1.3)
+  if (e && f) add('edgerun jobs/s ÷ floor jobs/s', round(e.jobsPerSec / f.jobsPerSec, 2), '≥ 0.5', (v) => v >= 0.5)
+  if (e) add('edgerun sequential p50 (ms)', e.seqP50Ms, '≤ 0.6', (v) => v <= 0.6)
+  if (e && f) add('edgerun seq p50 ÷ floor seq p50', round(e.seqP50Ms / f.seqP50Ms, 2), '(0.6 ÷ 0.21 ≈ 2.9 on the issue\'s machine)', (v) => v <= 2.9)
+  if (results.death) add('kill → all 50 requeued, p99 (ms)', results.death.requeueP99Ms, '≤ 50', (v) => v <= 50)
+  if (results.scale) {
+    add('dispatch at 1M ÷ at 1k', results.scale.dispatchRatio1Mto1k, '≥ 0.8', (v) => v >= 0.8)
+    add('master RSS at 1M queued (MB)', results.scale.rssMb1M, '≤ 512', (v) => v <= 512)
+  }
+  if (results.judge) add('judge test executions/s', results.judge.testsPerSec, '≥ 100', (v) => v >= 100)
+  const rows = checks.map((c) => `${c.met === null ? '  ?' : c.met ? ' ok' : 'MISS'}  ${c.target}: ${c.value ?? '-'} (target ${c.limit})`)
+  return { checks, table: rows.join('\n') }
+}
