@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
 import { connectionFlags, connectionOptions } from '../src/cli/flags.js'
 import { describeEvent } from '../src/cli/job-progress.js'
+import { submitMany, type BulkReport } from '../src/cli/bulk-submit.js'
 import { buildJudgeSpecs, runJudgeBatch, type BatchReport } from '../src/cli/judge-batch.js'
 import { EdgerunClient, type SubmitSpec } from '../src/client/client.js'
 import type { JobReply } from '../src/protocol/index.js'
@@ -11,6 +12,7 @@ export default class SubmitCommand extends BaseCommand {
   static override summary = 'Submit a job and wait for its result (exit 0 only if it succeeded).'
   static override examples = [
     '<%= config.bin %> submit --noop',
+    '<%= config.bin %> submit --noop --count 1000',
     '<%= config.bin %> submit --command echo --arg hello --arg world',
     '<%= config.bin %> submit --judge sol.cpp --problem examples/problems/sum',
     "<%= config.bin %> submit --judge 'examples/problems/sum/solutions/*' --problem examples/problems/sum",
@@ -35,9 +37,10 @@ export default class SubmitCommand extends BaseCommand {
     label: Flags.string({ description: 'label the node must have (repeatable)', multiple: true, default: [] }),
     wait: Flags.boolean({ description: 'queue the job while no node can take it (--no-wait: reject at once)', default: true, allowNo: true }),
     detach: Flags.boolean({ description: 'return once the job is accepted, without waiting for its result', default: false }),
+    count: Flags.integer({ description: 'submit N copies at once (ids ID-0…ID-N-1) and print a summary', min: 1, max: 1_000_000, exclusive: ['detach', 'judge'] }),
   }
 
-  async run(): Promise<JobReply | BatchReport> {
+  async run(): Promise<JobReply | BatchReport | BulkReport> {
     const { flags } = await this.parse(SubmitCommand)
     const common = {
       priority: flags.priority,
@@ -63,7 +66,26 @@ export default class SubmitCommand extends BaseCommand {
       return this.submitOne({ ...specs[0]!.spec, ...(flags.id ? { id: flags.id } : {}) }, flags)
     }
     const spec = this.specFromFlags(flags, common)
+    if (flags.count !== undefined && flags.count > 1) return this.submitCount(spec, flags.count, flags)
     return this.submitOne(spec, flags)
+  }
+
+  private async submitCount(spec: SubmitSpec, count: number, flags: Parameters<typeof connectionOptions>[0]): Promise<BulkReport> {
+    const client = await EdgerunClient.connect(connectionOptions(flags))
+    try {
+      const tty = !this.jsonEnabled() && process.stderr.isTTY === true
+      const report = await submitMany(client, spec, count, (done) => {
+        if (tty && (done % 100 === 0 || done === count)) process.stderr.write(`\r${done}/${count} done`)
+      })
+      if (tty) process.stderr.write('\n')
+      if (!this.jsonEnabled()) {
+        this.log(`${report.total} jobs: ${report.succeeded} succeeded, ${report.failed} failed, ${report.rejected} rejected in ${report.elapsedMs} ms (${report.jobsPerSec} jobs/s)`)
+      }
+      if (report.succeeded !== report.total) process.exitCode = 1
+      return report
+    } finally {
+      await client.close()
+    }
   }
 
   private specFromFlags(flags: Record<string, unknown> & { arg: string[] }, common: Record<string, unknown>): SubmitSpec {

@@ -32,6 +32,8 @@ export class AedesTransport implements Transport {
         for (const topic of topics) this.untrack(client.id, topic)
       })
       aedes.on('clientDisconnect', (client) => {
+        // A persistent session keeps its subscriptions (and queues for it) while it is away.
+        if (!(client as { clean?: boolean }).clean) return
         for (const topic of [...(this.byClient.get(client.id) ?? [])]) this.untrack(client.id, topic)
       })
     }

@@ -87,6 +87,12 @@ export class Master extends EventEmitter<MasterEvents> {
     )
     // Workers that see a new master instance republish their births and resend their outboxes.
     this.ctx.notifier.masterState('online', this.instance)
+    // Back from a lost connection (external broker): the will said offline, and what the nodes
+    // sent meanwhile is gone, so say online again and ask every node for its birth and outbox.
+    this.transport.onReconnect?.(() => {
+      this.ctx.notifier.masterState('online', this.instance)
+      for (const node of this.ctx.nodes.all()) this.ctx.notifier.control(node.id, 'rebirth')
+    })
     this.dispatcher.schedule()
     this.ctx.logger.info({ instance: this.instance, namespace: ns, store: this.ctx.store.kind }, 'master started')
   }

@@ -5,6 +5,8 @@ import type { Transport } from './transport.js'
 /** The master as a plain client of an external broker (Mosquitto, EMQX, clustered Aedes). */
 export class MqttTransport implements Transport {
   private readonly handlers: Array<{ filters: string[]; handler: (topic: string, payload: Buffer) => void }> = []
+  private readonly reconnectHandlers: Array<() => void> = []
+  private connectedOnce = false
 
   constructor(
     private readonly connection: Connection,
@@ -15,9 +17,12 @@ export class MqttTransport implements Transport {
     })
     // Clean sessions forget subscriptions: every reconnect subscribes again.
     connection.on('connect', () => {
-      for (const { filters } of this.handlers) {
-        connection.subscribe(filters).catch((error) => this.logger.error({ err: error }, 'resubscribe failed'))
-      }
+      void Promise.all(this.handlers.map(({ filters }) => connection.subscribe(filters)))
+        .then(() => {
+          if (this.connectedOnce) for (const handler of this.reconnectHandlers) handler()
+          this.connectedOnce = true
+        })
+        .catch((error) => this.logger.error({ err: error }, 'resubscribe failed'))
     })
   }
 
@@ -30,6 +35,11 @@ export class MqttTransport implements Transport {
   async subscribe(filters: string[], handler: (topic: string, payload: Buffer) => void): Promise<void> {
     this.handlers.push({ filters, handler })
     await this.connection.subscribe(filters)
+    this.connectedOnce = true
+  }
+
+  onReconnect(handler: () => void): void {
+    this.reconnectHandlers.push(handler)
   }
 
   async close(): Promise<void> {

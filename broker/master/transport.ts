@@ -12,5 +12,7 @@ export interface Transport {
    * subscription (the embedded broker) can say no; the others always answer true.
    */
   hasSubscribers?(topic: string): boolean
+  /** Called after the transport's connection came back (never for the in-process transport). */
+  onReconnect?(handler: () => void): void
   close(): Promise<void>
 }

@@ -277,7 +277,13 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
       case 'accepted':
         entry.accepted = true
         entry.onAccepted?.(reply)
-        if (reply.duplicate && ['succeeded', 'failed', 'timed_out', 'canceled'].includes(reply.state)) void this.catchUp(jobId)
+        if (reply.duplicate) {
+          // The job was known already: its result may go to whoever submitted it first, so
+          // follow its event topic (which also catches up with jobs.get) rather than wait.
+          this.follow(jobId)
+            .then((result) => this.settle(jobId, result))
+            .catch(() => void this.catchUp(jobId))
+        }
         return
       case 'rejected':
         this.settle(jobId, reply)

@@ -56,6 +56,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly runners: Runners
   private readonly description: NodeDescription
   private claimCheck: ((payload: Buffer) => void) | undefined
+  private claimed = false
   private closing: Promise<void> | undefined
 
   private constructor(options: WorkerOptions, runners: Runners, logger: Logger) {
@@ -155,6 +156,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.connection.subscribe([topics.nodeAssign(ns, id), topics.nodeControl(ns, id)], 0)
     await this.connection.subscribe([topics.nodeState(ns, id), topics.masterState(ns)])
     if (claim) await claim
+    this.claimed = true
     this.resendOutbox()
     this.publishState(this.state)
     this.emit('online', this.currentEpoch)
@@ -234,6 +236,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private onMasterState(payload: Buffer): void {
+    // Before the id is claimed this process must publish nothing: it may be a refused duplicate.
+    if (!this.claimed) return
     const decoded = decode(masterStateSchema, payload)
     if (!decoded.ok || decoded.value.state !== 'online') return
     if (this.servedMasters.has(decoded.value.instance)) return

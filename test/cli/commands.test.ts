@@ -88,3 +88,20 @@ describe('CLI (oclif runCommand)', () => {
     expect(exitCode).toBe(2)
   })
 })
+
+describe('submit --count', () => {
+  it('runs N copies and reports each final once', async () => {
+    const cluster = await TestCluster.start()
+    try {
+      await cluster.worker({ slots: 8 })
+      await cluster.worker({ slots: 8 })
+      const { stdout, exitCode } = await run(['submit', '--noop', '--count', '1000', '--id', 'bulk', '--json', '--url', cluster.url, '--namespace', cluster.namespace])
+      expect(JSON.parse(stdout)).toMatchObject({ total: 1000, succeeded: 1000, failed: 0, rejected: 0 })
+      expect(exitCode).toBe(0)
+      const client = await cluster.client()
+      expect((await client.stats()).jobs.succeeded).toBe(1000)
+    } finally {
+      await cluster.close()
+    }
+  })
+})

@@ -14,8 +14,10 @@ export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId
   const event = decoded.value
   if (event.type === 'result') return handleResult(ctx, lifecycle, nodeId, event)
   const job = ctx.active.get(event.jobId)
-  // accepted, rejected and progress only count for the live attempt on this very connection.
-  if (!job || job.node !== nodeId || job.attempt !== event.attempt || job.epoch !== event.epoch) {
+  // accepted, rejected and progress count only for the live attempt, from the process it was
+  // given to (the epoch's instance: a worker that kept the job across a reconnect still tags its
+  // events with the assignment's epoch).
+  if (!job || job.node !== nodeId || job.attempt !== event.attempt || !job.epoch || instanceOfEpoch(job.epoch) !== instanceOfEpoch(event.epoch)) {
     ctx.counters.inc(`ignored_${event.type}_not_current`)
     return
   }
