@@ -8,7 +8,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more parallel files only make the timing-sensitive ones flaky.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     // oclif writes through console.log; @oclif/test captures process.stdout, so let console through.
     disableConsoleIntercept: true,
   },
