@@ -16,11 +16,12 @@ import { loadUsers } from './auth/users-file.js'
 import { createJobStore, defaultDataDir } from './store/index.js'
 import type { JobStore } from './store/job-store.js'
 
-export interface BrokerHandle {
+export interface BrokerNodeHandle {
   readonly options: BrokerOptions
   readonly aedes: Aedes
-  readonly master: Master
-  readonly store: JobStore
+  /** Undefined on a broker that joins a Redis cluster without a master of its own. */
+  readonly master: Master | undefined
+  readonly store: JobStore | undefined
   readonly host: string
   readonly port: number
   readonly url: string
@@ -32,10 +33,31 @@ export interface BrokerHandle {
   close(): Promise<void>
 }
 
+export interface BrokerHandle extends BrokerNodeHandle {
+  readonly master: Master
+  readonly store: JobStore
+}
+
 /** `edgerun broker`: Aedes on TCP with the master inside it, talking to it in-process. */
 export async function startBroker(input: BrokerOptionsInput = {}, deps: { logger?: Logger } = {}): Promise<BrokerHandle> {
-  const options = brokerOptionsSchema.parse(input)
-  const logger = deps.logger ?? silentLogger()
+  const handle = await launch(brokerOptionsSchema.parse({ ...input, runMaster: true }), deps.logger)
+  return handle as BrokerHandle
+}
+
+/**
+ * `edgerun broker --redis URL --no-master`: one more Aedes process of a broker clustered over
+ * Redis (retained messages, sessions and routing shared), with no master of its own, since a
+ * cluster has exactly one.
+ */
+export async function startBrokerNode(input: BrokerOptionsInput = {}, deps: { logger?: Logger } = {}): Promise<BrokerNodeHandle> {
+  return launch(brokerOptionsSchema.parse(input), deps.logger)
+}
+
+async function launch(options: BrokerOptions, parentLogger: Logger | undefined): Promise<BrokerNodeHandle> {
+  const logger = parentLogger ?? silentLogger()
+  if (!options.runMaster && !options.redisUrl) {
+    throw new EdgerunError('BAD_FLAG', '--no-master only makes sense with --redis URL: a lone broker without a master runs no jobs')
+  }
   const tlsHost = options.tlsHost ?? options.host
   for (const host of options.tlsPort !== undefined ? [options.host, tlsHost] : [options.host]) {
     if (!isLoopback(host) && !options.authFile && !options.allowAnonymous) {
@@ -63,12 +85,14 @@ export async function startBroker(input: BrokerOptionsInput = {}, deps: { logger
       ownerOf: (jobId) => (master ? (master.ctx.active.get(jobId) ?? master.ctx.store.get(jobId))?.owner : undefined),
     },
   })
-  const store =
-    options.store === 'memory'
+  const store = !options.runMaster
+    ? undefined
+    : options.store === 'memory'
       ? createJobStore({ kind: 'memory' })
       : createJobStore({ kind: 'sqlite', dataDir: options.dataDir ?? defaultDataDir(), logger, borrow: true })
+  const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
-  const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...security.hooks() })
+  const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })
   guardConnections(aedes, { maxConnections: options.maxConnections, maxPacketBytes: options.maxPacketBytes }, security.counters, logger)
   aedes.on('clientError', (client, error) => logger.debug({ client: client?.id, err: error }, 'client error'))
   aedes.on('connectionError', (client, error) => logger.debug({ client: client?.id, err: error }, 'connection error'))
@@ -84,18 +108,22 @@ export async function startBroker(input: BrokerOptionsInput = {}, deps: { logger
     }
   } catch (error) {
     await new Promise<void>((resolve) => aedes.close(() => resolve()))
-    await store.close()
+    await store?.close()
     throw error
   }
   for (const listener of [server, tlsServer]) if (listener) countDrops(listener, security.counters, logger)
   const address = server.address() as net.AddressInfo
-  master = new Master(options.master, { transport: new AedesTransport(aedes, logger, prefixes.jobs(options.master.namespace)), store, logger, visibility: security.visibility })
+  // Clustered, followers may subscribe on another broker process: job events always go out.
+  const watchPrefix = options.redisUrl ? undefined : prefixes.jobs(options.master.namespace)
+  if (store) {
+    master = new Master(options.master, { transport: new AedesTransport(aedes, logger, watchPrefix), store, logger, visibility: security.visibility })
+    await master.start()
+  }
   const started = master
-  await started.start()
   const host = options.host
   const port = address.port
   const tlsPort = tlsServer ? (tlsServer.address() as net.AddressInfo).port : undefined
-  logger.info({ host, port, tlsPort, store: store.kind, auth: security.authenticating }, 'broker listening')
+  logger.info({ host, port, tlsPort, store: store?.kind ?? 'none (no master)', auth: security.authenticating }, 'broker listening')
   let closing: Promise<void> | undefined
   return {
     options,
@@ -109,14 +137,27 @@ export async function startBroker(input: BrokerOptionsInput = {}, deps: { logger
     security,
     close() {
       closing ??= (async () => {
-        await started.close()
+        await started?.close()
         const closed = Promise.all([closeServer(server), tlsServer ? closeServer(tlsServer) : undefined])
         await new Promise<void>((resolve) => aedes.close(() => resolve()))
         await closed
-        await store.close()
+        await store?.close()
       })()
       return closing
     },
+  }
+}
+
+/** Aedes's persistence and emitter on Redis: several broker processes become one broker. */
+async function redisBacking(url: string): Promise<{ mq: unknown; persistence: unknown }> {
+  const [{ default: mqemitterRedis }, { default: persistenceRedis }, { Redis }] = await Promise.all([
+    import('mqemitter-redis'),
+    import('aedes-persistence-redis'),
+    import('ioredis'),
+  ])
+  return {
+    mq: (mqemitterRedis as (opts: object) => unknown)({ connectionString: url }),
+    persistence: (persistenceRedis as (opts: object) => unknown)({ conn: new Redis(url) }),
   }
 }
 

@@ -12,6 +12,10 @@ export const brokerOptionsSchema = z.object({
   /** Path of a users file (see `edgerun users add`); enables authentication. */
   authFile: z.string().optional(),
   maxConnections: z.number().int().min(1).default(10_000),
+  /** Cluster this Aedes with others over Redis (aedes-persistence-redis + mqemitter-redis). */
+  redisUrl: z.string().optional(),
+  /** false for the extra brokers of a Redis cluster: a cluster runs one master. */
+  runMaster: z.boolean().default(true),
   /** The largest MQTT packet a connection may send; bigger ones close it before they are parsed. */
   maxPacketBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
   /** An mqtts listener: needs tlsCert and tlsKey (PEM file paths). 0 picks a free port. */

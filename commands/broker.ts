@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import { startBroker } from '../broker/broker.js'
+import { startBrokerNode } from '../broker/broker.js'
 import { defaultDataDir } from '../broker/store/index.js'
 import { BaseCommand } from '../src/cli/base-command.js'
 import { DEFAULT_NAMESPACE, logLevelFlag } from '../src/cli/flags.js'
@@ -14,9 +14,13 @@ export default class BrokerCommand extends BaseCommand {
     '<%= config.bin %> broker --port 0 --data-dir ./data',
     '<%= config.bin %> broker --host 0.0.0.0 --auth users.json',
     '<%= config.bin %> broker --auth users.json --tls-host 0.0.0.0 --tls-port 8883 --tls-cert server.pem --tls-key server.key',
+    '<%= config.bin %> broker --port 1883 --redis redis://127.0.0.1:6379            # clustered, with the master',
+    '<%= config.bin %> broker --port 1884 --redis redis://127.0.0.1:6379 --no-master # one more broker of the cluster',
   ]
 
   static override flags = {
+    redis: Flags.string({ description: 'cluster with other edgerun brokers over this Redis (redis://host:port)', env: 'EDGERUN_REDIS_URL' }),
+    master: Flags.boolean({ description: 'run the master in this broker (--no-master: an extra broker of a Redis cluster)', default: true, allowNo: true }),
     host: Flags.string({ description: 'address to listen on (non-loopback needs --auth or --allow-anonymous)', default: '127.0.0.1' }),
     port: Flags.integer({ description: 'TCP port; 0 picks a free one and prints it', default: 1883, min: 0, max: 65535 }),
     namespace: Flags.string({ description: 'namespace the master serves', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
@@ -37,9 +41,11 @@ export default class BrokerCommand extends BaseCommand {
   async run(): Promise<{ url: string; host: string; port: number; tlsUrl: string | null; namespace: string; store: string; dataDir: string | null; auth: boolean }> {
     const { flags } = await this.parse(BrokerCommand)
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-broker' })
-    const dataDir = flags.memory ? null : (flags['data-dir'] ?? defaultDataDir())
-    const broker = await startBroker(
+    const dataDir = flags.memory || !flags.master ? null : (flags['data-dir'] ?? defaultDataDir())
+    const broker = await startBrokerNode(
       {
+        runMaster: flags.master,
+        ...(flags.redis ? { redisUrl: flags.redis } : {}),
         host: flags.host,
         port: flags.port,
         store: flags.memory ? 'memory' : 'sqlite',
@@ -68,7 +74,7 @@ export default class BrokerCommand extends BaseCommand {
       port: broker.port,
       tlsUrl: broker.tlsUrl ?? null,
       namespace: flags.namespace,
-      store: broker.store.kind,
+      store: broker.store?.kind ?? 'none',
       dataDir,
       auth: broker.security.authenticating,
     }
@@ -77,7 +83,8 @@ export default class BrokerCommand extends BaseCommand {
     else {
       const also = broker.tlsUrl ? ` and ${broker.tlsUrl}` : ''
       const auth = broker.security.authenticating ? `, users from ${flags.auth}` : ''
-      this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${dataDir ? `jobs in ${dataDir}` : 'jobs in memory'}${auth})`)
+      const jobs = !broker.master ? `no master: clustered over ${flags.redis}` : dataDir ? `jobs in ${dataDir}` : 'jobs in memory'
+      this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${jobs}${auth})`)
     }
     const signal = await untilSignal()
     this.note(`${signal}: shutting down`)

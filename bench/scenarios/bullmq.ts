@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { startRole } from '../lib/child.js'
 import type { LoadResult } from '../lib/loadgen.js'
-import { redisAvailable, startRedis } from '../lib/redis.js'
+import { redisAvailable, startRedis } from '../../test/helpers/redis.js'
 import { percentile, round } from '../lib/stats.js'
 import { freePort } from '../../test/helpers/ports.js'
 import type { LoadSizes, SystemFigures } from './throughput.js'

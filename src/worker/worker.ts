@@ -280,7 +280,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private start({ job, attempt, epoch }: AssignMessage): void {
     const entry: RunningJob = { attempt, epoch, controller: new AbortController(), dropped: false }
     this.running.set(job.id, entry)
-    this.publishEvent(workerEvent({ type: 'accepted', jobId: job.id, attempt, epoch }))
+    // `accepted` goes out at the end of this event-loop turn, unless the result is ready by then
+    // (a noop): a result already says the job was taken, and one message is cheaper than two.
+    let finished = false
+    setImmediate(() => {
+      if (!finished && !entry.dropped) this.publishEvent(workerEvent({ type: 'accepted', jobId: job.id, attempt, epoch }))
+    })
     this.emit('job', { jobId: job.id, attempt, state: 'running' })
     void this.pool.add(async () => {
       let outcome: RunOutcome
@@ -295,6 +300,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       } catch (error) {
         outcome = { state: 'failed', output: null, error: `worker error: ${(error as Error).message}` }
       }
+      finished = true
       if (this.running.get(job.id) === entry) this.running.delete(job.id)
       if (entry.dropped) return
       const payload = workerEvent({ type: 'result', jobId: job.id, attempt, epoch, state: outcome.state, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}) })
