@@ -71,8 +71,8 @@ try {
     while (broker.master.ctx.queue.size < config.queued && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
   }
   await broker.close()
-  // The first rounds warm the JIT; the median of the rest is the figure.
-  const measured = rates.slice(Math.min(2, rates.length - 1)).sort((a, b) => a - b)
+  // The first three rounds warm the JIT; the median of the rest is the figure.
+  const measured = rates.slice(Math.min(3, rates.length - 1)).sort((a, b) => a - b)
   report({ queued: config.queued, seedMs, loadMs, rssMb, dispatchPerSec: measured[Math.floor(measured.length / 2)], rounds: rates.map(Math.round) })
 } finally {
   rmSync(dataDir, { recursive: true, force: true })

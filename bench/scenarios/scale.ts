@@ -36,7 +36,7 @@ function runScale(queued: number, batch: number, rounds: number): Promise<ScaleR
 }
 
 /** Dispatch with 1 k and with `large` (1 M) jobs queued, and the master's RSS at `large`. */
-export async function measureScale(large = 1_000_000, batch = 1000, rounds = 9): Promise<ScaleFigures> {
+export async function measureScale(large = 1_000_000, batch = 1000, rounds = 15): Promise<ScaleFigures> {
   const small = await runScale(1000, batch, rounds)
   const big = await runScale(large, batch, rounds)
   return {

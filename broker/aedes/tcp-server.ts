@@ -1,7 +1,7 @@
 import net from 'node:net'
 import type { Aedes } from 'aedes'
-import { EdgerunError } from '../../src/errors/index.js'
 import { coalesceWrites } from '../../src/net/coalesce.js'
+import { listen } from './listen.js'
 
 /**
  * The TCP listener. Every accepted socket gets TCP_NODELAY: without it each QoS1 exchange waits
@@ -13,22 +13,7 @@ export async function listenTcp(aedes: Aedes, host: string, port: number, maxCon
     aedes.handle(coalesceWrites(socket))
   })
   server.maxConnections = maxConnections
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') {
-        reject(new EdgerunError('PORT_IN_USE', `port ${port} on ${host} is in use: is another MQTT broker running? use --port`))
-      } else if (error.code === 'EACCES') {
-        reject(new EdgerunError('PORT_IN_USE', `no permission to listen on ${host}:${port}: use --port above 1024`))
-      } else {
-        reject(new EdgerunError('INTERNAL', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error }))
-      }
-    }
-    server.once('error', onError)
-    server.listen(port, host, () => {
-      server.off('error', onError)
-      resolve()
-    })
-  })
+  await listen(server, host, port, '--port')
   return server
 }
 

@@ -3,6 +3,7 @@ import tls from 'node:tls'
 import type { Aedes } from 'aedes'
 import { EdgerunError } from '../../src/errors/index.js'
 import { coalesceWrites } from '../../src/net/coalesce.js'
+import { listen } from './listen.js'
 
 export interface TlsMaterial {
   cert: Buffer
@@ -34,21 +35,6 @@ export async function listenTls(aedes: Aedes, host: string, port: number, materi
   server.maxConnections = maxConnections
   // A failed handshake is the peer's problem; it must not reach the process as an 'error'.
   server.on('tlsClientError', (_error, socket) => socket.destroy())
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') {
-        reject(new EdgerunError('PORT_IN_USE', `TLS port ${port} on ${host} is in use: use --tls-port`))
-      } else if (error.code === 'EACCES') {
-        reject(new EdgerunError('PORT_IN_USE', `no permission to listen on ${host}:${port}: use --tls-port above 1024`))
-      } else {
-        reject(new EdgerunError('INTERNAL', `cannot listen on ${host}:${port}: ${error.message}`, { cause: error }))
-      }
-    }
-    server.once('error', onError)
-    server.listen(port, host, () => {
-      server.off('error', onError)
-      resolve()
-    })
-  })
+  await listen(server, host, port, '--tls-port')
   return server
 }

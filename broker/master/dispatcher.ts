@@ -9,6 +9,8 @@ import { pickNode } from './scheduler.js'
  * is admitted and placed in the same turn is written to the store once, as assigned), and each
  * placement costs a heap pop plus one pass over the nodes.
  */
+const DISPATCH_BATCH = 256
+
 export class Dispatcher {
   private scheduled = false
   private stopped = false
@@ -37,16 +39,30 @@ export class Dispatcher {
   run(): void {
     const { ctx } = this
     for (;;) {
-      let best: { queueClass: QueueClass; head: QueueEntry; node: NodeEntry } | undefined
-      for (const { queueClass, head } of ctx.queue.heads()) {
-        if (best && !runsBefore(head, best.head)) continue
-        const node = pickNode(ctx.nodes, queueClass.requirement, ctx.excluded.get(head.id), this.random)
-        if (node) best = { queueClass, head, node }
+      // Choose up to a batch of placements first, reserving each slot as it is chosen, so that
+      // the records of parked jobs come back from the store in one query, not one each.
+      const picks: Array<{ id: string; node: NodeEntry }> = []
+      while (picks.length < DISPATCH_BATCH) {
+        let best: { queueClass: QueueClass; head: QueueEntry; node: NodeEntry } | undefined
+        for (const { queueClass, head } of ctx.queue.heads()) {
+          if (best && !runsBefore(head, best.head)) continue
+          const node = pickNode(ctx.nodes, queueClass.requirement, ctx.excluded.get(head.id), this.random)
+          if (node) best = { queueClass, head, node }
+        }
+        if (!best) break
+        const entry = ctx.queue.take(best.queueClass)
+        if (!entry) continue
+        best.node.inFlight.add(entry.id)
+        picks.push({ id: entry.id, node: best.node })
       }
-      if (!best) return
-      const entry = ctx.queue.take(best.queueClass)
-      const job = entry && this.lifecycle.unpark(entry.id)
-      if (job) this.lifecycle.assign(job, best.node.id, best.node.epoch)
+      if (picks.length === 0) return
+      const records = this.lifecycle.unparkMany(picks.map((pick) => pick.id))
+      for (const { id, node } of picks) {
+        const job = records.get(id)
+        if (job) this.lifecycle.assign(job, node.id, node.epoch)
+        else node.inFlight.delete(id)
+      }
     }
   }
+
 }

@@ -35,6 +35,26 @@ export class Lifecycle {
     this.onCapacity()
   }
 
+  /** unpark for a batch of jobs: parked records come back in one store query. */
+  unparkMany(ids: readonly string[]): Map<string, JobRecord> {
+    const { ctx } = this
+    const out = new Map<string, JobRecord>()
+    const parked: string[] = []
+    for (const id of ids) {
+      const live = ctx.active.get(id)
+      if (live) out.set(id, live)
+      else parked.push(id)
+    }
+    if (parked.length === 0) return out
+    const stored = ctx.store.getMany ? ctx.store.getMany(parked) : new Map(parked.flatMap((id) => { const job = ctx.store.get(id); return job ? [[id, job] as const] : [] }))
+    for (const [id, job] of stored) {
+      if (isFinal(job.state)) continue
+      ctx.active.set(id, job)
+      out.set(id, job)
+    }
+    return out
+  }
+
   /** The live record of a non-final job, loading it from the store if it was parked. */
   unpark(id: string): JobRecord | undefined {
     const live = this.ctx.active.get(id)

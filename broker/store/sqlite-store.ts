@@ -140,6 +140,7 @@ export class SqliteJobStore implements JobStore {
   private readonly stmt: {
     upsert: Database.Statement<[string, number, string, string | null, number, number, number, string]>
     getRecord: Database.Statement<[string], string>
+    getMany: Database.Statement<[string], { id: string; record: string }>
     getState: Database.Statement<[string], string>
     listAll: Database.Statement<[], StoredRow>
     listByState: Database.Statement<[string], StoredRow>
@@ -198,6 +199,7 @@ export class SqliteJobStore implements JobStore {
              updated_at = excluded.updated_at, record = excluded.record`,
         ),
         getRecord: db.prepare<[string], string>('SELECT record FROM jobs WHERE id = ?').pluck(),
+        getMany: db.prepare<[string], { id: string; record: string }>('SELECT id, record FROM jobs WHERE id IN (SELECT value FROM json_each(?))'),
         getState: db.prepare<[string], string>('SELECT state FROM jobs WHERE id = ?').pluck(),
         listAll: db.prepare<[], StoredRow>('SELECT id, seq, record FROM jobs ORDER BY seq DESC'),
         listByState: db.prepare<[string], StoredRow>(
@@ -275,6 +277,23 @@ export class SqliteJobStore implements JobStore {
     if (pending) return JSON.parse(pending.json) as JobRecord
     const record = this.stmt.getRecord.get(id)
     return record === undefined ? undefined : (JSON.parse(record) as JobRecord)
+  }
+
+  getMany(ids: readonly string[]): Map<string, JobRecord> {
+    this.assertOpen()
+    const found = new Map<string, JobRecord>()
+    const rest: string[] = []
+    for (const id of ids) {
+      const overlay = this.borrowed.has(id) || this.pending.has(id) ? this.get(id) : undefined
+      if (overlay) found.set(id, overlay)
+      else rest.push(id)
+    }
+    if (rest.length > 0) {
+      for (const row of this.stmt.getMany.iterate(JSON.stringify(rest)) as Iterable<{ id: string; record: string }>) {
+        found.set(row.id, JSON.parse(row.record) as JobRecord)
+      }
+    }
+    return found
   }
 
   list(query: JobQuery): JobRecord[] {

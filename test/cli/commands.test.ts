@@ -1,17 +1,9 @@
-import { runCommand } from '@oclif/test'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TestCluster } from '../helpers/cluster.js'
-import { ROOT } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
+import { runCli } from '../helpers/run-command.js'
 
-/** Runs a command in-process; commands report failure through process.exitCode, so reset it. */
-async function run(args: string[]) {
-  const before = process.exitCode
-  const out = await runCommand(args, { root: ROOT })
-  const exitCode = process.exitCode ?? 0
-  process.exitCode = before
-  return { ...out, exitCode }
-}
+const run = runCli
 
 describe('CLI (oclif runCommand)', () => {
   let cluster: TestCluster

@@ -1,20 +1,14 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runCommand } from '@oclif/test'
 import { afterAll, describe, expect, it } from 'vitest'
 import { verifyPassword } from '../../broker/auth/password.js'
-import { BIN, ROOT, spawnCli, type CliProcess } from '../helpers/processes.js'
+import { BIN, spawnCli, type CliProcess } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 import { tempDir, writeUsersFile } from './helpers.js'
+import { runCli } from '../helpers/run-command.js'
 
-async function run(args: string[]) {
-  const before = process.exitCode
-  const out = await runCommand(args, { root: ROOT })
-  const exitCode = process.exitCode ?? 0
-  process.exitCode = before
-  return { ...out, exitCode }
-}
+const run = runCli
 
 function runWithStdin(args: string[], stdin: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {

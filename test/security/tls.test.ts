@@ -1,15 +1,14 @@
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
-import { runCommand } from '@oclif/test'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startBroker } from '../../broker/broker.js'
 import { MqttClient } from 'mqtt'
 import { EdgerunClient } from '../../src/client/client.js'
 import { openStream, parseBrokerUrl } from '../../src/net/stream.js'
 import { TestCluster } from '../helpers/cluster.js'
-import { ROOT } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 import { login, tempDir, writeUsersFile } from './helpers.js'
+import { runCli } from '../helpers/run-command.js'
 
 /** A throwaway CA and a server certificate for 127.0.0.1 and localhost, made now: no key is committed. */
 function makeCertificates(dir: string) {
@@ -24,13 +23,7 @@ function makeCertificates(dir: string) {
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key'), otherKey: join(dir, 'other.key') }
 }
 
-async function run(args: string[]) {
-  const before = process.exitCode
-  const out = await runCommand(args, { root: ROOT })
-  const exitCode = process.exitCode ?? 0
-  process.exitCode = before
-  return { ...out, exitCode }
-}
+const run = runCli
 
 describe('the TLS listener (mqtts://)', () => {
   const tmp = tempDir('edgerun-tls-')
