@@ -49,6 +49,17 @@ try {
   gc?.()
   const rssMb = process.memoryUsage().rss / 2 ** 20
   const rates: number[] = []
+  const commitShare: number[] = []
+  // Where a round's time goes: the store's commits of the rows it assigned are inside it.
+  let commitMs = 0
+  const live = broker.store as unknown as { commit: () => unknown }
+  const commit = live.commit.bind(live)
+  live.commit = () => {
+    const t = performance.now()
+    const r = commit()
+    commitMs += performance.now() - t
+    return r
+  }
   for (let round = 0; round < config.rounds; round++) {
     const node = `scale-${round}`
     const client = await rawClient(broker.url, `scale-node-${round}`)
@@ -62,8 +73,11 @@ try {
     const started = performance.now()
     const birth = { v: PROTOCOL_VERSION, type: 'node', state: 'online', epoch: `scale${round}.1`, slots: config.batch, labels: [], capabilities: { languages: [], commands: [] }, running: [], version: 'bench', ts: Date.now() }
     client.publish(topics.nodeState(ns, node), encode(birth), { qos: 1 })
+    const commit0 = commitMs
     await done
-    rates.push((config.batch / (performance.now() - started)) * 1000)
+    const roundMs = performance.now() - started
+    rates.push((config.batch / roundMs) * 1000)
+    commitShare.push((commitMs - commit0) / roundMs)
     // Its will-less exit: tell the master it is gone so the jobs go back to the queue.
     await client.publishAsync(topics.nodeState(ns, node), encode({ ...birth, state: 'offline', ts: Date.now() }), { qos: 1 })
     await client.endAsync()
@@ -73,7 +87,7 @@ try {
   await broker.close()
   // The first three rounds warm the JIT; the median of the rest is the figure.
   const measured = rates.slice(Math.min(3, rates.length - 1)).sort((a, b) => a - b)
-  report({ queued: config.queued, seedMs, loadMs, rssMb, dispatchPerSec: measured[Math.floor(measured.length / 2)], rounds: rates.map(Math.round) })
+  report({ queued: config.queued, seedMs, loadMs, rssMb, dispatchPerSec: measured[Math.floor(measured.length / 2)], rounds: rates.map(Math.round), commitShare: commitShare.map((x) => Math.round(x * 100) / 100) })
 } finally {
   rmSync(dataDir, { recursive: true, force: true })
 }

@@ -3,6 +3,8 @@ import { ROLES_DIR } from '../lib/child.js'
 import { round } from '../lib/stats.js'
 
 interface ScaleRun {
+  commitShare: number[]
+  rounds: number[]
   queued: number
   seedMs: number
   loadMs: number
@@ -17,6 +19,10 @@ export interface ScaleFigures {
   rssMb1M: number
   loadMs1M: number
   queuedLarge: number
+  roundsPerSec1k: number[]
+  roundsPerSec1M: number[]
+  /** Per round: the share of its time spent committing the assigned rows to SQLite. */
+  commitShare1M: number[]
 }
 
 function runScale(queued: number, batch: number, rounds: number): Promise<ScaleRun> {
@@ -46,5 +52,8 @@ export async function measureScale(large = 1_000_000, batch = 1000, rounds = 15)
     rssMb1M: round(big.rssMb, 1),
     loadMs1M: round(big.loadMs, 0),
     queuedLarge: large,
+    roundsPerSec1k: small.rounds,
+    roundsPerSec1M: big.rounds,
+    commitShare1M: big.commitShare,
   }
 }

@@ -45,17 +45,24 @@ export class JobQueue {
     return this.queued.has(id)
   }
 
-  push(job: JobRecord): void {
-    if (this.queued.has(job.id)) return
+  /**
+   * Queues the job; returns whether it is among the next to run (it would sit at the head of its
+   * class). A caller parking records keeps those in memory: they are about to be dispatched.
+   */
+  push(job: JobRecord): boolean {
+    if (this.queued.has(job.id)) return true
     const requirement = requirementOf(job.spec)
     let queueClass = this.classes.get(requirement.key)
     if (!queueClass) {
       queueClass = { requirement, heap: new Heap(runsBefore) }
       this.classes.set(requirement.key, queueClass)
     }
-    queueClass.heap.push({ id: job.id, priority: job.priority, seq: job.seq, owner: job.owner })
+    const entry = { id: job.id, priority: job.priority, seq: job.seq, owner: job.owner }
+    const head = queueClass.heap.peek()
+    queueClass.heap.push(entry)
     this.queued.add(job.id)
     if (job.owner !== null) this.perOwner.set(job.owner, (this.perOwner.get(job.owner) ?? 0) + 1)
+    return head === undefined || runsBefore(entry, head)
   }
 
   /** Forgets a job (canceled or finished while queued); its heap entry is dropped when it surfaces. */

@@ -26,8 +26,9 @@ export class Lifecycle {
     job.state = 'queued'
     job.node = null
     job.epoch = null
-    this.ctx.queue.push(job)
-    if (this.ctx.queue.size > this.ctx.options.parkAbove) {
+    const next = this.ctx.queue.push(job)
+    // A job that would run next (a requeued attempt, a higher priority) stays in memory.
+    if (!next && this.ctx.queue.size > this.ctx.options.parkAbove) {
       // The store must hold the queued state itself, not the one saved before it was set.
       if (!alreadyStored) this.save(job)
       this.ctx.active.delete(job.id)
