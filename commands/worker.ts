@@ -62,8 +62,16 @@ export default class WorkerCommand extends BaseCommand {
         `${languages.length ? `, judges ${languages.join(',')}` : ''}` +
         `${Object.keys(commands).length ? `, commands ${Object.keys(commands).join(',')}` : ''}${caps.labels.length ? `, labels ${caps.labels.join(',')}` : ''})`,
     )
-    worker.on('offline', () => this.note(`worker ${id}: connection lost, reconnecting`))
-    worker.on('online', (epoch) => this.note(`worker ${id}: online (epoch ${epoch})`))
+    // One line per outage, not one per failed reconnect attempt.
+    let up = true
+    worker.on('offline', () => {
+      if (up) this.note(`worker ${id}: connection lost, reconnecting`)
+      up = false
+    })
+    worker.on('online', (epoch) => {
+      up = true
+      this.note(`worker ${id}: online (epoch ${epoch})`)
+    })
     const signal = await untilSignal()
     this.note(`${signal}: draining ${worker.runningCount} running job(s), then stopping (again to force)`)
     const force = untilSignal().then(() => worker.crash())

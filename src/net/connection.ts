@@ -172,7 +172,20 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Idempotent. `force` drops the socket without DISCONNECT, so the broker publishes the will. */
   close(options: { force?: boolean } = {}): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
-      this.client.end(options.force ?? false, {}, () => resolve())
+      // Without a connection there is nobody to say DISCONNECT to, and mqtt.js would wait for a
+      // reconnect that is never coming: end it at once. A polite end gets a bounded wait too.
+      const force = (options.force ?? false) || !this.client.connected
+      // mqtt.js's polite end waits for every unacknowledged publish; a second end() is then a
+      // no-op, so a silent broker is dealt with by dropping the socket.
+      const timer = setTimeout(() => {
+        this.client.stream?.destroy()
+        resolve()
+      }, 2_000)
+      timer.unref()
+      this.client.end(force, {}, () => {
+        clearTimeout(timer)
+        resolve()
+      })
     })
     return this.closing
   }

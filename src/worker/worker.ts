@@ -348,7 +348,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   close(options: { drainTimeoutMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.state = 'draining'
-      if (this.connection.connected) await this.publishState('draining')
+      // Every wait is bounded: a broker that vanished mid-shutdown never acknowledges anything.
+      if (this.connection.connected) await bounded(this.publishState('draining'), 2_000)
       const drainMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs
       await Promise.race([this.pool.onIdle(), delay(drainMs)])
       for (const [jobId, entry] of [...this.running]) {
@@ -356,7 +357,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.publishEvent(workerEvent({ type: 'rejected', jobId, attempt: entry.attempt, epoch: entry.epoch, code: 'DRAINING', message: 'worker shut down before the job finished' }))
       }
       await waitFor(() => this.outbox.size === 0 || !this.connection.connected, 2_000)
-      if (this.connection.connected) await this.publishState('offline', 'shutdown')
+      if (this.connection.connected) await bounded(this.publishState('offline', 'shutdown'), 2_000)
       await this.connection.close()
     })()
     return this.closing
@@ -368,6 +369,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.closing ??= this.connection.close({ force: true })
     await this.closing
   }
+}
+
+function bounded(promise: Promise<void>, ms: number): Promise<void> {
+  return Promise.race([promise, delay(ms)])
 }
 
 function delay(ms: number): Promise<void> {
