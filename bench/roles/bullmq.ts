@@ -17,12 +17,16 @@ const config = roleConfig<Config>()
 // BullMQ under native ESM wants constructed clients; blocking ones need maxRetriesPerRequest null.
 const connection = () => new Redis({ host: '127.0.0.1', port: config.port, maxRetriesPerRequest: null })
 if (config.role === 'worker') {
-  const worker = new Worker(config.queue, async () => ({ ok: true }), { connection: connection(), concurrency: 1000, removeOnComplete: { count: 1000 } })
-  await worker.waitUntilReady()
+  // One queue for the throughput run and one for the sequential run, so neither sees the other's history.
+  for (const queue of [`${config.queue}-t`, `${config.queue}-s`]) {
+    const worker = new Worker(queue, async () => ({ ok: true }), { connection: connection(), concurrency: 1000, removeOnComplete: { count: 1000 } })
+    await worker.waitUntilReady()
+  }
   process.stdout.write('ready\n')
 } else {
-  const queue = new Queue(config.queue, { connection: connection() })
-  const events = new QueueEvents(config.queue, { connection: connection() })
+  const name = `${config.queue}-${config.mode === 'throughput' ? 't' : 's'}`
+  const queue = new Queue(name, { connection: connection() })
+  const events = new QueueEvents(name, { connection: connection() })
   await events.waitUntilReady()
   process.stdout.write('ready\n')
   const send = async (i: number) => {

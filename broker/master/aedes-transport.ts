@@ -85,14 +85,15 @@ export class AedesTransport implements Transport {
     )
   }
 
-  async subscribe(filters: string[], handler: (topic: string, payload: Buffer) => void): Promise<void> {
+  async subscribe(filters: string[], handler: (topic: string, payload: Buffer, retained: boolean) => void): Promise<void> {
     await Promise.all(
       filters.map(
         (filter) =>
           new Promise<void>((resolve) => {
             const deliver: Deliver = (packet, callback) => {
               try {
-                handler(packet.topic, packet.payload as Buffer)
+                // In-process subscriptions never replay stored messages: everything here is live.
+                handler(packet.topic, packet.payload as Buffer, false)
               } finally {
                 callback()
               }

@@ -59,8 +59,21 @@ export class Dispatcher {
       const records = this.lifecycle.unparkMany(picks.map((pick) => pick.id))
       for (const { id, node } of picks) {
         const job = records.get(id)
-        if (job) this.lifecycle.assign(job, node.id, node.epoch)
-        else node.inFlight.delete(id)
+        if (!job) {
+          node.inFlight.delete(id)
+          continue
+        }
+        try {
+          this.lifecycle.assign(job, node.id, node.epoch)
+        } catch (error) {
+          // One bad placement must not strand the rest of the batch outside every queue.
+          node.inFlight.delete(id)
+          ctx.logger.error({ err: error, jobId: id, node: node.id }, 'assignment failed; job requeued')
+          job.state = 'queued'
+          job.node = null
+          job.epoch = null
+          ctx.queue.push(job) // no reschedule here: a failure that repeats must not spin
+        }
       }
     }
   }

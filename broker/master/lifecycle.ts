@@ -1,6 +1,7 @@
 import { isFinal, type FinalState, type JobOutput } from '../../src/protocol/index.js'
 import type { JobRecord } from '../store/job-record.js'
 import type { MasterContext } from './context.js'
+import { canRun, describeRequirement, requirementOf } from './requirement.js'
 
 /**
  * The job state machine of DESIGN §5: queued → assigned → running → final. Every transition
@@ -76,10 +77,12 @@ export class Lifecycle {
     ctx.nodes.get(nodeId)?.inFlight.add(job.id)
     this.save(job)
     const attempt = job.attempt
-    const ackBy = ctx.now() + ctx.options.ackTimeoutMs
-    ctx.timers.set(job.id, ctx.options.ackTimeoutMs, () => this.loseAttempt(job, attempt, `node ${nodeId} did not accept within ${ctx.options.ackTimeoutMs} ms`))
     ctx.afterFlush(() => {
       if (job.attempt !== attempt || job.state !== 'assigned') return
+      // The deadline starts when the assignment leaves, not when it was decided: a slow commit
+      // must not cost an attempt for a message nobody has seen yet.
+      const ackBy = ctx.now() + ctx.options.ackTimeoutMs
+      ctx.timers.set(job.id, ctx.options.ackTimeoutMs, () => this.loseAttempt(job, attempt, `node ${nodeId} did not accept within ${ctx.options.ackTimeoutMs} ms`))
       ctx.notifier.assign(nodeId, { job: job.spec, attempt, epoch, ackBy })
       ctx.notifier.toJob(job, { type: 'progress', state: 'assigned', attempt, node: nodeId })
     })
@@ -131,6 +134,13 @@ export class Lifecycle {
       let excluded = ctx.excluded.get(job.id)
       if (!excluded) ctx.excluded.set(job.id, (excluded = new Set()))
       excluded.add(nodeId)
+      const requirement = requirementOf(job.spec)
+      const capable = [...ctx.nodes.all()].filter((node) => node.state === 'online' && canRun(node, requirement))
+      if (capable.length > 0 && capable.every((node) => excluded.has(node.id))) {
+        // Waiting would be forever: every node that claims to run it has said it cannot.
+        this.finalize(job, 'failed', null, `every online node that advertises ${describeRequirement(requirement)} refused it; last: ${reason}`, nodeId, job.charged)
+        return
+      }
     }
     const rejections = job.history.length - job.charged
     if (rejections >= ctx.options.maxRejections) {

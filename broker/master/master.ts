@@ -83,7 +83,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const ns = this.namespace
     await this.transport.subscribe(
       [filters.allNodeStates(ns), filters.allNodeEvents(ns), topics.submit(ns), topics.rpc(ns)],
-      (topic, payload) => this.route(topic, payload),
+      (topic, payload, retained) => this.route(topic, payload, retained),
     )
     // Workers that see a new master instance republish their births and resend their outboxes.
     this.ctx.notifier.masterState('online', this.instance)
@@ -91,7 +91,11 @@ export class Master extends EventEmitter<MasterEvents> {
     // sent meanwhile is gone, so say online again and ask every node for its birth and outbox.
     this.transport.onReconnect?.(() => {
       this.ctx.notifier.masterState('online', this.instance)
-      for (const node of this.ctx.nodes.all()) this.ctx.notifier.control(node.id, 'rebirth')
+      for (const node of this.ctx.nodes.all()) {
+        // The answer to this rebirth is the truth about what the node still holds.
+        node.reconciling = true
+        this.ctx.notifier.control(node.id, 'rebirth')
+      }
     })
     this.dispatcher.schedule()
     this.ctx.logger.info({ instance: this.instance, namespace: ns, store: this.ctx.store.kind }, 'master started')
@@ -109,17 +113,17 @@ export class Master extends EventEmitter<MasterEvents> {
     return this.closing
   }
 
-  private route(topic: string, payload: Buffer): void {
+  private route(topic: string, payload: Buffer, retained = false): void {
     const parsed = parseTopic(this.namespace, topic)
     const { ctx, lifecycle } = this
     try {
       switch (parsed?.kind) {
         case 'submit':
-          return handleSubmit(ctx, lifecycle, payload)
+          return handleSubmit(ctx, lifecycle, payload, this.visibility)
         case 'rpc':
           return handleRpc(ctx, lifecycle, payload, this.visibility)
         case 'nodeState':
-          return handleNodeState(ctx, lifecycle, parsed.node, payload)
+          return handleNodeState(ctx, lifecycle, parsed.node, payload, retained)
         case 'nodeEvents':
           return handleNodeEvent(ctx, lifecycle, parsed.node, payload)
         default:

@@ -4,7 +4,7 @@ import type { Transport } from './transport.js'
 
 /** The master as a plain client of an external broker (Mosquitto, EMQX, clustered Aedes). */
 export class MqttTransport implements Transport {
-  private readonly handlers: Array<{ filters: string[]; handler: (topic: string, payload: Buffer) => void }> = []
+  private readonly handlers: Array<{ filters: string[]; handler: (topic: string, payload: Buffer, retained: boolean) => void }> = []
   private readonly reconnectHandlers: Array<() => void> = []
   private connectedOnce = false
 
@@ -12,8 +12,8 @@ export class MqttTransport implements Transport {
     private readonly connection: Connection,
     private readonly logger: Logger,
   ) {
-    connection.on('message', (topic, payload) => {
-      for (const { handler } of this.handlers) handler(topic, payload)
+    connection.on('message', (topic, payload, retained) => {
+      for (const { handler } of this.handlers) handler(topic, payload, retained)
     })
     // Clean sessions forget subscriptions: every reconnect subscribes again.
     connection.on('connect', () => {
@@ -32,7 +32,7 @@ export class MqttTransport implements Transport {
     })
   }
 
-  async subscribe(filters: string[], handler: (topic: string, payload: Buffer) => void): Promise<void> {
+  async subscribe(filters: string[], handler: (topic: string, payload: Buffer, retained: boolean) => void): Promise<void> {
     this.handlers.push({ filters, handler })
     await this.connection.subscribe(filters)
     this.connectedOnce = true

@@ -59,7 +59,11 @@ export class NodeTable {
     return node
   }
 
-  apply(id: string, message: NodeStateMessage, now: number): NodeChange {
+  /**
+   * A `retained` birth was published at some earlier connect, so its `running[]` may be stale:
+   * it updates the node but never decides which attempts the node still holds.
+   */
+  apply(id: string, message: NodeStateMessage, now: number, retained = false): NodeChange {
     const existing = this.nodes.get(id)
     if (message.state === 'offline') {
       if (!existing || existing.epoch !== message.epoch || existing.state === 'offline') {
@@ -73,7 +77,7 @@ export class NodeTable {
     const node = existing ?? this.blank(id, message.epoch)
     const previousEpoch = existing?.epoch
     const newConnection = !existing || previousEpoch !== message.epoch || existing.state === 'offline'
-    const authoritative = newConnection || node.reconciling
+    const authoritative = !retained && (newConnection || node.reconciling)
     if (newConnection || node.state !== message.state) node.since = now
     node.state = message.state
     node.epoch = message.epoch
@@ -83,7 +87,7 @@ export class NodeTable {
     node.languages = new Set(message.capabilities.languages)
     node.commands = new Set(message.capabilities.commands)
     node.version = message.version
-    node.reconciling = false
+    if (!retained) node.reconciling = false
     this.nodes.set(id, node)
     if (authoritative) return { kind: 'birth', node, previousEpoch, authoritative, running: message.running }
     return { kind: 'update', node }

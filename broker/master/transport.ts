@@ -6,7 +6,8 @@
 export interface Transport {
   /** Fire and forget, in order. The QoS is what subscribers get. */
   publish(topic: string, payload: Buffer, options: { qos: 0 | 1; retain?: boolean }): void
-  subscribe(filters: string[], handler: (topic: string, payload: Buffer) => void): Promise<void>
+  /** `retained` is true for a stored message replayed on subscribe (never in-process). */
+  subscribe(filters: string[], handler: (topic: string, payload: Buffer, retained: boolean) => void): Promise<void>
   /**
    * Whether anyone could receive a publish on `topic`. Only a transport that sees every
    * subscription (the embedded broker) can say no; the others always answer true.

@@ -21,6 +21,7 @@ import {
   type RpcMethod,
   type StatsView,
   nodeStateSchema,
+  masterStateSchema,
   parseTopic,
   isId,
 } from '../protocol/index.js'
@@ -29,10 +30,13 @@ import { clientOptionsSchema, type ClientOptions, type ClientOptionsInput } from
 import { resultFromView } from './views.js'
 
 export type FinalReply = ResultReply | RejectedReply
+
+const RESEND_AFTER_MS = 5_000
 export type JobEventHandler = (reply: JobReply) => void
 
 interface PendingJob {
   submit: Buffer
+  sentAt: number
   accepted: boolean
   onEvent?: JobEventHandler
   resolve: (reply: FinalReply) => void
@@ -69,6 +73,8 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   private readonly rpcs = new Map<string, PendingRpc>()
   private readonly nodeWatchers = new Set<(id: string, state: NodeStateMessage | undefined) => void>()
   private closing: Promise<void> | undefined
+  private masterInstance: string | undefined
+  private readonly resendTimer: NodeJS.Timeout
 
   private constructor(
     readonly options: ClientOptions,
@@ -76,6 +82,8 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     private readonly logger: Logger,
   ) {
     super()
+    this.resendTimer = setInterval(() => this.resendStale(), RESEND_AFTER_MS)
+    this.resendTimer.unref()
     this.clientId = options.clientId!
     this.replyTo = topics.reply(options.namespace, this.clientId)
   }
@@ -105,6 +113,8 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     try {
       // QoS 0: see Worker.announce; a reply lost with a connection is caught up by jobs.get.
       await connection.subscribe([client.replyTo], 0)
+      // To tell a restarted master, which may have missed what was sent while it was down.
+      await connection.subscribe([topics.masterState(client.ns)])
     } catch (error) {
       await connection.close()
       throw error
@@ -127,7 +137,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     const progress = spec.progress ?? handlers.onEvent !== undefined
     const payload = encode({ ...spec, progress, v: PROTOCOL_VERSION, type: 'submit', id, replyTo: this.replyTo })
     return new Promise((resolve) => {
-      const entry: PendingJob = { submit: payload, accepted: false, onEvent: handlers.onEvent, resolve }
+      const entry: PendingJob = { submit: payload, sentAt: Date.now(), accepted: false, onEvent: handlers.onEvent, resolve }
       if (handlers.detach) entry.onAccepted = resolve
       this.pending.set(id, entry)
       this.send(topics.submit(this.ns), payload)
@@ -213,6 +223,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.resendTimer)
       for (const rpc of this.rpcs.values()) {
         clearTimeout(rpc.timer)
         rpc.reject(new EdgerunError('INTERNAL', 'client closed'))
@@ -229,6 +240,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
 
   private onMessage(topic: string, payload: Buffer): void {
     const parsed = parseTopic(this.ns, topic)
+    if (parsed?.kind === 'masterState') return this.onMasterState(payload)
     if (parsed?.kind === 'nodeState') return this.onNodeState(parsed.node, payload)
     if (parsed?.kind === 'jobEvents') {
       const decoded = decode(jobReplySchema, payload)
@@ -249,6 +261,40 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
       return
     }
     this.onJobReply(decoded.value)
+  }
+
+  /**
+   * A master instance we have not seen before may have missed our submits (nobody was subscribed
+   * while it was down) or published results before we were back: resend and catch up.
+   */
+  private onMasterState(payload: Buffer): void {
+    const decoded = decode(masterStateSchema, payload)
+    if (!decoded.ok || decoded.value.state !== 'online') return
+    const known = this.masterInstance
+    this.masterInstance = decoded.value.instance
+    if (known !== undefined && known !== decoded.value.instance) this.resync()
+  }
+
+  /** Unaccepted submits go out again; accepted ones are asked about. */
+  private resync(): void {
+    for (const [jobId, entry] of this.pending) {
+      if (!entry.accepted) {
+        entry.sentAt = Date.now()
+        this.send(topics.submit(this.ns), entry.submit)
+      } else void this.catchUp(jobId)
+    }
+  }
+
+  /** A submit with no answer for a while is sent again (the id makes that harmless). */
+  private resendStale(): void {
+    if (!this.connection.connected) return
+    const cutoff = Date.now() - RESEND_AFTER_MS
+    for (const entry of this.pending.values()) {
+      if (!entry.accepted && entry.sentAt < cutoff) {
+        entry.sentAt = Date.now()
+        this.send(topics.submit(this.ns), entry.submit)
+      }
+    }
   }
 
   private onNodeState(id: string, payload: Buffer): void {
@@ -307,6 +353,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   private async resume(): Promise<void> {
     try {
       await this.connection.subscribe([this.replyTo], 0)
+      await this.connection.subscribe([topics.masterState(this.ns)])
       if (this.nodeWatchers.size > 0) await this.connection.subscribe([filters.allNodeStates(this.ns)])
       for (const jobId of this.followers.keys()) await this.connection.subscribe([topics.jobEvents(this.ns, jobId)])
     } catch (error) {

@@ -30,7 +30,8 @@ export interface ConnectionOptions {
 export interface ConnectionEvents {
   connect: []
   disconnect: [reason: string]
-  message: [topic: string, payload: Buffer]
+  /** `retained`: a stored message replayed on subscribe, not one published just now. */
+  message: [topic: string, payload: Buffer, retained: boolean]
 }
 
 /**
@@ -83,7 +84,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (!this.closing) this.emit('disconnect', 'connection closed')
     })
     this.client.on('error', (error) => this.logger.debug({ err: error }, 'mqtt error'))
-    this.client.on('message', (topic, payload) => this.emit('message', topic, payload))
+    this.client.on('message', (topic, payload, packet) => this.emit('message', topic, payload, packet.retain === true))
   }
 
   /** Connects, or fails with a stable code if the first connection cannot be made. */

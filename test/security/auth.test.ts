@@ -143,15 +143,17 @@ describe('users, roles and the ACL with --auth (DESIGN §9)', () => {
     expect(cluster.broker.security.counters.get('publish_denied')).toBe(4)
   })
 
-  it('a client cannot take a job id that belongs to another client', async () => {
+  it('a client cannot take a job id that belongs to another client: rejected NOT_AUTHORIZED, connection kept', async () => {
     await start()
     const bob = await cluster.client(login('bob'))
     void bob.submit({ id: 'bobs', kind: 'noop' })
     const admin = await cluster.client(login('root'))
     await waitFor(async () => (await admin.getJob('bobs').catch(() => undefined))?.owner === 'bob', { what: 'bob\'s job stored' })
-    const alice = await raw('alice')
-    fire(alice, topics.submit(cluster.namespace), JSON.stringify({ v: 1, type: 'submit', id: 'bobs', kind: 'noop', replyTo: topics.reply(cluster.namespace, 'alice') }))
-    await alice.waitClosed('alice disconnected')
+    const alice = await cluster.client(login('alice'))
+    expect(await alice.submit({ id: 'bobs', kind: 'noop' })).toMatchObject({ type: 'rejected', jobId: 'bobs', code: 'NOT_AUTHORIZED' })
+    // Her connection stays up and her own jobs go on.
+    expect(await alice.submit({ id: 'alices', kind: 'noop', wait: false }).then((r) => r.type)).not.toBe('rejected-by-disconnect')
+    expect((await admin.getJob('bobs')).owner).toBe('bob')
   })
 
   it('retained publishes: only a worker\'s own state; a retained submit or event closes the connection', async () => {

@@ -4,7 +4,7 @@ import type { Lifecycle } from '../lifecycle.js'
 import type { NodeEntry } from '../node-table.js'
 
 /** `{ns}/nodes/{node}/state`: births, drains and wills, under the epoch rules of DESIGN §4. */
-export function handleNodeState(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, payload: Buffer): void {
+export function handleNodeState(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, payload: Buffer, retained = false): void {
   if (payload.length === 0) return // a cleared retained message
   const decoded = decode(nodeStateSchema, payload, ctx.options.maxPayloadBytes)
   if (!decoded.ok) {
@@ -12,7 +12,7 @@ export function handleNodeState(ctx: MasterContext, lifecycle: Lifecycle, nodeId
     ctx.logger.warn({ node: nodeId, reason: decoded.message }, 'malformed node state')
     return
   }
-  const change = ctx.nodes.apply(nodeId, decoded.value, ctx.now())
+  const change = ctx.nodes.apply(nodeId, decoded.value, ctx.now(), retained)
   switch (change.kind) {
     case 'stale':
       ctx.counters.inc('ignored_stale_state')

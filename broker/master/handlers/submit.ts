@@ -5,9 +5,10 @@ import type { Lifecycle } from '../lifecycle.js'
 import { describeRequirement, requirementOf } from '../requirement.js'
 import { availability } from '../scheduler.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
+import type { Visibility } from './rpc.js'
 
 /** `{ns}/submit`: admit a job, or say exactly why not. */
-export function handleSubmit(ctx: MasterContext, lifecycle: Lifecycle, payload: Buffer): void {
+export function handleSubmit(ctx: MasterContext, lifecycle: Lifecycle, payload: Buffer, visibility: Visibility = () => 'all'): void {
   const ns = ctx.options.namespace
   const decoded = decode(submitSchema, payload, ctx.options.maxPayloadBytes)
   if (!decoded.ok) {
@@ -35,6 +36,12 @@ export function handleSubmit(ctx: MasterContext, lifecycle: Lifecycle, payload: 
     return
   }
   const known = ctx.active.get(submit.id) ?? ctx.store.get(submit.id)
+  const client = replyClientOf(ns, submit.replyTo)!
+  if (known && known.owner !== client && visibility(client) === 'own') {
+    // Under --auth a client sees only its own jobs: another's id is simply not its to reuse.
+    reject(ctx, submit, 'NOT_AUTHORIZED', `job id ${submit.id} is taken by another client`)
+    return
+  }
   if (known) {
     ctx.counters.inc('duplicate_submits')
     // Idempotency: the same id never makes a second job; the reply describes the existing one.
@@ -90,7 +97,7 @@ function judgeSizeProblem(ctx: MasterContext, submit: Extract<SubmitMessage, { k
   return undefined
 }
 
-function reject(ctx: MasterContext, submit: SubmitMessage, code: 'BAD_MESSAGE' | 'NO_NODE' | 'UNSUPPORTED' | 'QUEUE_FULL', message: string): void {
+function reject(ctx: MasterContext, submit: SubmitMessage, code: 'BAD_MESSAGE' | 'NO_NODE' | 'UNSUPPORTED' | 'QUEUE_FULL' | 'NOT_AUTHORIZED', message: string): void {
   ctx.counters.inc(`rejected_${code}`)
   ctx.notifier.rejected(submit.replyTo, code, message, { jobId: submit.id, correlationId: submit.correlationId })
 }

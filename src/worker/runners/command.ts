@@ -15,6 +15,8 @@ export interface CommandRunnerOptions {
  */
 export function commandRunner(options: CommandRunnerOptions) {
   return (job: CommandJobSpec, { signal }: RunContext): Promise<RunOutcome> => {
+    // Dropped while it waited for a slot: an already-aborted signal never fires 'abort'.
+    if (signal.aborted) return Promise.resolve({ state: 'canceled', output: null, error: 'canceled before it started' })
     const file = options.commands[job.name]
     if (!file) return Promise.resolve({ state: 'failed', output: null, error: `command "${job.name}" is not registered on this worker` })
     const started = performance.now()

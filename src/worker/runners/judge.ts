@@ -3,6 +3,7 @@ import type { RunContext, RunOutcome } from './runner.js'
 
 /** A judge run with any verdict is `succeeded`: WA is an answer, not a failure (DESIGN §5). */
 export async function runJudgeJob(job: JudgeJobSpec, { signal, onProgress, logger }: RunContext): Promise<RunOutcome> {
+  if (signal.aborted) return { state: 'canceled', output: null, error: 'canceled before it started' }
   const deadline = AbortSignal.timeout(job.timeoutMs)
   const combined = AbortSignal.any([signal, deadline])
   try {

@@ -3,6 +3,7 @@ import type { RunContext, RunOutcome } from './runner.js'
 
 /** The harmless built-in kind: optionally sleeps, then succeeds. Runs in-process. */
 export async function runNoop(job: NoopJobSpec, { signal }: RunContext): Promise<RunOutcome> {
+  if (signal.aborted) return canceled()
   const sleepMs = job.sleepMs ?? 0
   if (sleepMs === 0) return { state: 'succeeded', output: { ok: true } }
   if (sleepMs > job.timeoutMs) {
