@@ -74,6 +74,8 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   private readonly nodeWatchers = new Set<(id: string, state: NodeStateMessage | undefined) => void>()
   private closing: Promise<void> | undefined
   private masterInstance: string | undefined
+  /** When the master last answered anything: a reply or an rpc result. */
+  private lastHeardAt = Date.now()
   private readonly resendTimer: NodeJS.Timeout
 
   private constructor(
@@ -285,9 +287,14 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     }
   }
 
-  /** A submit with no answer for a while is sent again (the id makes that harmless). */
+  /**
+   * A submit with no answer for a while is sent again (the id makes that harmless), but only
+   * while the master is silent: one still answering is working through a backlog, and resending
+   * to it would only double that backlog.
+   */
   private resendStale(): void {
     if (!this.connection.connected) return
+    if (Date.now() - this.lastHeardAt < RESEND_AFTER_MS) return
     const cutoff = Date.now() - RESEND_AFTER_MS
     for (const entry of this.pending.values()) {
       if (!entry.accepted && entry.sentAt < cutoff) {
@@ -304,6 +311,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   }
 
   private onRpcReply(reply: { correlationId: string; ok: boolean; result?: unknown; error?: { code: string; message: string } }): void {
+    this.lastHeardAt = Date.now()
     const rpc = this.rpcs.get(reply.correlationId)
     if (!rpc) return
     this.rpcs.delete(reply.correlationId)
@@ -313,6 +321,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   }
 
   private onJobReply(reply: JobReply): void {
+    this.lastHeardAt = Date.now()
     this.emit('reply', reply)
     const jobId = reply.jobId
     if (jobId === undefined) return
