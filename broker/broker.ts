@@ -116,7 +116,13 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   // Clustered, followers may subscribe on another broker process: job events always go out.
   const watchPrefix = options.redisUrl ? undefined : prefixes.jobs(options.master.namespace)
   if (store) {
-    master = new Master(options.master, { transport: new AedesTransport(aedes, logger, watchPrefix), store, logger, visibility: security.visibility })
+    master = new Master(options.master, {
+      transport: new AedesTransport(aedes, logger, watchPrefix),
+      store,
+      logger,
+      visibility: security.visibility,
+      brokerCounters: () => security.counters.toJSON(),
+    })
     await master.start()
   }
   const started = master

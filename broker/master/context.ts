@@ -27,4 +27,5 @@ export interface MasterContext {
   now(): number
   /** Runs `fn` once everything written so far is durable: nobody hears of a state the disk lacks. */
   afterFlush(fn: () => void): void
+  brokerCounters?: () => Record<string, number>
 }

@@ -26,6 +26,8 @@ export interface MasterDeps {
   random?: () => number
   /** Fixed by `edgerun master`, which must name the instance in its will before the master exists. */
   instance?: string
+  /** The embedding broker's own refusal counters, for the `stats` rpc. */
+  brokerCounters?: () => Record<string, number>
 }
 
 export interface MasterEvents {
@@ -69,6 +71,7 @@ export class Master extends EventEmitter<MasterEvents> {
       nextSeq: () => ++seq,
       now: () => Date.now(),
       afterFlush: (fn) => this.afterFlush(fn),
+      brokerCounters: deps.brokerCounters,
     }
     this.lifecycle = new Lifecycle(this.ctx)
     this.dispatcher = new Dispatcher(this.ctx, this.lifecycle, deps.random)

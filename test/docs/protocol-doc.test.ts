@@ -152,7 +152,7 @@ function schemaForTopic(topic: string, payload: string): z.ZodType {
 /** The rpc results are typed (src/protocol/schemas/views.ts), not zod schemas: check their keys. */
 const JOB_VIEW = { id: true, kind: true, state: true, priority: true, attempts: true, maxAttempts: true, node: true, owner: true, createdAt: true, updatedAt: true, output: false, error: false } satisfies Record<keyof JobView, boolean>
 const NODE_VIEW = { id: true, state: true, epoch: true, slots: true, inFlight: true, labels: true, languages: true, commands: true, version: true, since: true } satisfies Record<keyof NodeView, boolean>
-const STATS_VIEW = { instance: true, uptimeMs: true, nodes: true, jobs: true, queued: true, rejected: true, ignored: true } satisfies Record<keyof StatsView, boolean>
+const STATS_VIEW = { instance: true, uptimeMs: true, nodes: true, jobs: true, queued: true, rejected: true, ignored: true, refused: false } satisfies Record<keyof StatsView, boolean>
 
 /** Problems of `value` as a view with these keys (true: required, false: optional). */
 function viewProblems(keys: Record<string, boolean>, value: unknown, what: string): string[] {

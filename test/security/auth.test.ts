@@ -141,6 +141,8 @@ describe('users, roles and the ACL with --auth (DESIGN §9)', () => {
     await alice.waitClosed('alice disconnected for an rpc with bob\'s replyTo')
     expect(await admin.listJobs()).toEqual([])
     expect(cluster.broker.security.counters.get('publish_denied')).toBe(4)
+    // The broker's refusals are in the stats rpc too, for whoever watches the cluster.
+    expect((await admin.stats()).refused).toMatchObject({ publish_denied: 4 })
   })
 
   it('a client cannot take a job id that belongs to another client: rejected NOT_AUTHORIZED, connection kept', async () => {

@@ -111,5 +111,6 @@ function stats(ctx: MasterContext): StatsView {
     queued: ctx.queue.size,
     rejected: pick('rejected_'),
     ignored: pick('ignored_'),
+    ...(ctx.brokerCounters ? { refused: ctx.brokerCounters() } : {}),
   }
 }

@@ -41,4 +41,6 @@ export interface StatsView {
   queued: number
   rejected: Record<string, number>
   ignored: Record<string, number>
+  /** What the broker itself refused (auth, ACL, limits), when the master runs inside it. */
+  refused?: Record<string, number>
 }
