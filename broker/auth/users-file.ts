@@ -79,9 +79,28 @@ export async function addUser(
   const file = await readRaw(path, true)
   const created = !Object.hasOwn(file.users, user.name)
   file.users[user.name] = { role: user.role, hash: await hashPassword(user.password, params) }
+  await writeAtomically(path, file)
+  return { created }
+}
+
+/** Removes a user; false if there was none by that name. A running broker needs a restart to see it. */
+export async function removeUser(path: string, name: string): Promise<boolean> {
+  const file = await readRaw(path, false)
+  if (!Object.hasOwn(file.users, name)) return false
+  delete file.users[name]
+  await writeAtomically(path, file)
+  return true
+}
+
+/** Names and roles, never hashes. */
+export async function listUsers(path: string): Promise<Array<{ name: string; role: Role }>> {
+  const users = await loadUsers(path)
+  return [...users].map(([name, entry]) => ({ name, role: entry.role })).sort((a, b) => a.name.localeCompare(b.name))
+}
+
+async function writeAtomically(path: string, file: object): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
   await writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 })
   await chmod(tmp, 0o600)
   await rename(tmp, path)
-  return { created }
 }

@@ -60,6 +60,20 @@ describe('security from the command line', () => {
     expect(await verifyPassword('stdin-secret\n', users.w1.hash)).toBe(false)
   })
 
+  it('users list shows names and roles only; users remove takes one out', async () => {
+    const file = join(tmp.dir, 'list-users.json')
+    await run(['users', 'add', 'bob', '--role', 'client', '--file', file, '--password', 'pw-bob'])
+    await run(['users', 'add', 'w7', '--role', 'worker', '--file', file, '--password', 'pw-w7'])
+    const listed = await run(['users', 'list', '--file', file, '--json'])
+    expect(JSON.parse(listed.stdout)).toEqual([{ name: 'bob', role: 'client' }, { name: 'w7', role: 'worker' }])
+    expect(listed.stdout).not.toContain('scrypt')
+    expect((await run(['users', 'remove', 'bob', '--file', file])).exitCode).toBe(0)
+    expect(JSON.parse((await run(['users', 'list', '--file', file, '--json'])).stdout)).toEqual([{ name: 'w7', role: 'worker' }])
+    const missing = await run(['users', 'remove', 'bob', '--file', file])
+    expect(missing.stderr.trim()).toBe(`error: no user bob in ${file}`)
+    expect(missing.exitCode).toBe(1)
+  })
+
   it('users add refuses a bad name, a bad role and an empty password', async () => {
     const file = join(tmp.dir, 'bad.json')
     expect((await run(['users', 'add', 'a/b', '--role', 'client', '--file', file, '--password', 'x'])).exitCode).toBe(2)
