@@ -185,13 +185,9 @@ export class Master extends EventEmitter<MasterEvents> {
         try {
           callback()
         } catch (error) {
-          ctx(this).logger.error({ err: error }, 'post-flush callback failed')
+          this.ctx.logger.error({ err: error }, 'post-flush callback failed')
         }
       }
     })
   }
-}
-
-function ctx(master: Master): MasterContext {
-  return master.ctx
 }
