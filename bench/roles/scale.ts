@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBroker } from '../../broker/broker.js'
@@ -13,15 +13,17 @@ import { rawClient } from '../lib/raw-mqtt.js'
  * how fast the master hands it `batch` assignments. Runs in its own process so its RSS is the
  * master's alone.
  */
-const config = roleConfig<{ queued: number; batch: number; rounds: number }>()
+const config = roleConfig<{ queued: number; batch: number; rounds: number; reuseDir?: string }>()
 const ns = 'scale'
-const dataDir = mkdtempSync(join(tmpdir(), 'edgerun-scale-'))
+// reuseDir: seed once, then profile the master alone on later runs (`node --cpu-prof`).
+const dataDir = config.reuseDir ?? mkdtempSync(join(tmpdir(), 'edgerun-scale-'))
+const seeded = config.reuseDir !== undefined && existsSync(join(dataDir, 'jobs.db'))
 const gc = (globalThis as { gc?: () => void }).gc
 try {
   const seedStart = performance.now()
   const store = SqliteJobStore.open({ dataDir })
   const now = Date.now()
-  for (let i = 0; i < config.queued; i++) {
+  for (let i = 0; i < (seeded ? 0 : config.queued); i++) {
     const job: JobRecord = {
       id: `q-${i}`,
       spec: { id: `q-${i}`, kind: 'noop', priority: 0, timeoutMs: 60_000, maxAttempts: 100, requires: { labels: [] }, wait: true, progress: false },
@@ -89,6 +91,6 @@ try {
   const measured = rates.slice(Math.min(3, rates.length - 1)).sort((a, b) => a - b)
   report({ queued: config.queued, seedMs, loadMs, rssMb, dispatchPerSec: measured[Math.floor(measured.length / 2)], rounds: rates.map(Math.round), commitShare: commitShare.map((x) => Math.round(x * 100) / 100) })
 } finally {
-  rmSync(dataDir, { recursive: true, force: true })
+  if (!config.reuseDir) rmSync(dataDir, { recursive: true, force: true })
 }
 process.exit(0)

@@ -1,11 +1,10 @@
 import type { JobRecord } from '../store/job-record.js'
-import { Heap } from './heap.js'
+import { KeyedHeap, queueKey } from './keyed-heap.js'
 import { requirementOf, type Requirement } from './requirement.js'
 
 /**
  * What the queue keeps of a job: enough to order it and count it per owner, nothing more. The
- * record itself may be parked in the store while it waits (see Lifecycle.enqueue), so a queue of
- * a million jobs costs a million of these, not a million records.
+ * record itself may be parked in the store while it waits (see Lifecycle.enqueue).
  */
 export interface QueueEntry {
   readonly id: string
@@ -16,7 +15,8 @@ export interface QueueEntry {
 
 export interface QueueClass {
   requirement: Requirement
-  heap: Heap<QueueEntry>
+  /** Slot numbers into the queue's columns, keyed by priority then age. */
+  heap: KeyedHeap
 }
 
 /** Higher priority first, then older (DESIGN §6). */
@@ -27,11 +27,21 @@ export function runsBefore(a: QueueEntry, b: QueueEntry): boolean {
 /**
  * Queued jobs, one heap per requirement class, so a job no node can take never blocks the jobs
  * behind it. Removal is lazy: a heap entry whose job is no longer queued is skipped when reached.
+ *
+ * Entries live in columns (plain arrays of numbers and strings) addressed by slot, and the heaps
+ * hold slot numbers: a million queued jobs are then a million id strings for the GC to walk,
+ * not a million entry objects besides.
  */
 export class JobQueue {
   private readonly classes = new Map<string, QueueClass>()
   private readonly queued = new Set<string>()
   private readonly perOwner = new Map<string, number>()
+  private readonly owners = new Map<string, string>()
+  private readonly ids: Array<string | undefined> = []
+  private readonly priorities: number[] = []
+  private readonly seqs: number[] = []
+  private readonly ownerOf: Array<string | null> = []
+  private readonly freeSlots: number[] = []
 
   get size(): number {
     return this.queued.size
@@ -54,15 +64,21 @@ export class JobQueue {
     const requirement = requirementOf(job.spec)
     let queueClass = this.classes.get(requirement.key)
     if (!queueClass) {
-      queueClass = { requirement, heap: new Heap(runsBefore) }
+      queueClass = { requirement, heap: new KeyedHeap() }
       this.classes.set(requirement.key, queueClass)
     }
-    const entry = { id: job.id, priority: job.priority, seq: job.seq, owner: job.owner }
-    const head = queueClass.heap.peek()
-    queueClass.heap.push(entry)
+    const owner = this.intern(job.owner)
+    const slot = this.freeSlots.pop() ?? this.ids.length
+    this.ids[slot] = job.id
+    this.priorities[slot] = job.priority
+    this.seqs[slot] = job.seq
+    this.ownerOf[slot] = owner
+    const key = queueKey(job.priority, job.seq)
+    const headKey = queueClass.heap.peekKey()
+    queueClass.heap.push(key, slot)
     this.queued.add(job.id)
-    if (job.owner !== null) this.perOwner.set(job.owner, (this.perOwner.get(job.owner) ?? 0) + 1)
-    return head === undefined || runsBefore(entry, head)
+    if (owner !== null) this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1)
+    return headKey === undefined || key < headKey
   }
 
   /** Forgets a job (canceled or finished while queued); its heap entry is dropped when it surfaces. */
@@ -74,30 +90,52 @@ export class JobQueue {
   /** The head of each class, after dropping entries that are no longer queued. */
   *heads(): Generator<{ queueClass: QueueClass; head: QueueEntry }> {
     for (const queueClass of this.classes.values()) {
-      const head = this.cleanHead(queueClass)
-      if (head) yield { queueClass, head }
+      const slot = this.cleanHead(queueClass)
+      if (slot !== undefined) yield { queueClass, head: this.entry(slot) }
     }
   }
 
   take(queueClass: QueueClass): QueueEntry | undefined {
-    const entry = this.cleanHead(queueClass)
-    if (!entry) return undefined
+    const slot = this.cleanHead(queueClass)
+    if (slot === undefined) return undefined
     queueClass.heap.pop()
+    const entry = this.entry(slot)
+    this.release(slot)
     this.queued.delete(entry.id)
     this.decOwner(entry.owner)
     return entry
   }
 
-  private cleanHead(queueClass: QueueClass): QueueEntry | undefined {
+  private entry(slot: number): QueueEntry {
+    return { id: this.ids[slot]!, priority: this.priorities[slot]!, seq: this.seqs[slot]!, owner: this.ownerOf[slot] ?? null }
+  }
+
+  private release(slot: number): void {
+    this.ids[slot] = undefined
+    this.ownerOf[slot] = null
+    this.freeSlots.push(slot)
+  }
+
+  private cleanHead(queueClass: QueueClass): number | undefined {
     for (;;) {
-      const head = queueClass.heap.peek()
-      if (!head) {
+      const slot = queueClass.heap.peek()
+      if (slot === undefined) {
         this.classes.delete(queueClass.requirement.key)
         return undefined
       }
-      if (this.queued.has(head.id)) return head
+      if (this.queued.has(this.ids[slot]!)) return slot
       queueClass.heap.pop()
+      this.release(slot)
     }
+  }
+
+  /** Records parsed from the store each carry their own copy of the owner's name. */
+  private intern(owner: string | null): string | null {
+    if (owner === null) return null
+    const known = this.owners.get(owner)
+    if (known !== undefined) return known
+    this.owners.set(owner, owner)
+    return owner
   }
 
   private decOwner(owner: string | null): void {

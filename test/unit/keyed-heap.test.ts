@@ -1,0 +1,32 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { KeyedHeap, queueKey } from '../../broker/master/keyed-heap.js'
+import { runsBefore } from '../../broker/master/job-queue.js'
+
+describe('the queue heap', () => {
+  it('pops in DESIGN §6 order: higher priority first, then older', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ priority: fc.integer({ min: -1_000_000, max: 1_000_000 }), seq: fc.integer({ min: 1, max: 2 ** 31 - 1 }) }), { maxLength: 300 }),
+        (jobs) => {
+          const unique = [...new Map(jobs.map((job) => [job.seq, job])).values()]
+          const heap = new KeyedHeap()
+          unique.forEach((job, i) => heap.push(queueKey(job.priority, job.seq), i))
+          const popped: typeof unique = []
+          for (let slot = heap.pop(); slot !== undefined; slot = heap.pop()) popped.push(unique[slot]!)
+          const expected = [...unique].sort((a, b) => (runsBefore({ id: '', owner: null, ...a }, { id: '', owner: null, ...b }) ? -1 : 1))
+          expect(popped).toEqual(expected)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it('grows past its first allocation', () => {
+    const heap = new KeyedHeap()
+    for (let i = 10_000; i > 0; i--) heap.push(i, i)
+    expect(heap.size).toBe(10_000)
+    for (let i = 1; i <= 10_000; i++) expect(heap.pop()).toBe(i)
+    expect(heap.pop()).toBeUndefined()
+  })
+})
