@@ -113,10 +113,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     })
     connection.on('disconnect', () => client.emit('offline'))
     try {
-      // QoS 0: see Worker.announce; a reply lost with a connection is caught up by jobs.get.
-      await connection.subscribe([client.replyTo], 0)
-      // To tell a restarted master, which may have missed what was sent while it was down.
-      await connection.subscribe([topics.masterState(client.ns)])
+      await client.subscribeOwnTopics()
     } catch (error) {
       await connection.close()
       throw error
@@ -280,11 +277,14 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   /** Unaccepted submits go out again; accepted ones are asked about. */
   private resync(): void {
     for (const [jobId, entry] of this.pending) {
-      if (!entry.accepted) {
-        entry.sentAt = Date.now()
-        this.send(topics.submit(this.ns), entry.submit)
-      } else void this.catchUp(jobId)
+      if (!entry.accepted) this.resend(entry)
+      else void this.catchUp(jobId)
     }
+  }
+
+  private resend(entry: PendingJob): void {
+    entry.sentAt = Date.now()
+    this.send(topics.submit(this.ns), entry.submit)
   }
 
   /**
@@ -297,10 +297,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     if (Date.now() - this.lastHeardAt < RESEND_AFTER_MS) return
     const cutoff = Date.now() - RESEND_AFTER_MS
     for (const entry of this.pending.values()) {
-      if (!entry.accepted && entry.sentAt < cutoff) {
-        entry.sentAt = Date.now()
-        this.send(topics.submit(this.ns), entry.submit)
-      }
+      if (!entry.accepted && entry.sentAt < cutoff) this.resend(entry)
     }
   }
 
@@ -359,20 +356,26 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   }
 
   /** After a reconnect: resubmit what was never accepted, and ask about the rest. */
+  /**
+   * The reply topic, and the master's state: a restarted master may have missed what was sent
+   * while it was down.
+   */
+  private async subscribeOwnTopics(): Promise<void> {
+    // QoS 0: see Worker.announce; a reply lost with a connection is caught up by jobs.get.
+    await this.connection.subscribe([this.replyTo], 0)
+    await this.connection.subscribe([topics.masterState(this.ns)])
+  }
+
   private async resume(): Promise<void> {
     try {
-      await this.connection.subscribe([this.replyTo], 0)
-      await this.connection.subscribe([topics.masterState(this.ns)])
+      await this.subscribeOwnTopics()
       if (this.nodeWatchers.size > 0) await this.connection.subscribe([filters.allNodeStates(this.ns)])
       for (const jobId of this.followers.keys()) await this.connection.subscribe([topics.jobEvents(this.ns, jobId)])
     } catch (error) {
       this.logger.debug({ err: error }, 'resubscribe failed')
       return
     }
-    for (const [jobId, entry] of this.pending) {
-      if (!entry.accepted) this.send(topics.submit(this.ns), entry.submit)
-      else void this.catchUp(jobId)
-    }
+    this.resync()
   }
 
   private async catchUp(jobId: string): Promise<void> {
