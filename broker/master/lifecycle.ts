@@ -48,8 +48,7 @@ export class Lifecycle {
       else parked.push(id)
     }
     if (parked.length === 0) return out
-    const stored = ctx.store.getMany ? ctx.store.getMany(parked) : new Map(parked.flatMap((id) => { const job = ctx.store.get(id); return job ? [[id, job] as const] : [] }))
-    for (const [id, job] of stored) {
+    for (const [id, job] of ctx.store.getMany(parked)) {
       if (isFinal(job.state)) continue
       ctx.active.set(id, job)
       out.set(id, job)
@@ -59,12 +58,7 @@ export class Lifecycle {
 
   /** The live record of a non-final job, loading it from the store if it was parked. */
   unpark(id: string): JobRecord | undefined {
-    const live = this.ctx.active.get(id)
-    if (live) return live
-    const stored = this.ctx.store.get(id)
-    if (!stored || isFinal(stored.state)) return undefined
-    this.ctx.active.set(id, stored)
-    return stored
+    return this.unparkMany([id]).get(id)
   }
 
   assign(job: JobRecord, nodeId: string, epoch: string): void {

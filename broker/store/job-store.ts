@@ -17,8 +17,8 @@ export interface JobStore {
   /** Inserts or replaces the whole record. */
   save(job: JobRecord): void
   get(id: string): JobRecord | undefined
-  /** Several at once (one query for a store that can); missing ids are absent from the map. */
-  getMany?(ids: readonly string[]): Map<string, JobRecord>
+  /** Several at once (one query where the store can); missing ids are absent from the map. */
+  getMany(ids: readonly string[]): Map<string, JobRecord>
   /** Newest first. */
   list(query: JobQuery): JobRecord[]
   /** Every job that is not final, oldest first: what a restarted master must pick up again. */

@@ -19,6 +19,15 @@ export class MemoryJobStore implements JobStore {
     return job ? structuredClone(job) : undefined
   }
 
+  getMany(ids: readonly string[]): Map<string, JobRecord> {
+    const found = new Map<string, JobRecord>()
+    for (const id of ids) {
+      const job = this.get(id)
+      if (job) found.set(id, job)
+    }
+    return found
+  }
+
   list(query: JobQuery): JobRecord[] {
     const out: JobRecord[] = []
     const all = [...this.jobs.values()].sort((a, b) => b.seq - a.seq)

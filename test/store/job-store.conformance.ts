@@ -143,6 +143,19 @@ export function describeJobStore(name: string, factory: StoreFactory, traits: { 
       await bothWays(() => expect(store.get('borrow-1')!.state).toBe('running'))
     })
 
+    it('getMany returns the stored ones, pending or committed, and leaves out the missing', async () => {
+      const a = makeJob('many-a', 1)
+      const b = makeRichJob('many-b', 2)
+      store.save(a)
+      store.save(b)
+      await bothWays(() => {
+        const found = store.getMany(['many-a', 'nope', 'many-b'])
+        expect([...found.keys()].sort()).toEqual(['many-a', 'many-b'])
+        expect(found.get('many-a')).toEqual(a)
+        expect(found.get('many-b')).toEqual(b)
+      })
+    })
+
     it('round-trips a record deeply', async () => {
       const plain = makeJob('plain-1', 1)
       const rich = makeRichJob('rich-1', 2)
