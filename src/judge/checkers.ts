@@ -24,30 +24,26 @@ function normalLines(text: string): string[] {
   return lines
 }
 
-function lines(output: string, expected: string): CheckResult {
-  const got = normalLines(output)
-  const want = normalLines(expected)
-  const length = Math.min(got.length, want.length)
-  for (let i = 0; i < length; i++) {
-    if (got[i] !== want[i]) return { ok: false, detail: `line ${i + 1} differs` }
-  }
-  if (got.length !== want.length) return { ok: false, detail: `got ${got.length} lines, expected ${want.length}` }
-  return { ok: true }
-}
-
 function tokenize(text: string): string[] {
   return text.split(/\s+/).filter((token) => token.length > 0)
 }
 
-function tokens(output: string, expected: string): CheckResult {
-  const got = tokenize(output)
-  const want = tokenize(expected)
+/** Element by element; the first difference, or a difference in count, is the detail. */
+function sameSequence(got: string[], want: string[], unit: 'line' | 'token'): CheckResult {
   const length = Math.min(got.length, want.length)
   for (let i = 0; i < length; i++) {
-    if (got[i] !== want[i]) return { ok: false, detail: `token ${i + 1} differs` }
+    if (got[i] !== want[i]) return { ok: false, detail: `${unit} ${i + 1} differs` }
   }
-  if (got.length !== want.length) return { ok: false, detail: `got ${got.length} tokens, expected ${want.length}` }
+  if (got.length !== want.length) return { ok: false, detail: `got ${got.length} ${unit}s, expected ${want.length}` }
   return { ok: true }
+}
+
+function lines(output: string, expected: string): CheckResult {
+  return sameSequence(normalLines(output), normalLines(expected), 'line')
+}
+
+function tokens(output: string, expected: string): CheckResult {
+  return sameSequence(tokenize(output), tokenize(expected), 'token')
 }
 
 export function check(checker: Checker, output: Buffer, expected: string): CheckResult {

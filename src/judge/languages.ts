@@ -42,22 +42,22 @@ function deepStack(memoryLimitMb: number): number {
   return Math.max(8, memoryLimitMb) * MiB
 }
 
+/** gcc and g++ differ only in the file name and the standard. */
+function nativeToolchain(language: JudgeLanguage, executable: string, sourceName: string, std: string): Toolchain {
+  return {
+    language, executable, sourceName, producesBinary: true,
+    buildArgv: (src) => [executable, '-O2', `-std=${std}`, '-pipe', '-fdiagnostics-color=never', '-o', 'main', src, '-lm'],
+    runArgv: (dir) => [`${dir}/main`],
+    memory: nativeMemory,
+  }
+}
+
 function toolchainFor(language: JudgeLanguage, executable: string): Toolchain {
   switch (language) {
     case 'c':
-      return {
-        language, executable, sourceName: 'main.c', producesBinary: true,
-        buildArgv: (src) => [executable, '-O2', '-std=c17', '-pipe', '-fdiagnostics-color=never', '-o', 'main', src, '-lm'],
-        runArgv: (dir) => [`${dir}/main`],
-        memory: nativeMemory,
-      }
+      return nativeToolchain(language, executable, 'main.c', 'c17')
     case 'cpp':
-      return {
-        language, executable, sourceName: 'main.cpp', producesBinary: true,
-        buildArgv: (src) => [executable, '-O2', '-std=c++17', '-pipe', '-fdiagnostics-color=never', '-o', 'main', src, '-lm'],
-        runArgv: (dir) => [`${dir}/main`],
-        memory: nativeMemory,
-      }
+      return nativeToolchain(language, executable, 'main.cpp', 'c++17')
     case 'python3':
       return {
         language, executable, sourceName: 'main.py', producesBinary: false,
