@@ -1,6 +1,7 @@
 import type { Logger } from '../../src/logging/logger.js'
 import type { JobRecord } from '../store/job-record.js'
 import type { JobStore } from '../store/job-store.js'
+import type { ResultAcks } from './acks.js'
 import type { Counters } from './counters.js'
 import type { JobQueue } from './job-queue.js'
 import type { NodeTable } from './node-table.js'
@@ -16,6 +17,7 @@ export interface MasterContext {
   nodes: NodeTable
   queue: JobQueue
   notifier: Notifier
+  acks: ResultAcks
   counters: Counters
   logger: Logger
   timers: JobTimers

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { filters, parseTopic, topics } from '../../src/protocol/index.js'
 import { silentLogger, type Logger } from '../../src/logging/logger.js'
 import type { JobStore } from '../store/job-store.js'
+import { ResultAcks } from './acks.js'
 import type { MasterContext } from './context.js'
 import { Counters } from './counters.js'
 import { Dispatcher } from './dispatcher.js'
@@ -56,13 +57,16 @@ export class Master extends EventEmitter<MasterEvents> {
     this.visibility = deps.visibility ?? (() => 'all')
     const parsed = masterOptionsSchema.parse(options)
     let seq = deps.store.maxSeq()
+    const nodes = new NodeTable()
+    const notifier = new Notifier(deps.transport, parsed.namespace)
     this.ctx = {
       options: parsed,
       instance: this.instance,
       store: deps.store,
-      nodes: new NodeTable(),
+      nodes,
       queue: new JobQueue(),
-      notifier: new Notifier(deps.transport, parsed.namespace),
+      notifier,
+      acks: new ResultAcks(nodes, notifier, (fn) => this.afterFlush(fn)),
       counters: new Counters(),
       logger: (deps.logger ?? silentLogger()).child({ component: 'master' }),
       timers: new JobTimers(),

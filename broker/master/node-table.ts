@@ -9,6 +9,8 @@ export interface NodeEntry {
   labels: Set<string>
   languages: Set<string>
   commands: Set<string>
+  /** Protocol extensions its birth announced (WORKER_FEATURES). */
+  features: Set<string>
   version: string
   since: number
   /** Jobs the master has assigned to this node and not yet seen finish or lost. */
@@ -86,6 +88,7 @@ export class NodeTable {
     node.labels = new Set(message.labels)
     node.languages = new Set(message.capabilities.languages)
     node.commands = new Set(message.capabilities.commands)
+    node.features = new Set(message.features)
     node.version = message.version
     if (!retained) node.reconciling = false
     this.nodes.set(id, node)
@@ -118,6 +121,7 @@ export class NodeTable {
       labels: new Set(),
       languages: new Set(),
       commands: new Set(),
+      features: new Set(),
       version: '',
       since: 0,
       inFlight: new Set(),

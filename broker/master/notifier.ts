@@ -8,6 +8,7 @@ import {
   type JobReply,
   type RejectCode,
   type RpcReply,
+  type RunningEntry,
 } from '../../src/protocol/index.js'
 import type { JobRecord } from '../store/job-record.js'
 import type { Transport } from './transport.js'
@@ -44,7 +45,7 @@ export class Notifier {
     this.transport.publish(topics.nodeAssign(this.ns, node), encode({ v: PROTOCOL_VERSION, type: 'assign', ...message }), { qos: 1 })
   }
 
-  control(node: string, op: ControlOp, ids: { jobId?: string; attempt?: number } = {}): void {
+  control(node: string, op: ControlOp, ids: { jobId?: string; attempt?: number; jobs?: RunningEntry[] } = {}): void {
     const message: ControlMessage = { v: PROTOCOL_VERSION, type: 'control', op, ...definedOnly(ids) }
     this.transport.publish(topics.nodeControl(this.ns, node), encode(message), { qos: 1 })
   }

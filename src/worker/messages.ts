@@ -2,6 +2,7 @@ import {
   PROTOCOL_VERSION,
   encode,
   type NodeLifecycle,
+  WORKER_FEATURES,
   type RunningEntry,
   type WorkerEvent,
 } from '../protocol/index.js'
@@ -34,6 +35,7 @@ export function nodeState(
     version: EDGERUN_VERSION,
     ts: Date.now(),
     ...(reason ? { reason } : {}),
+    features: WORKER_FEATURES,
   })
 }
 

@@ -329,6 +329,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         return
       case 'ack':
         if (control.jobId) this.outbox.ack(control.jobId, control.attempt)
+        for (const { jobId, attempt } of control.jobs ?? []) this.outbox.ack(jobId, attempt)
         return
       case 'drain':
         this.state = 'draining'

@@ -20,6 +20,8 @@ export class FakeWorker {
     readonly ns: string,
     readonly id: string,
     readonly slots = 1,
+    /** Protocol extensions its births announce; none, like a worker written to DESIGN.md alone. */
+    readonly features: string[] = [],
   ) {}
 
   async connect(running: { jobId: string; attempt: number }[] = []): Promise<void> {
@@ -50,6 +52,7 @@ export class FakeWorker {
       running,
       version: 'fake',
       ts: Date.now(),
+      ...(this.features.length > 0 ? { features: this.features } : {}),
     })
   }
 
@@ -67,6 +70,14 @@ export class FakeWorker {
 
   result(assign: AssignMessage, output: unknown = { ok: true }, state = 'succeeded'): Promise<void> {
     return this.send({ type: 'result', jobId: assign.job.id, attempt: assign.attempt, epoch: assign.epoch, state, output })
+  }
+
+  /** Several events in one TCP write, so that the broker reads them in one turn. */
+  async sendTogether(events: Array<Record<string, unknown>>): Promise<void> {
+    this.client.stream.cork()
+    const sent = events.map((event) => this.send(event))
+    process.nextTick(() => this.client.stream.uncork())
+    await Promise.all(sent)
   }
 
   /** The connection dies without DISCONNECT: the broker publishes the will. */

@@ -41,7 +41,7 @@ export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId
 
 /** The first result wins (DESIGN §5, step 4): later ones are acknowledged and dropped. */
 function handleResult(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, event: Extract<WorkerEvent, { type: 'result' }>): void {
-  const ack = () => ctx.afterFlush(() => ctx.notifier.control(nodeId, 'ack', { jobId: event.jobId, attempt: event.attempt }))
+  const ack = () => ctx.acks.add(nodeId, event.jobId, event.attempt)
   const job = lifecycle.unpark(event.jobId)
   if (!job) {
     const stored = ctx.store.get(event.jobId)

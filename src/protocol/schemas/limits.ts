@@ -16,4 +16,6 @@ export const LIMITS = {
   maxTestBytes: 16 * 1024 * 1024,
   maxJudgeTimeLimitMs: 60_000,
   maxJudgeMemoryMb: 4096,
+  /** Entries in one batched `control` `ack` (`jobs`). */
+  maxAckBatch: 1000,
 } as const

@@ -2,7 +2,9 @@ import { z } from 'zod'
 import { jobIdSchema } from '../ids.js'
 import { attemptSchema, epochSchema, timestampSchema, v1 } from './common.js'
 import { jobSpecSchema } from './job-spec.js'
+import { LIMITS } from './limits.js'
 import { jobOutputSchema } from './outputs.js'
+import { runningEntrySchema } from './states.js'
 
 /** master → worker, on `{ns}/nodes/{node}/assign`. `ackBy` is a deadline in the master's clock (ms). */
 export const assignSchema = z.object({
@@ -21,6 +23,8 @@ export const controlSchema = z.object({
   op: z.enum(CONTROL_OPS),
   jobId: jobIdSchema.optional(),
   attempt: attemptSchema.optional(),
+  /** `ack` only, and only to a worker whose birth announced `ack-batch`: more results acknowledged at once. */
+  jobs: z.array(runningEntrySchema).max(LIMITS.maxAckBatch).optional(),
 })
 
 const workerEventBase = { v: v1, jobId: jobIdSchema, attempt: attemptSchema, epoch: epochSchema }

@@ -30,6 +30,14 @@ export const masterStateSchema = z.object({
 
 export const runningEntrySchema = z.object({ jobId: jobIdSchema, attempt: attemptSchema })
 
+/**
+ * Protocol extensions a worker may announce in its birth's `features`. The master uses one only
+ * with a worker that announced it, so a worker written to DESIGN.md alone never meets it.
+ * `ack-batch`: the worker understands a `control` `ack` that carries `jobs[]`.
+ */
+export const WORKER_FEATURES = ['ack-batch'] as const
+export type WorkerFeature = (typeof WORKER_FEATURES)[number]
+
 export const nodeStateSchema = z.object({
   v: v1,
   type: z.literal('node'),
@@ -45,6 +53,8 @@ export const nodeStateSchema = z.object({
   version: z.string().max(64),
   ts: timestampSchema,
   reason: z.string().max(256).optional(),
+  /** Extensions this worker understands (WORKER_FEATURES); unknown names are kept and ignored. */
+  features: z.array(z.string().max(32)).max(32).optional(),
 })
 
 export type MasterStateMessage = z.infer<typeof masterStateSchema>

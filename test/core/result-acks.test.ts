@@ -1,0 +1,65 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { AssignMessage, ControlMessage } from '../../src/protocol/index.js'
+import { TestCluster } from '../helpers/cluster.js'
+import { FakeWorker } from '../helpers/fake-worker.js'
+import { waitFor } from '../helpers/wait.js'
+
+/** Which (jobId, attempt) pairs the `ack`s a worker received cover, once each. */
+function acked(controls: ControlMessage[]): string[] {
+  return controls
+    .filter((c) => c.op === 'ack')
+    .flatMap((c) => [...(c.jobId ? [{ jobId: c.jobId, attempt: c.attempt }] : []), ...(c.jobs ?? [])])
+    .map((entry) => `${entry.jobId}#${entry.attempt}`)
+    .sort()
+}
+
+describe('result acknowledgements (DESIGN §5 step 4; the ack-batch extension, docs/protocol.md §14)', () => {
+  let cluster: TestCluster
+  let dataDir: string | undefined
+  const fakes: FakeWorker[] = []
+  afterEach(async () => {
+    await Promise.all(fakes.splice(0).map((fake) => fake.stop()))
+    await cluster?.close()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  async function resultsInOneTurn(features: string[]): Promise<{ fake: FakeWorker; assigns: AssignMessage[] }> {
+    // The SQLite store, as in production: its commit (one per turn) is what a batch of acks follows.
+    dataDir = await mkdtemp(join(tmpdir(), 'edgerun-acks-'))
+    cluster = await TestCluster.start({ store: 'sqlite', dataDir })
+    const fake = new FakeWorker(cluster.url, cluster.namespace, `fake-${features.length}`, 5, features)
+    fakes.push(fake)
+    await fake.connect()
+    const client = await cluster.client()
+    await waitFor(async () => (await client.listNodes()).some((n) => n.id === fake.id && n.state === 'online'), { what: 'fake online' })
+    const done = Array.from({ length: 5 }, (_, i) => client.submit({ id: `ack-${i}`, kind: 'noop' }))
+    const assigns = await Promise.all(Array.from({ length: 5 }, (_, i) => fake.nextAssign(i)))
+    await fake.sendTogether(assigns.map((a) => ({ type: 'result', jobId: a.job.id, attempt: a.attempt, epoch: a.epoch, state: 'succeeded', output: { ok: true } })))
+    for (const reply of await Promise.all(done)) expect(reply).toMatchObject({ type: 'result', state: 'succeeded' })
+    const expected = assigns.map((a) => `${a.job.id}#${a.attempt}`).sort()
+    await waitFor(() => acked(fake.controls).length >= expected.length, { what: 'every result acknowledged' })
+    expect(acked(fake.controls)).toEqual(expected)
+    return { fake, assigns }
+  }
+
+  it('a worker that did not announce ack-batch gets one ack per result, each naming its job', async () => {
+    const { fake } = await resultsInOneTurn([])
+    const acks = fake.controls.filter((c) => c.op === 'ack')
+    expect(acks).toHaveLength(5)
+    for (const ack of acks) {
+      expect(ack.jobs).toBeUndefined()
+      expect(ack.jobId).toBeDefined()
+    }
+  })
+
+  it('a worker that announced ack-batch gets the results of one commit acknowledged in one message', async () => {
+    const { fake } = await resultsInOneTurn(['ack-batch'])
+    const acks = fake.controls.filter((c) => c.op === 'ack')
+    // The five results arrived in one read, so they were made durable by one commit.
+    expect(acks).toHaveLength(1)
+    expect(acks[0]!.jobs).toHaveLength(5)
+  })
+})
