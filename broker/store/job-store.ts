@@ -14,7 +14,11 @@ export interface JobQuery {
  */
 export interface JobStore {
   readonly kind: string
-  /** Inserts or replaces the whole record. */
+  /**
+   * Inserts or replaces the whole record. A job's `seq` is unique in the store, and its `seq`,
+   * `owner`, `priority` and `createdAt` never change once saved (the master sets them at
+   * admission); a store may index them on the first write only.
+   */
   save(job: JobRecord): void
   get(id: string): JobRecord | undefined
   /** Several at once (one query where the store can); missing ids are absent from the map. */

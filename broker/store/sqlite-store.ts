@@ -45,6 +45,33 @@ export const MIGRATIONS: ReadonlyArray<(db: SqliteDatabase) => void> = [
       CREATE INDEX jobs_unfinished ON jobs (seq) WHERE state IN (${UNFINISHED_SQL});
     `)
   },
+  // 1 → 2: `seq` becomes the rowid. Every write touched six b-trees (the table, the id index and
+  // four more); now four (table, id, state, owner) plus the small unfinished index. The state and
+  // owner indexes end in the rowid, so they still list in seq order. Measured: 8.2 → 5.7 µs per
+  // row in batches, 58 → 38 µs for a one-row commit (BENCHMARKS.md).
+  (db) => {
+    const shared = db.prepare<[], number>('SELECT seq FROM jobs GROUP BY seq HAVING COUNT(*) > 1 LIMIT 1').pluck().get()
+    if (shared !== undefined) throw new Error(`two jobs share seq ${shared}; a master never writes that, so this database was edited by hand`)
+    db.exec(`
+      CREATE TABLE jobs_v2 (
+        seq        INTEGER PRIMARY KEY,
+        id         TEXT NOT NULL UNIQUE,
+        state      TEXT NOT NULL,
+        owner      TEXT,
+        priority   INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        record     TEXT NOT NULL
+      );
+      INSERT INTO jobs_v2 (seq, id, state, owner, priority, created_at, updated_at, record)
+        SELECT seq, id, state, owner, priority, created_at, updated_at, record FROM jobs ORDER BY seq;
+      DROP TABLE jobs;
+      ALTER TABLE jobs_v2 RENAME TO jobs;
+      CREATE INDEX jobs_state ON jobs (state);
+      CREATE INDEX jobs_owner ON jobs (owner);
+      CREATE INDEX jobs_unfinished ON jobs (seq) WHERE state IN (${UNFINISHED_SQL});
+    `)
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -191,12 +218,12 @@ export class SqliteJobStore implements JobStore {
 
       this.stmt = {
         upsert: db.prepare(
+          // seq, owner, priority and createdAt never change for a job (JobStore contract), so an
+          // update leaves their columns, and the owner index, alone.
           `INSERT INTO jobs (id, seq, state, owner, priority, created_at, updated_at, record)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET
-             seq = excluded.seq, state = excluded.state, owner = excluded.owner,
-             priority = excluded.priority, created_at = excluded.created_at,
-             updated_at = excluded.updated_at, record = excluded.record`,
+             state = excluded.state, updated_at = excluded.updated_at, record = excluded.record`,
         ),
         getRecord: db.prepare<[string], string>('SELECT record FROM jobs WHERE id = ?').pluck(),
         getMany: db.prepare<[string], { id: string; record: string }>('SELECT id, record FROM jobs WHERE id IN (SELECT value FROM json_each(?))'),

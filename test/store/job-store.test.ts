@@ -8,6 +8,7 @@ import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createJobStore, defaultDataDir, MemoryJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../broker/store/index.js'
+import { MIGRATIONS } from '../../broker/store/sqlite-store.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { describeJobStore, makeJob, makeRichJob } from './job-store.conformance.js'
@@ -70,7 +71,10 @@ describe('SqliteJobStore (sqlite only)', () => {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
       const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'").pluck().all()
-      expect(indexes).toEqual(expect.arrayContaining(['jobs_seq', 'jobs_state_seq', 'jobs_owner_seq', 'jobs_unfinished']))
+      expect(indexes).toEqual(expect.arrayContaining(['jobs_state', 'jobs_owner', 'jobs_unfinished']))
+      // seq is the rowid: the table itself is in admission order.
+      const seqColumn = (db.pragma('table_info(jobs)') as Array<{ name: string; pk: number; type: string }>).find((c) => c.name === 'seq')
+      expect(seqColumn).toMatchObject({ pk: 1, type: 'INTEGER' })
     } finally {
       db.close()
     }
@@ -187,6 +191,54 @@ describe('SqliteJobStore (sqlite only)', () => {
     } finally {
       await store.close()
     }
+  })
+
+  /** A jobs.db as edgerun wrote it at schema version 1, holding `jobs`. */
+  function writeVersion1(dataDir: string, jobs: JobRecord[]): void {
+    const db = new Database(join(dataDir, 'jobs.db'))
+    MIGRATIONS[0]!(db)
+    db.pragma('user_version = 1')
+    const insert = db.prepare('INSERT INTO jobs (id, seq, state, owner, priority, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    for (const job of jobs) insert.run(job.id, job.seq, job.state, job.owner, job.priority, job.createdAt, job.updatedAt, JSON.stringify(job))
+    db.close()
+  }
+
+  it('migrates a version-1 database (seq becomes the rowid) with every job intact', async () => {
+    const jobs = [
+      makeRichJob('r1', 1),
+      makeJob('q2', 2, { owner: 'bob' }),
+      makeJob('a3', 3, { state: 'assigned', owner: 'bob' }),
+      makeJob('f9', 9, { state: 'failed' }),
+    ]
+    writeVersion1(dataDir, jobs)
+    const store = SqliteJobStore.open({ dataDir })
+    try {
+      for (const job of jobs) expect(store.get(job.id)).toEqual(job)
+      expect(store.list({ limit: 10 }).map((job) => job.id)).toEqual(['f9', 'a3', 'q2', 'r1'])
+      expect(store.list({ owner: 'bob', limit: 10 }).map((job) => job.id)).toEqual(['a3', 'q2'])
+      expect(store.loadUnfinished().map((job) => job.id)).toEqual(['q2', 'a3'])
+      expect(store.maxSeq()).toBe(9)
+      expect(store.counts()).toMatchObject({ queued: 1, assigned: 1, succeeded: 1, failed: 1 })
+      // And it goes on working: an update, then a new job.
+      store.save(makeJob('q2', 2, { owner: 'bob', state: 'succeeded' }))
+      store.save(makeJob('n10', 10))
+      await store.flush()
+      expect(store.loadUnfinished().map((job) => job.id)).toEqual(['a3', 'n10'])
+    } finally {
+      await store.close()
+    }
+    const db = new Database(join(dataDir, 'jobs.db'), { readonly: true })
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
+    db.close()
+  })
+
+  it('refuses to migrate a version-1 database in which two jobs share a seq, and leaves it as it was', async () => {
+    writeVersion1(dataDir, [makeJob('x1', 5), makeJob('x2', 5)])
+    expect(() => SqliteJobStore.open({ dataDir })).toThrow(/two jobs share seq 5/)
+    const db = new Database(join(dataDir, 'jobs.db'), { readonly: true })
+    expect(db.pragma('user_version', { simple: true })).toBe(1)
+    expect(db.prepare('SELECT COUNT(*) FROM jobs').pluck().get()).toBe(2)
+    db.close()
   })
 
   it('refuses a database written by a newer schema', async () => {
