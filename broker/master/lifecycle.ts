@@ -71,13 +71,16 @@ export class Lifecycle {
     ctx.nodes.get(nodeId)?.inFlight.add(job.id)
     this.save(job)
     const attempt = job.attempt
+    // The assignment leaves now, not after the commit: the worker's answer takes a network round
+    // trip, so the commit (this turn) always lands first. Should the master die before it, the
+    // job was never `accepted`: the client resubmits it, and the orphaned attempt is canceled by
+    // the node's next birth and its result acknowledged as unknown (docs/storage.md). Only what
+    // submitters and followers hear waits for the disk; it takes one commit off every job's path.
+    const ackBy = ctx.now() + ctx.options.ackTimeoutMs
+    ctx.timers.set(job.id, ctx.options.ackTimeoutMs, () => this.loseAttempt(job, attempt, `node ${nodeId} did not accept within ${ctx.options.ackTimeoutMs} ms`))
+    ctx.notifier.assign(nodeId, { job: job.spec, attempt, epoch, ackBy })
     ctx.afterFlush(() => {
       if (job.attempt !== attempt || job.state !== 'assigned') return
-      // The deadline starts when the assignment leaves, not when it was decided: a slow commit
-      // must not cost an attempt for a message nobody has seen yet.
-      const ackBy = ctx.now() + ctx.options.ackTimeoutMs
-      ctx.timers.set(job.id, ctx.options.ackTimeoutMs, () => this.loseAttempt(job, attempt, `node ${nodeId} did not accept within ${ctx.options.ackTimeoutMs} ms`))
-      ctx.notifier.assign(nodeId, { job: job.spec, attempt, epoch, ackBy })
       ctx.notifier.toJob(job, { type: 'progress', state: 'assigned', attempt, node: nodeId })
     })
   }
