@@ -4,6 +4,7 @@ import Database from 'better-sqlite3'
 import type { Logger } from '../../src/logging/logger.js'
 import { isFinal, JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import type { JobRecord } from './job-record.js'
+import { BackgroundWriter, type RowParams } from './background-writer.js'
 import { emptyCounts, type JobQuery, type JobStore } from './job-store.js'
 
 /** The file the store keeps inside its data dir. */
@@ -95,7 +96,19 @@ export interface SqliteJobStoreOptions {
   synchronous?: 'normal' | 'full'
   /** How long a write waits for a lock held by another connection before failing. Default 5000. */
   busyTimeoutMs?: number
+  /**
+   * A batch of at least this many rows is committed on a background thread (its own connection),
+   * and so is every batch while one is in flight, to keep them in order. Smaller batches commit
+   * inline, where a thread hop would only add latency. Default 64; `Infinity` never offloads.
+   */
+  offloadRows?: number
 }
+
+/** The upsert both connections run. seq, owner, priority and createdAt never change (JobStore.save). */
+const UPSERT_SQL = `INSERT INTO jobs (id, seq, state, owner, priority, created_at, updated_at, record)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (id) DO UPDATE SET
+    state = excluded.state, updated_at = excluded.updated_at, record = excluded.record`
 
 /** A record ready to be written: the JSON snapshot plus the indexed columns. */
 interface PendingRow {
@@ -151,6 +164,13 @@ export class SqliteJobStore implements JobStore {
   private readonly db: SqliteDatabase
   private readonly logger: Logger | undefined
   private pending = new Map<string, PendingRow>()
+  /** Rows handed to the background writer and not yet confirmed committed, by id (the latest). */
+  private inflight = new Map<string, PendingRow>()
+  /** One per batch handed to the background writer and not yet settled. */
+  private readonly inflightBatches = new Set<Promise<void>>()
+  private writer: BackgroundWriter | undefined
+  private readonly offloadRows: number
+  private readonly writerOptions: { synchronous: 'NORMAL' | 'FULL'; busyTimeoutMs: number }
   /** With `borrow`: saved records not yet serialized, by id. */
   private borrowed = new Map<string, JobRecord>()
   private readonly borrow: boolean
@@ -197,6 +217,11 @@ export class SqliteJobStore implements JobStore {
     this.path = join(dataDir, JOBS_DB_FILE)
     this.logger = options.logger
     this.borrow = options.borrow ?? false
+    this.offloadRows = options.offloadRows ?? 64
+    this.writerOptions = {
+      synchronous: options.synchronous === 'full' ? 'FULL' : 'NORMAL',
+      busyTimeoutMs: Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000)),
+    }
     let db: SqliteDatabase
     try {
       mkdirSync(dataDir, { recursive: true })
@@ -217,14 +242,7 @@ export class SqliteJobStore implements JobStore {
       migrate(db, this.path, this.logger)
 
       this.stmt = {
-        upsert: db.prepare(
-          // seq, owner, priority and createdAt never change for a job (JobStore contract), so an
-          // update leaves their columns, and the owner index, alone.
-          `INSERT INTO jobs (id, seq, state, owner, priority, created_at, updated_at, record)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET
-             state = excluded.state, updated_at = excluded.updated_at, record = excluded.record`,
-        ),
+        upsert: db.prepare(UPSERT_SQL),
         getRecord: db.prepare<[string], string>('SELECT record FROM jobs WHERE id = ?').pluck(),
         getMany: db.prepare<[string], { id: string; record: string }>('SELECT id, record FROM jobs WHERE id IN (SELECT value FROM json_each(?))'),
         getState: db.prepare<[string], string>('SELECT state FROM jobs WHERE id = ?').pluck(),
@@ -267,7 +285,7 @@ export class SqliteJobStore implements JobStore {
 
   /** Commit counters, for the stats RPC and for tests of batching. */
   get stats(): { commits: number; rowsWritten: number; lastBatchSize: number; failedCommits: number; pending: number } {
-    return { ...this.counters, pending: this.pending.size }
+    return { ...this.counters, pending: this.pending.size + this.inflight.size }
   }
 
   save(job: JobRecord): void {
@@ -300,7 +318,7 @@ export class SqliteJobStore implements JobStore {
     this.assertOpen()
     const borrowed = this.borrowed.get(id)
     if (borrowed) return JSON.parse(JSON.stringify(borrowed)) as JobRecord
-    const pending = this.pending.get(id)
+    const pending = this.unconfirmed(id)
     if (pending) return JSON.parse(pending.json) as JobRecord
     const record = this.stmt.getRecord.get(id)
     return record === undefined ? undefined : (JSON.parse(record) as JobRecord)
@@ -311,7 +329,7 @@ export class SqliteJobStore implements JobStore {
     const found = new Map<string, JobRecord>()
     const rest: string[] = []
     for (const id of ids) {
-      const overlay = this.borrowed.has(id) || this.pending.has(id) ? this.get(id) : undefined
+      const overlay = this.borrowed.has(id) || this.isUnconfirmed(id) ? this.get(id) : undefined
       if (overlay) found.set(id, overlay)
       else rest.push(id)
     }
@@ -339,7 +357,7 @@ export class SqliteJobStore implements JobStore {
             : this.stmt.listAll.iterate()
     // The newest `limit` of the union are among the newest `limit` of each side.
     const stored = this.takeStored(rows, limit)
-    const pending = [...this.pending.values()].filter(
+    const pending = this.unconfirmedRows().filter(
       (row) => (state === undefined || row.state === state) && (owner === undefined || row.owner === owner),
     )
     if (pending.length === 0) return stored.map(parseStored)
@@ -353,7 +371,7 @@ export class SqliteJobStore implements JobStore {
     this.assertOpen()
     this.materialize()
     const stored = this.takeStored(this.stmt.unfinished.iterate(), Infinity)
-    const pending = [...this.pending.values()].filter((row) => !isFinal(row.state))
+    const pending = this.unconfirmedRows().filter((row) => !isFinal(row.state))
     if (pending.length === 0) return stored.map(parseStored)
     pending.sort((a, b) => a.seq - b.seq)
     return mergeBySeq(stored, pending, (a, b) => a - b).map(parseAny)
@@ -363,7 +381,7 @@ export class SqliteJobStore implements JobStore {
   *scanUnfinished(): Iterable<JobRecord> {
     this.assertOpen()
     this.materialize()
-    if (this.pending.size > 0) {
+    if (this.pending.size > 0 || this.inflight.size > 0) {
       yield* this.loadUnfinished()
       return
     }
@@ -374,13 +392,13 @@ export class SqliteJobStore implements JobStore {
     this.assertOpen()
     this.materialize()
     let max = 0
-    if (this.pending.size === 0) {
+    if (this.pending.size === 0 && this.inflight.size === 0) {
       max = this.stmt.maxSeq.get() ?? 0
     } else {
-      for (const row of this.pending.values()) max = Math.max(max, row.seq)
-      // The highest committed seq that no pending write replaces.
+      for (const row of this.unconfirmedRows()) max = Math.max(max, row.seq)
+      // The highest committed seq that no unconfirmed write replaces.
       for (const row of this.stmt.seqDesc.iterate()) {
-        if (this.pending.has(row.id)) continue
+        if (this.isUnconfirmed(row.id)) continue
         max = Math.max(max, row.seq)
         break
       }
@@ -391,7 +409,14 @@ export class SqliteJobStore implements JobStore {
   counts(): Record<JobState, number> {
     this.assertOpen()
     this.materialize()
-    if (this.countsStale) {
+    // While the writer thread may commit at any moment, the table and the overlay are read in
+    // one snapshot and nothing is cached.
+    if (this.inflight.size > 0) return this.db.transaction(() => this.countNow())()
+    return this.countNow()
+  }
+
+  private countNow(): Record<JobState, number> {
+    if (this.countsStale || this.inflight.size > 0) {
       this.committedCounts = emptyCounts()
       for (const { state, n } of this.stmt.countByState.all()) {
         if (state in this.committedCounts) this.committedCounts[state as JobState] = n
@@ -400,7 +425,7 @@ export class SqliteJobStore implements JobStore {
       this.countsStale = false
     }
     const counts = { ...this.committedCounts }
-    for (const row of this.pending.values()) {
+    for (const row of this.unconfirmedRows()) {
       const previous = this.stmt.getState.get(row.id)
       if (previous !== undefined && previous in counts) counts[previous as JobState]--
       counts[row.state]++
@@ -410,7 +435,7 @@ export class SqliteJobStore implements JobStore {
 
   flush(): Promise<void> {
     if (this.closed) return Promise.reject(closedError())
-    if (this.pending.size === 0 && this.borrowed.size === 0) return Promise.resolve()
+    if (this.pending.size === 0 && this.borrowed.size === 0) return this.inflightSettled()
     this.batchFlush ??= deferred()
     this.schedule()
     return this.batchFlush.promise
@@ -422,6 +447,16 @@ export class SqliteJobStore implements JobStore {
     this.closed = true
     if (this.scheduled) clearImmediate(this.scheduled)
     this.scheduled = undefined
+    this.closing = this.finishClose()
+    // A second close() returns the same outcome; don't let an unobserved copy crash the process.
+    this.closing.catch(() => {})
+    return this.closing
+  }
+
+  private async finishClose(): Promise<void> {
+    // In-flight batches first (a failed one comes back to pending), then the rest inline.
+    await this.inflightSettled().catch(() => {})
+    await this.writer?.close()
     let failure: unknown = this.commit()
     if (failure !== undefined) {
       this.logger?.error({ path: this.path, jobs: this.pending.size }, 'job store: unsaved jobs lost on close')
@@ -439,10 +474,7 @@ export class SqliteJobStore implements JobStore {
       this.logger?.error({ err: error, path: this.path }, 'job store: close failed')
     }
     this.logger?.debug({ path: this.path }, 'job store closed')
-    this.closing = failure === undefined ? Promise.resolve() : Promise.reject(failure)
-    // A second close() returns the same outcome; don't let an unobserved copy crash the process.
-    this.closing.catch(() => {})
-    return this.closing
+    if (failure !== undefined) throw failure
   }
 
   private schedule(): void {
@@ -463,11 +495,18 @@ export class SqliteJobStore implements JobStore {
     const waiting = this.batchFlush
     this.batchFlush = undefined
     if (this.pending.size === 0) {
-      waiting?.resolve()
+      if (waiting) this.inflightSettled().then(waiting.resolve, waiting.reject)
       return undefined
     }
     const batch = this.pending
     this.pending = new Map()
+    if (!this.closed && (this.inflightBatches.size > 0 || batch.size >= this.offloadRows)) {
+      const writer = this.backgroundWriter()
+      if (writer) {
+        this.commitInBackground(writer, batch, waiting)
+        return undefined
+      }
+    }
     try {
       this.writeBatch(batch.values())
     } catch (cause) {
@@ -487,12 +526,81 @@ export class SqliteJobStore implements JobStore {
     return undefined
   }
 
+  private backgroundWriter(): BackgroundWriter | undefined {
+    if (this.writer?.usable) return this.writer
+    if (this.writer) return undefined // it failed: commit inline from now on
+    try {
+      this.writer = new BackgroundWriter({ path: this.path, upsertSql: UPSERT_SQL, ...this.writerOptions })
+      return this.writer
+    } catch (error) {
+      this.logger?.warn({ err: error }, 'job store: no background writer; committing inline')
+      return undefined
+    }
+  }
+
+  private commitInBackground(writer: BackgroundWriter, batch: Map<string, PendingRow>, waiting: Deferred | undefined): void {
+    const rows: RowParams[] = []
+    for (const row of batch.values()) {
+      this.inflight.set(row.id, row)
+      rows.push([row.id, row.seq, row.state, row.owner, row.priority, row.createdAt, row.updatedAt, row.json])
+    }
+    const earlier = [...this.inflightBatches]
+    const done = writer.write(rows).then(
+      () => {
+        this.countsStale = true
+        this.counters.commits++
+        this.counters.rowsWritten += batch.size
+        this.counters.lastBatchSize = batch.size
+        this.settle(batch)
+      },
+      (cause: unknown) => {
+        this.counters.failedCommits++
+        this.logger?.error({ err: cause, path: this.path, jobs: batch.size }, 'job store: commit failed')
+        // Back to pending, unless a later save of the same job supersedes the row.
+        for (const row of batch.values()) {
+          if (this.inflight.get(row.id) === row && !this.pending.has(row.id)) this.pending.set(row.id, row)
+        }
+        this.settle(batch)
+        throw new Error(`job store: commit of ${batch.size} job(s) failed: ${errorMessage(cause)}`, { cause })
+      },
+    )
+    this.inflightBatches.add(done)
+    const forget = () => this.inflightBatches.delete(done)
+    done.then(forget, forget)
+    if (waiting) Promise.all([...earlier, done]).then(() => waiting.resolve(), waiting.reject)
+  }
+
+  private settle(batch: Map<string, PendingRow>): void {
+    for (const row of batch.values()) if (this.inflight.get(row.id) === row) this.inflight.delete(row.id)
+  }
+
+  /** Settles once every batch now with the writer has; rejects if any of them failed. */
+  private inflightSettled(): Promise<void> {
+    if (this.inflightBatches.size === 0) return Promise.resolve()
+    return Promise.all([...this.inflightBatches]).then(() => undefined)
+  }
+
+  private unconfirmed(id: string): PendingRow | undefined {
+    return this.pending.get(id) ?? this.inflight.get(id)
+  }
+
+  private isUnconfirmed(id: string): boolean {
+    return this.pending.has(id) || this.inflight.has(id)
+  }
+
+  /** Pending and in-flight rows, the newest write of each id. */
+  private unconfirmedRows(): PendingRow[] {
+    const rows = [...this.pending.values()]
+    for (const row of this.inflight.values()) if (!this.pending.has(row.id)) rows.push(row)
+    return rows
+  }
+
   /** Rows from a query, skipping those a pending write replaces; stops after `limit`. */
   private takeStored(rows: IterableIterator<StoredRow>, limit: number): StoredRow[] {
     const out: StoredRow[] = []
     if (limit <= 0) return out
     for (const row of rows) {
-      if (this.pending.has(row.id)) continue
+      if (this.isUnconfirmed(row.id)) continue
       out.push(row)
       if (out.length >= limit) break // ends the iterator, which resets the statement
     }

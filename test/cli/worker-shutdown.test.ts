@@ -31,7 +31,8 @@ describe('edgerun worker shutdown', () => {
       processes.push(worker)
       proxy.stall()
       worker.kill('SIGTERM')
-      expect(await withTimeout(worker.exited, 15_000, 'worker exit with a silent broker')).toBe(0)
+      const code = await withTimeout(worker.exited, 15_000, 'worker exit with a silent broker')
+      expect(code, `signal ${worker.child.signalCode}; output: ${worker.output()}`).toBe(0)
     } finally {
       await proxy.close()
     }

@@ -46,6 +46,15 @@ describeJobStore(
   { borrows: true },
 )
 
+describeJobStore(
+  'SqliteJobStore (borrow, every batch committed on the writer thread)',
+  async () => {
+    const store = SqliteJobStore.open({ dataDir: await tempDir(), borrow: true, offloadRows: 1 })
+    return { store, dispose: () => store.close().catch(() => undefined) }
+  },
+  { borrows: true },
+)
+
 /** A pino logger whose lines land in an array. */
 function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = []
@@ -171,6 +180,50 @@ describe('SqliteJobStore (sqlite only)', () => {
       await store.flush()
       expect(blocker.prepare('SELECT state FROM jobs WHERE id = ?').pluck().get('held')).toBe('running')
       expect(store.counts().running).toBe(1)
+    } finally {
+      if (blocker.inTransaction) blocker.exec('ROLLBACK')
+      blocker.close()
+      await store.close()
+    }
+  })
+
+  it('a large batch commits on the writer thread: durable when flush() resolves, in order, readable meanwhile', async () => {
+    const store = SqliteJobStore.open({ dataDir, offloadRows: 100 })
+    const other = new Database(store.path, { readonly: true })
+    try {
+      const count = other.prepare('SELECT COUNT(*) FROM jobs').pluck()
+      for (let i = 1; i <= 500; i++) store.save(makeJob(`t${i}`, i))
+      const first = store.flush()
+      // The next batch rewrites some of the same jobs while the first may still be in flight.
+      await new Promise((resolve) => setImmediate(resolve))
+      for (let i = 1; i <= 200; i++) store.save(makeJob(`t${i}`, i, { state: 'succeeded' }))
+      expect(store.get('t1')?.state).toBe('succeeded')
+      expect(store.list({ state: 'queued', limit: 1000 })).toHaveLength(300)
+      expect(store.counts()).toMatchObject({ queued: 300, succeeded: 200 })
+      await Promise.all([first, store.flush()])
+      expect(count.get()).toBe(500)
+      expect(other.prepare("SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'").pluck().get()).toBe(200)
+      expect(store.stats).toMatchObject({ commits: 2, rowsWritten: 700, pending: 0 })
+    } finally {
+      other.close()
+      await store.close()
+    }
+  })
+
+  it('a failed commit on the writer thread rejects flush, keeps the rows readable, and is retried', async () => {
+    const { logger, lines } = captureLogger()
+    const store = SqliteJobStore.open({ dataDir, logger, busyTimeoutMs: 0, offloadRows: 1 })
+    const blocker = new Database(store.path)
+    try {
+      blocker.exec('BEGIN EXCLUSIVE')
+      store.save(makeJob('held', 1, { state: 'running' }))
+      await expect(store.flush()).rejects.toThrow(/commit of 1 job\(s\) failed/)
+      expect(lines.some((line) => line.level === 50 && String(line.msg).includes('commit failed'))).toBe(true)
+      expect(store.stats.failedCommits).toBe(1)
+      expect(store.get('held')?.state).toBe('running')
+      blocker.exec('COMMIT')
+      await store.flush()
+      expect(blocker.prepare('SELECT state FROM jobs WHERE id = ?').pluck().get('held')).toBe('running')
     } finally {
       if (blocker.inTransaction) blocker.exec('ROLLBACK')
       blocker.close()
