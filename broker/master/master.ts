@@ -10,7 +10,7 @@ import { Dispatcher } from './dispatcher.js'
 import { handleNodeEvent } from './handlers/node-events.js'
 import { connectionLost, handleNodeState } from './handlers/node-state.js'
 import { handleRpc, type Visibility } from './handlers/rpc.js'
-import { handleSubmit } from './handlers/submit.js'
+import { SubmitBatch } from './handlers/submit.js'
 import { JobQueue } from './job-queue.js'
 import { JobTimers } from './job-timers.js'
 import { Lifecycle } from './lifecycle.js'
@@ -44,6 +44,7 @@ export class Master extends EventEmitter<MasterEvents> {
   readonly ctx: MasterContext
   private readonly lifecycle: Lifecycle
   private readonly dispatcher: Dispatcher
+  private readonly submits: SubmitBatch
   private readonly transport: Transport
   private readonly visibility: Visibility
   private closing: Promise<void> | undefined
@@ -79,6 +80,7 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     this.lifecycle = new Lifecycle(this.ctx)
     this.dispatcher = new Dispatcher(this.ctx, this.lifecycle, deps.random)
+    this.submits = new SubmitBatch(this.ctx, this.lifecycle, this.visibility)
   }
 
   get namespace(): string {
@@ -111,6 +113,7 @@ export class Master extends EventEmitter<MasterEvents> {
   /** Idempotent. Tells the workers the master is gone, then lets the store finish its writes. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.submits.drain()
       this.dispatcher.stop()
       this.ctx.timers.clearAll()
       this.ctx.notifier.masterState('offline', this.instance)
@@ -123,10 +126,11 @@ export class Master extends EventEmitter<MasterEvents> {
   private route(topic: string, payload: Buffer, retained = false): void {
     const parsed = parseTopic(this.namespace, topic)
     const { ctx, lifecycle } = this
+    if (parsed?.kind === 'submit') return this.submits.add(payload)
+    // Whatever arrived after a submit must see it admitted (a cancel of it, say).
+    this.submits.drain()
     try {
       switch (parsed?.kind) {
-        case 'submit':
-          return handleSubmit(ctx, lifecycle, payload, this.visibility)
         case 'rpc':
           return handleRpc(ctx, lifecycle, payload, this.visibility)
         case 'nodeState':

@@ -1,8 +1,5 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Master } from '../../broker/master/master.js'
-import type { Transport } from '../../broker/master/transport.js'
-import { createJobStore } from '../../broker/store/index.js'
 import {
   ID_PATTERN,
   REJECT_CODES,
@@ -19,6 +16,7 @@ import {
   topics,
   workerEventSchema,
 } from '../../src/protocol/index.js'
+import { withMaster } from '../helpers/recording-transport.js'
 
 const NS = 'prop'
 const SCHEMAS = { submitSchema, rpcRequestSchema, workerEventSchema, nodeStateSchema, masterStateSchema, jobReplySchema, rpcReplySchema, assignSchema, controlSchema }
@@ -104,32 +102,6 @@ describe('codec and schemas (property tests)', () => {
   })
 })
 
-/** A Transport that records what the master sends, and lets the test deliver to it. */
-class RecordingTransport implements Transport {
-  readonly sent: Array<{ topic: string; payload: Buffer; retain: boolean }> = []
-  deliver: (topic: string, payload: Buffer) => void = () => {}
-  publish(topic: string, payload: Buffer, options: { qos: 0 | 1; retain?: boolean }): void {
-    this.sent.push({ topic, payload, retain: options.retain ?? false })
-  }
-  async subscribe(_filters: string[], handler: (topic: string, payload: Buffer) => void): Promise<void> {
-    this.deliver = handler
-  }
-  async close(): Promise<void> {}
-}
-
-async function withMaster<T>(fn: (master: Master, transport: RecordingTransport) => Promise<T>): Promise<T> {
-  const transport = new RecordingTransport()
-  const store = createJobStore({ kind: 'memory' })
-  const master = new Master({ namespace: NS }, { transport, store })
-  await master.start()
-  try {
-    return await fn(master, transport)
-  } finally {
-    await master.close()
-    await store.close()
-  }
-}
-
 const REPLY_SCHEMAS = { reply: [jobReplySchema, rpcReplySchema], jobEvents: [jobReplySchema], nodeAssign: [assignSchema], nodeControl: [controlSchema], masterState: [masterStateSchema] } as const
 
 describe('the master under random input (property tests)', () => {
@@ -144,7 +116,7 @@ describe('the master under random input (property tests)', () => {
   it('never throws past a handler, and everything it sends is a valid v1 message on a protocol topic', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(topicArb, anyPayload), { minLength: 1, maxLength: 30 }), async (messages) => {
-        await withMaster(async (master, transport) => {
+        await withMaster(NS, async (master, transport) => {
           for (const [topic, payload] of messages) expect(() => transport.deliver(topic, payload)).not.toThrow()
           await master.ctx.store.flush()
           await new Promise((resolve) => setImmediate(resolve))
@@ -165,8 +137,10 @@ describe('the master under random input (property tests)', () => {
   it('every submit ends in exactly one of: admitted, duplicate, or a rejection counted under its code', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(anyPayload, { minLength: 1, maxLength: 40 }), async (payloads) => {
-        await withMaster(async (master, transport) => {
+        await withMaster(NS, async (master, transport) => {
           for (const payload of payloads) transport.deliver(topics.submit(NS), payload)
+          // Submits are admitted a burst at a time, at the end of the turn they arrived in.
+          await new Promise((resolve) => setImmediate(resolve))
           const counters = master.ctx.counters.toJSON()
           const rejected = Object.entries(counters).filter(([key]) => key.startsWith('rejected_'))
           for (const [key] of rejected) expect(CODES.has(key.slice('rejected_'.length)), key).toBe(true)

@@ -7,8 +7,57 @@ import { availability } from '../scheduler.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
 import type { Visibility } from './rpc.js'
 
-/** `{ns}/submit`: admit a job, or say exactly why not. */
-export function handleSubmit(ctx: MasterContext, lifecycle: Lifecycle, payload: Buffer, visibility: Visibility = () => 'all'): void {
+/**
+ * `{ns}/submit`, a burst at a time: the submits that arrive in one turn are checked against the
+ * store in one query (a lookup per submit was 6 % of the broker's CPU at load), then admitted in
+ * arrival order. The master drains the burst before it handles any other message, so nothing
+ * that arrives after a submit can see the world before it.
+ */
+export class SubmitBatch {
+  private payloads: Buffer[] = []
+
+  constructor(
+    private readonly ctx: MasterContext,
+    private readonly lifecycle: Lifecycle,
+    private readonly visibility: Visibility,
+  ) {}
+
+  add(payload: Buffer): void {
+    if (this.payloads.length === 0) setImmediate(() => this.drain())
+    this.payloads.push(payload)
+  }
+
+  drain(): void {
+    if (this.payloads.length === 0) return
+    const payloads = this.payloads
+    this.payloads = []
+    const submits: SubmitMessage[] = []
+    for (const payload of payloads) {
+      const submit = this.guarded(() => validSubmit(this.ctx, payload))
+      if (submit) submits.push(submit)
+    }
+    if (submits.length === 0) return
+    const unknown = submits.filter((submit) => !this.ctx.active.has(submit.id)).map((submit) => submit.id)
+    const stored = unknown.length > 0 ? this.ctx.store.getMany(unknown) : new Map<string, JobRecord>()
+    for (const submit of submits) {
+      this.guarded(() => admit(this.ctx, this.lifecycle, submit, this.ctx.active.get(submit.id) ?? stored.get(submit.id), this.visibility))
+    }
+  }
+
+  /** A handler bug must cost one message, never the batch or the master. */
+  private guarded<T>(fn: () => T): T | undefined {
+    try {
+      return fn()
+    } catch (error) {
+      this.ctx.counters.inc('handler_errors')
+      this.ctx.logger.error({ err: error }, 'submit handler failed')
+      return undefined
+    }
+  }
+}
+
+/** A well-formed submit with a usable replyTo, or undefined once the submitter has been told why not. */
+function validSubmit(ctx: MasterContext, payload: Buffer): SubmitMessage | undefined {
   const ns = ctx.options.namespace
   const decoded = decode(submitSchema, payload, ctx.options.maxPayloadBytes)
   if (!decoded.ok) {
@@ -21,21 +70,26 @@ export function handleSubmit(ctx: MasterContext, lifecycle: Lifecycle, payload: 
       ctx.counters.inc('ignored_unanswerable')
       ctx.logger.warn({ code: decoded.code, reason: decoded.message }, 'malformed submit with no usable replyTo')
     }
-    return
+    return undefined
   }
   const submit = decoded.value
   if (!usableReplyTo(ns, submit.replyTo)) {
     ctx.counters.inc('rejected_BAD_MESSAGE')
     ctx.counters.inc('ignored_unanswerable')
     ctx.logger.warn({ jobId: submit.id, replyTo: submit.replyTo }, 'submit whose replyTo is not a reply topic')
-    return
+    return undefined
   }
   const tooBig = submit.kind === 'judge' ? judgeSizeProblem(ctx, submit) : undefined
   if (tooBig) {
     reject(ctx, submit, 'BAD_MESSAGE', tooBig)
-    return
+    return undefined
   }
-  const known = ctx.active.get(submit.id) ?? ctx.store.get(submit.id)
+  return submit
+}
+
+/** Admit a job, or say exactly why not. `known` is the job already under this id, if any. */
+function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, known: JobRecord | undefined, visibility: Visibility): void {
+  const ns = ctx.options.namespace
   const client = replyClientOf(ns, submit.replyTo)!
   if (known && known.owner !== client && visibility(client) === 'own') {
     // Under --auth a client sees only its own jobs: another's id is simply not its to reuse.
@@ -67,7 +121,7 @@ export function handleSubmit(ctx: MasterContext, lifecycle: Lifecycle, payload: 
     reject(ctx, submit, 'QUEUE_FULL', `the master already holds ${ctx.queue.size} queued jobs`)
     return
   }
-  const owner = replyClientOf(ns, submit.replyTo) ?? null
+  const owner = client
   if (ctx.queue.ownerCount(owner) >= ctx.options.maxQueuedPerClient) {
     reject(ctx, submit, 'QUEUE_FULL', `client ${owner} already has ${ctx.options.maxQueuedPerClient} queued jobs`)
     return

@@ -1,0 +1,31 @@
+import { Master } from '../../broker/master/master.js'
+import type { Transport } from '../../broker/master/transport.js'
+import { createJobStore } from '../../broker/store/index.js'
+import type { JobStore } from '../../broker/store/job-store.js'
+
+/** A Transport that records what the master sends, and lets the test deliver to it. */
+export class RecordingTransport implements Transport {
+  readonly sent: Array<{ topic: string; payload: Buffer; retain: boolean }> = []
+  deliver: (topic: string, payload: Buffer) => void = () => {}
+  publish(topic: string, payload: Buffer, options: { qos: 0 | 1; retain?: boolean }): void {
+    this.sent.push({ topic, payload, retain: options.retain ?? false })
+  }
+  async subscribe(_filters: string[], handler: (topic: string, payload: Buffer, retained: boolean) => void): Promise<void> {
+    this.deliver = (topic, payload) => handler(topic, payload, false)
+  }
+  async close(): Promise<void> {}
+}
+
+/** A master on a memory store and a RecordingTransport, closed after `fn`. */
+export async function withMaster<T>(namespace: string, fn: (master: Master, transport: RecordingTransport, store: JobStore) => Promise<T>): Promise<T> {
+  const transport = new RecordingTransport()
+  const store = createJobStore({ kind: 'memory' })
+  const master = new Master({ namespace }, { transport, store })
+  await master.start()
+  try {
+    return await fn(master, transport, store)
+  } finally {
+    await master.close()
+    await store.close()
+  }
+}
