@@ -78,6 +78,8 @@ export default class BrokerCommand extends BaseCommand {
       dataDir,
       auth: broker.security.authenticating,
     }
+    // Listen before saying "listening": whoever reads that line may signal at once.
+    const stopped = untilSignal()
     // oclif silences this.log under --json; the listening event is still one JSON line on stdout.
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify({ event: 'listening', ...info })}\n`)
     else {
@@ -86,7 +88,7 @@ export default class BrokerCommand extends BaseCommand {
       const jobs = !broker.master ? `no master: clustered over ${flags.redis}` : dataDir ? `jobs in ${dataDir}` : 'jobs in memory'
       this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${jobs}${auth})`)
     }
-    const signal = await untilSignal()
+    const signal = await stopped
     this.note(`${signal}: shutting down`)
     await broker.close()
     return info

@@ -39,8 +39,10 @@ export default class MasterCommand extends BaseCommand {
     })
     const master = new Master(masterOptionsFrom(flags, flags.namespace), { transport: new MqttTransport(connection, logger), store, logger, instance })
     await master.start()
+    // Listen before announcing: whoever reads that line may signal at once.
+    const stopped = untilSignal()
     this.note(`edgerun master ${master.instance} serving namespace ${flags.namespace} on ${flags.url}`)
-    const signal = await untilSignal()
+    const signal = await stopped
     this.note(`${signal}: shutting down`)
     await master.close()
     await store.close()

@@ -46,9 +46,10 @@ export default class Up extends BaseCommand {
     )
     const ids = cluster.workers.map((worker) => worker.id)
     const info = { url: cluster.broker.url, workers: ids }
+    const stopped = untilSignal()
     if (this.jsonEnabled()) this.log(JSON.stringify({ event: 'up', ...info }))
     else this.log(`edgerun up: broker-master on ${cluster.broker.url} with ${ids.length} worker(s) ${ids.join(', ')}; Ctrl-C to stop`)
-    await untilSignal()
+    await stopped
     this.note('stopping')
     await cluster.close()
     return info

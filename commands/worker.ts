@@ -55,6 +55,8 @@ export default class WorkerCommand extends BaseCommand {
       },
       { logger },
     )
+    // Listen before saying "online": whoever reads that line may signal at once.
+    const stopped = untilSignal()
     const caps = worker.options
     const languages = worker.capabilities.languages
     this.note(
@@ -72,7 +74,7 @@ export default class WorkerCommand extends BaseCommand {
       up = true
       this.note(`worker ${id}: online (epoch ${epoch})`)
     })
-    const signal = await untilSignal()
+    const signal = await stopped
     this.note(`${signal}: draining ${worker.runningCount} running job(s), then stopping (again to force)`)
     const force = untilSignal().then(() => worker.crash())
     await Promise.race([worker.close(), force])
