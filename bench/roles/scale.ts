@@ -27,7 +27,7 @@ try {
   for (let i = 0; i < (seeded ? 0 : config.queued); i++) {
     const job: JobRecord = {
       id: `q-${i}`,
-      spec: { id: `q-${i}`, kind: 'noop', priority: 0, timeoutMs: 60_000, maxAttempts: 100, requires: { labels: [] }, wait: true, progress: false },
+      spec: { id: `q-${i}`, kind: 'noop', priority: 0, timeoutMs: 60_000, maxAttempts: 100, requires: { labels: [] }, wait: true, progress: false, batchReplies: false },
       state: 'queued',
       replyTo: `${ns}/reply/seed`,
       owner: 'seed',

@@ -189,13 +189,19 @@ export class Master extends EventEmitter<MasterEvents> {
       this.pendingFlush = undefined
       const callbacks = this.flushCallbacks
       this.flushCallbacks = []
-      for (const callback of callbacks) {
-        try {
-          callback()
-        } catch (error) {
-          this.ctx.logger.error({ err: error }, 'post-flush callback failed')
-        }
+      const failed = (error: unknown) => {
+        this.ctx.counters.inc('handler_errors')
+        this.ctx.logger.error({ err: error }, 'post-flush callback failed')
       }
+      this.ctx.notifier.batched(() => {
+        for (const callback of callbacks) {
+          try {
+            callback()
+          } catch (error) {
+            failed(error)
+          }
+        }
+      }, failed)
     })
   }
 }

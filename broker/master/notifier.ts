@@ -1,4 +1,5 @@
 import {
+  LIMITS,
   PROTOCOL_VERSION,
   encode,
   topics,
@@ -18,6 +19,9 @@ export type JobReplyBody = Distribute<JobReply>
 
 /** Every message the master sends, built in one place from the protocol's topic builders. */
 export class Notifier {
+  /** While `batched()` runs: replies held for jobs submitted with batchReplies, by replyTo. */
+  private held: Map<string, object[]> | undefined
+
   constructor(
     private readonly transport: Transport,
     private readonly ns: string,
@@ -25,10 +29,58 @@ export class Notifier {
 
   /** To the submitter's reply topic and to the job's event topic (DESIGN §3). */
   toJob(job: JobRecord, body: JobReplyBody): void {
-    const payload = encode({ v: PROTOCOL_VERSION, ...body, jobId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) })
-    if (body.type !== 'progress' || job.spec.progress !== false) this.transport.publish(job.replyTo, payload, { qos: 1 })
+    const reply = { v: PROTOCOL_VERSION, ...body, jobId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) }
+    let payload: Buffer | undefined
+    if (body.type !== 'progress' || job.spec.progress !== false) {
+      const held = job.spec.batchReplies ? this.held : undefined
+      if (held) {
+        let list = held.get(job.replyTo)
+        if (!list) held.set(job.replyTo, (list = []))
+        list.push(reply)
+      } else {
+        payload = encode(reply)
+        this.transport.publish(job.replyTo, payload, { qos: 1 })
+      }
+    }
     const events = topics.jobEvents(this.ns, job.id)
-    if (this.transport.hasSubscribers?.(events) ?? true) this.transport.publish(events, payload, { qos: 1 })
+    if (this.transport.hasSubscribers?.(events) ?? true) this.transport.publish(events, payload ?? encode(reply), { qos: 1 })
+  }
+
+  /**
+   * Runs `fn`, then sends the replies it made for jobs submitted with `batchReplies` as one
+   * `batch` message per reply topic (in order, split at LIMITS.maxReplyBatch); a lone reply goes
+   * out as itself.
+   */
+  batched(fn: () => void, onError: (error: unknown) => void): void {
+    if (this.held) return fn()
+    this.held = new Map()
+    try {
+      fn()
+    } finally {
+      const held = this.held
+      this.held = undefined
+      for (const [replyTo, replies] of held) {
+        for (let i = 0; i < replies.length; i += LIMITS.maxReplyBatch) {
+          const chunk = replies.slice(i, i + LIMITS.maxReplyBatch)
+          try {
+            const message = chunk.length === 1 ? chunk[0]! : { v: PROTOCOL_VERSION, type: 'batch', replies: chunk }
+            this.transport.publish(replyTo, encode(message), { qos: 1 })
+          } catch (error) {
+            // One reply that cannot be encoded costs only itself: the rest go out one by one.
+            onError(error)
+            if (chunk.length > 1) for (const reply of chunk) this.publishOrReport(replyTo, reply, onError)
+          }
+        }
+      }
+    }
+  }
+
+  private publishOrReport(topic: string, message: object, onError: (error: unknown) => void): void {
+    try {
+      this.transport.publish(topic, encode(message), { qos: 1 })
+    } catch (error) {
+      onError(error)
+    }
   }
 
   /** A refusal before the job exists: only the submitter hears it. */

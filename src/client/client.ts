@@ -9,6 +9,7 @@ import {
   encode,
   filters,
   jobReplySchema,
+  replyBatchSchema,
   rpcReplySchema,
   topics,
   type JobReply,
@@ -134,7 +135,9 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     if (this.pending.has(id)) return Promise.reject(new EdgerunError('BAD_FLAG', `job ${id} is already being submitted by this client`))
     // Without a listener for them, progress replies would only cost messages.
     const progress = spec.progress ?? handlers.onEvent !== undefined
-    const payload = encode({ ...spec, progress, v: PROTOCOL_VERSION, type: 'submit', id, replyTo: this.replyTo })
+    // This client unpacks `batch` replies: one message per master commit instead of one per reply.
+    const batchReplies = spec.batchReplies ?? true
+    const payload = encode({ ...spec, progress, batchReplies, v: PROTOCOL_VERSION, type: 'submit', id, replyTo: this.replyTo })
     return new Promise((resolve) => {
       const entry: PendingJob = { submit: payload, sentAt: Date.now(), accepted: false, onEvent: handlers.onEvent, resolve }
       if (handlers.detach) entry.onAccepted = resolve
@@ -248,6 +251,12 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     }
     if (topic !== this.replyTo) return
     const head = payload.subarray(0, 64).toString()
+    if (head.includes('"type":"batch"')) {
+      const decoded = decode(replyBatchSchema, payload)
+      if (decoded.ok) for (const reply of decoded.value.replies) this.onJobReply(reply)
+      else this.logger.warn({ reason: decoded.message }, 'malformed reply batch')
+      return
+    }
     if (head.includes('"type":"rpc"')) {
       const decoded = decode(rpcReplySchema, payload)
       if (decoded.ok) this.onRpcReply(decoded.value)

@@ -182,7 +182,8 @@ describe('hostile input: every kind is answered with its code or refused, and th
       await waitFor(async () => (await client.listNodes()).some((n) => n.id === 'deep-worker' && n.state === 'online'), { what: 'fake online' })
       for (const worker of open.workers) await worker.close({ drainTimeoutMs: 0 })
       open.workers.length = 0
-      const done = client.submit({ kind: 'noop' })
+      // A listener for events, so the master must relay the progress to the submitter.
+      const done = client.submit({ kind: 'noop' }, { onEvent: () => {} })
       const assign = await fake.nextAssign()
       await fake.accept(assign)
       // Built by hand: JSON.stringify itself cannot write 10,000 levels.

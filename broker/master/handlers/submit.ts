@@ -100,7 +100,9 @@ function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, 
     ctx.counters.inc('duplicate_submits')
     // Idempotency: the same id never makes a second job; the reply describes the existing one.
     ctx.afterFlush(() => {
-      ctx.notifier.toJob({ ...known, replyTo: submit.replyTo, correlationId: submit.correlationId }, {
+      // Answered as the new submit asked (its replyTo, correlationId and batchReplies).
+      const asked = { ...known, replyTo: submit.replyTo, correlationId: submit.correlationId, spec: { ...known.spec, batchReplies: submit.batchReplies } }
+      ctx.notifier.toJob(asked, {
         type: 'accepted',
         state: known.state,
         duplicate: true,

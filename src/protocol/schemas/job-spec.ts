@@ -24,6 +24,11 @@ const jobCommon = {
    * A submitter that only wants the result saves a third of the messages per job.
    */
   progress: z.boolean().default(true),
+  /**
+   * Whether replies to `replyTo` may come packed in `batch` messages (an addition to DESIGN §3,
+   * see docs/protocol.md): one message per store commit instead of one per reply.
+   */
+  batchReplies: z.boolean().default(false),
   correlationId: correlationIdSchema.optional(),
 }
 

@@ -18,4 +18,6 @@ export const LIMITS = {
   maxJudgeMemoryMb: 4096,
   /** Entries in one batched `control` `ack` (`jobs`). */
   maxAckBatch: 1000,
+  /** Replies in one `batch` message. */
+  maxReplyBatch: 500,
 } as const

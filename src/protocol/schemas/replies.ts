@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { jobIdSchema } from '../ids.js'
 import { attemptSchema, correlationIdSchema, v1 } from './common.js'
+import { LIMITS } from './limits.js'
 import { jobOutputSchema } from './outputs.js'
 import { finalStateSchema, jobStateSchema } from './states.js'
 
@@ -61,6 +62,17 @@ export const jobReplySchema = z.discriminatedUnion('type', [
   resultReplySchema,
 ])
 
+/**
+ * master → client, on `replyTo` only, and only for jobs submitted with `batchReplies: true`: the
+ * replies one store commit released, in order.
+ */
+export const replyBatchSchema = z.object({
+  v: v1,
+  type: z.literal('batch'),
+  replies: z.array(jobReplySchema).min(1).max(LIMITS.maxReplyBatch),
+})
+
+export type ReplyBatch = z.infer<typeof replyBatchSchema>
 export type AcceptedReply = z.infer<typeof acceptedReplySchema>
 export type RejectedReply = z.infer<typeof rejectedReplySchema>
 export type ProgressReply = z.infer<typeof progressReplySchema>
