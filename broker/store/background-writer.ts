@@ -24,16 +24,39 @@ db.pragma('synchronous = ' + workerData.synchronous)
 db.pragma('cache_size = -16384')
 const upsert = db.prepare(workerData.upsertSql)
 const write = db.transaction((rows) => { for (const r of rows) upsert.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) })
+const writePacked = db.transaction((packed) => {
+  for (const line of packed.split('\u0002')) {
+    const f = line.split('\u0001')
+    upsert.run(f[0], Number(f[1]), f[2], f[3] === '' ? null : f[3], Number(f[4]), Number(f[5]), Number(f[6]), f[7])
+  }
+})
 parentPort.on('message', (message) => {
   if (message.close) { db.close(); parentPort.postMessage({ closed: true }); return }
   try {
-    write(message.rows)
+    if (message.packed !== undefined) writePacked(message.packed)
+    else write(message.rows)
     parentPort.postMessage({ id: message.id, ok: true })
   } catch (error) {
     parentPort.postMessage({ id: message.id, ok: false, message: error && error.message ? error.message : String(error) })
   }
 })
 `
+
+const SEPARATORS = /[\u0001\u0002]/
+
+/**
+ * The rows as one string: a string crosses to the thread as one copy, where arrays of values
+ * were cloned value by value (as costly as serializing the records). JSON never holds a raw
+ * U+0001 or U+0002, and ids and states are checked for them; undefined if a row has one.
+ */
+export function pack(rows: RowParams[]): string | undefined {
+  const lines: string[] = []
+  for (const [id, seq, state, owner, priority, createdAt, updatedAt, json] of rows) {
+    if (SEPARATORS.test(id) || SEPARATORS.test(state) || (owner !== null && (owner === '' || SEPARATORS.test(owner)))) return undefined
+    lines.push(`${id}\u0001${seq}\u0001${state}\u0001${owner ?? ''}\u0001${priority}\u0001${createdAt}\u0001${updatedAt}\u0001${json}`)
+  }
+  return lines.join('\u0002')
+}
 
 /**
  * Commits batches of rows on a thread of its own, with its own connection, in the order they
@@ -68,10 +91,11 @@ export class BackgroundWriter {
   write(rows: RowParams[]): Promise<void> {
     if (this.failure || this.closing) return Promise.reject(this.failure ?? new Error('job store writer is closed'))
     const id = this.nextId++
+    const packed = pack(rows)
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject })
       this.worker.ref()
-      this.worker.postMessage({ id, rows })
+      this.worker.postMessage(packed === undefined ? { id, rows } : { id, packed })
     })
   }
 

@@ -210,6 +210,26 @@ describe('SqliteJobStore (sqlite only)', () => {
     }
   })
 
+  it('the writer thread takes rows whose text could not be packed into one string, too', async () => {
+    const store = SqliteJobStore.open({ dataDir, offloadRows: 1 })
+    try {
+      const odd = makeJob('odd', 1, { owner: 'a\u0001b' })
+      const plain = makeJob('plain', 2, { owner: null })
+      store.save(odd)
+      await store.flush()
+      store.save(plain)
+      await store.flush()
+      const db = new Database(store.path, { readonly: true })
+      const owners = db.prepare('SELECT owner FROM jobs ORDER BY seq').pluck().all()
+      db.close()
+      expect(owners).toEqual(['a\u0001b', null])
+      expect(store.get('odd')).toEqual(odd)
+      expect(store.list({ owner: 'a\u0001b', limit: 5 }).map((job) => job.id)).toEqual(['odd'])
+    } finally {
+      await store.close()
+    }
+  })
+
   it('a failed commit on the writer thread rejects flush, keeps the rows readable, and is retried', async () => {
     const { logger, lines } = captureLogger()
     const store = SqliteJobStore.open({ dataDir, logger, busyTimeoutMs: 0, offloadRows: 1 })
