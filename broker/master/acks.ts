@@ -2,6 +2,9 @@ import { LIMITS, type RunningEntry } from '../../src/protocol/index.js'
 import type { NodeTable } from './node-table.js'
 import type { Notifier } from './notifier.js'
 
+/** Results to acknowledge, by node, in arrival order. */
+export type AckBatch = Map<string, RunningEntry[]>
+
 /**
  * Result acknowledgements (DESIGN §5, step 4), sent once the results are durable. A worker that
  * announced `ack-batch` gets one `control` `ack` per flush for all of its results (a fifth of the
@@ -9,25 +12,42 @@ import type { Notifier } from './notifier.js'
  * DESIGN.md has it.
  */
 export class ResultAcks {
-  private pending = new Map<string, RunningEntry[]>()
+  private pending: AckBatch = new Map()
 
   constructor(
     private readonly nodes: NodeTable,
     private readonly notifier: Notifier,
-    private readonly afterFlush: (fn: () => void) => void,
+    /** Makes the master flush soon; it takes what is pending then, and sends it once durable. */
+    private readonly scheduleFlush: () => void,
   ) {}
 
   add(nodeId: string, jobId: string, attempt: number): void {
-    if (this.pending.size === 0) this.afterFlush(() => this.send())
     let entries = this.pending.get(nodeId)
     if (!entries) this.pending.set(nodeId, (entries = []))
     entries.push({ jobId, attempt })
+    this.scheduleFlush()
   }
 
-  private send(): void {
-    const pending = this.pending
+  /** The acks of every result saved so far, for the flush about to be made. */
+  take(): AckBatch {
+    const taken = this.pending
     this.pending = new Map()
-    for (const [nodeId, entries] of pending) {
+    return taken
+  }
+
+  /** A flush failed: its acks wait for the next one, ahead of newer ones. */
+  putBack(batch: AckBatch): void {
+    for (const [nodeId, entries] of this.pending) {
+      const earlier = batch.get(nodeId)
+      if (earlier) earlier.push(...entries)
+      else batch.set(nodeId, entries)
+    }
+    this.pending = batch
+  }
+
+  /** Once the flush that `take()` preceded is durable. */
+  send(batch: AckBatch): void {
+    for (const [nodeId, entries] of batch) {
       if (entries.length > 1 && this.nodes.get(nodeId)?.features.has('ack-batch')) {
         for (let i = 0; i < entries.length; i += LIMITS.maxAckBatch) {
           this.notifier.control(nodeId, 'ack', { jobs: entries.slice(i, i + LIMITS.maxAckBatch) })

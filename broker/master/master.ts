@@ -48,7 +48,7 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly transport: Transport
   private readonly visibility: Visibility
   private closing: Promise<void> | undefined
-  private pendingFlush: Promise<void> | undefined
+  private flushScheduled = false
   private flushCallbacks: Array<() => void> = []
 
   constructor(options: MasterOptionsInput, deps: MasterDeps) {
@@ -67,7 +67,7 @@ export class Master extends EventEmitter<MasterEvents> {
       nodes,
       queue: new JobQueue(),
       notifier,
-      acks: new ResultAcks(nodes, notifier, (fn) => this.afterFlush(fn)),
+      acks: new ResultAcks(nodes, notifier, () => this.scheduleFlush()),
       counters: new Counters(),
       logger: (deps.logger ?? silentLogger()).child({ component: 'master' }),
       timers: new JobTimers(),
@@ -173,35 +173,54 @@ export class Master extends EventEmitter<MasterEvents> {
     }
   }
 
-  /** Coalesces the store's flushes: one durable write serves every callback queued meanwhile. */
+  /**
+   * Runs `fn` once every save made before it is durable. The callbacks of one event-loop turn
+   * share one `store.flush()`, called right after they are taken, so each waits for the writes
+   * made before it and no later ones: with the writer thread a flush can still be in flight
+   * while the next turn's saves go into the next batch.
+   */
   private afterFlush(fn: () => void): void {
     this.flushCallbacks.push(fn)
-    if (this.pendingFlush) return
-    this.pendingFlush = Promise.resolve().then(async () => {
-      try {
-        await this.ctx.store.flush()
-      } catch (error) {
-        this.ctx.logger.error({ err: error }, 'job store flush failed')
-        this.emit('error', error as Error)
-        this.pendingFlush = undefined
-        return
-      }
-      this.pendingFlush = undefined
-      const callbacks = this.flushCallbacks
-      this.flushCallbacks = []
-      const failed = (error: unknown) => {
-        this.ctx.counters.inc('handler_errors')
-        this.ctx.logger.error({ err: error }, 'post-flush callback failed')
-      }
-      this.ctx.notifier.batched(() => {
-        for (const callback of callbacks) {
-          try {
-            callback()
-          } catch (error) {
-            failed(error)
-          }
-        }
-      }, failed)
+    this.scheduleFlush()
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(() => {
+      this.flushScheduled = false
+      void this.flushThenRun()
     })
+  }
+
+  private async flushThenRun(): Promise<void> {
+    const callbacks = this.flushCallbacks
+    this.flushCallbacks = []
+    const acks = this.ctx.acks.take()
+    try {
+      await this.ctx.store.flush()
+    } catch (error) {
+      // Nothing is said about writes that are not on disk; the next flush tries again.
+      this.flushCallbacks.unshift(...callbacks)
+      this.ctx.acks.putBack(acks)
+      this.ctx.logger.error({ err: error }, 'job store flush failed')
+      this.emit('error', error as Error)
+      return
+    }
+    const failed = (error: unknown) => {
+      this.ctx.counters.inc('handler_errors')
+      this.ctx.logger.error({ err: error }, 'post-flush callback failed')
+    }
+    this.ctx.notifier.batched(() => {
+      for (const callback of callbacks) {
+        try {
+          callback()
+        } catch (error) {
+          failed(error)
+        }
+      }
+    }, failed)
+    // Replies first: a worker's ack is never what anyone waits on.
+    this.ctx.acks.send(acks)
   }
 }

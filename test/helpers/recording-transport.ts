@@ -17,9 +17,12 @@ export class RecordingTransport implements Transport {
 }
 
 /** A master on a memory store and a RecordingTransport, closed after `fn`. */
-export async function withMaster<T>(namespace: string, fn: (master: Master, transport: RecordingTransport, store: JobStore) => Promise<T>): Promise<T> {
+export async function withMaster<T>(
+  namespace: string,
+  fn: (master: Master, transport: RecordingTransport, store: JobStore) => Promise<T>,
+  store: JobStore = createJobStore({ kind: 'memory' }),
+): Promise<T> {
   const transport = new RecordingTransport()
-  const store = createJobStore({ kind: 'memory' })
   const master = new Master({ namespace }, { transport, store })
   await master.start()
   try {
