@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { measureBullmq } from './scenarios/bullmq.js'
+import { redisAvailable } from '../test/helpers/redis.js'
 import { measureEdgerun, measureFloor, type LoadSizes, type SystemFigures } from './scenarios/throughput.js'
 import { median, round } from './lib/stats.js'
 import { measureConnections } from './scenarios/connections.js'
@@ -29,6 +30,25 @@ const results: Record<string, unknown> = {
   sizes,
 }
 const log = (line: string) => process.stderr.write(`${line}\n`)
+const failures: string[] = []
+
+/**
+ * One round of one system. A round that fails (a role that crashed, a baseline that timed out)
+ * is logged, kept in `failures` and tried once more, instead of ending the whole run.
+ */
+async function round_<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      return await fn()
+    } catch (error) {
+      const line = `${what}, attempt ${attempt}: ${(error as Error).message.split('\n')[0]}`
+      failures.push(line)
+      results.failures = failures
+      log(`  failed: ${line}`)
+    }
+  }
+  return undefined
+}
 
 function medianFigures(list: SystemFigures[]): SystemFigures {
   return {
@@ -45,19 +65,21 @@ if (want('throughput')) {
   const rounds: Record<'floor' | 'edgerun' | 'bullmq', SystemFigures[]> = { floor: [], edgerun: [], bullmq: [] }
   for (let r = 1; r <= repeats; r++) {
     log(`round ${r}/${repeats}: floor (raw 4-hop MQTT on Aedes)…`)
-    rounds.floor.push(await measureFloor(sizes))
-    log(`  ${JSON.stringify(rounds.floor.at(-1))}`)
+    const floor = await round_(`floor round ${r}`, () => measureFloor(sizes))
+    if (floor) rounds.floor.push(floor)
+    log(`  ${JSON.stringify(floor)}`)
     log(`round ${r}/${repeats}: edgerun (1 worker, noop, SQLite store)…`)
-    rounds.edgerun.push(await measureEdgerun(sizes))
-    log(`  ${JSON.stringify(rounds.edgerun.at(-1))}`)
+    const edgerun = await round_(`edgerun round ${r}`, () => measureEdgerun(sizes))
+    if (edgerun) rounds.edgerun.push(edgerun)
+    log(`  ${JSON.stringify(edgerun)}`)
     log(`round ${r}/${repeats}: bullmq + redis…`)
-    const bull = await measureBullmq(sizes)
+    const bull = await round_(`bullmq round ${r}`, () => measureBullmq(sizes))
     if (bull) rounds.bullmq.push(bull)
-    log(`  ${JSON.stringify(bull ?? 'skipped: redis-server not found')}`)
+    log(`  ${JSON.stringify(bull ?? (redisAvailable() ? 'failed' : 'skipped: redis-server not found'))}`)
   }
   results.floor = medianFigures(rounds.floor)
   results.edgerun = medianFigures(rounds.edgerun)
-  results.bullmq = rounds.bullmq.length > 0 ? medianFigures(rounds.bullmq) : { jobsPerSec: null, skipped: 'redis-server not found' }
+  results.bullmq = rounds.bullmq.length > 0 ? medianFigures(rounds.bullmq) : { jobsPerSec: null, skipped: redisAvailable() ? 'every round failed' : 'redis-server not found' }
   results.rounds = rounds
   log('edgerun: 2 workers, noop…')
   results.edgerun2Workers = await measureEdgerun(sizes, { workers: 2 })

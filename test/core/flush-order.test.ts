@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryJobStore } from '../../broker/store/memory-store.js'
 import { PROTOCOL_VERSION, encode, topics } from '../../src/protocol/index.js'
-import { withMaster } from '../helpers/recording-transport.js'
+import { turn, withMaster } from '../helpers/recording-transport.js'
 
 const NS = 'order'
 const REPLY = `${NS}/reply/c1`
@@ -21,7 +21,6 @@ class HeldStore extends MemoryJobStore {
   }
 }
 
-const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 function submit(id: string): Buffer {
   return encode({ v: PROTOCOL_VERSION, type: 'submit', id, kind: 'noop', replyTo: REPLY })

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { PROTOCOL_VERSION, encode, jobReplySchema, replyBatchSchema, topics } from '../../src/protocol/index.js'
 import { Notifier } from '../../broker/master/notifier.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
-import { RecordingTransport, withMaster } from '../helpers/recording-transport.js'
+import { RecordingTransport, turn, withMaster } from '../helpers/recording-transport.js'
 
 const NS = 'rbatch'
 const REPLY = `${NS}/reply/c1`
@@ -11,11 +11,7 @@ function submit(id: string, batchReplies?: boolean): Buffer {
   return encode({ v: PROTOCOL_VERSION, type: 'submit', id, kind: 'noop', progress: false, replyTo: REPLY, ...(batchReplies === undefined ? {} : { batchReplies }) })
 }
 
-function onReplyTopic(transport: RecordingTransport): Array<Record<string, unknown>> {
-  return transport.sent.filter((m) => m.topic === REPLY).map((m) => JSON.parse(m.payload.toString()))
-}
 
-const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('reply batches (the batchReplies extension, docs/protocol.md §14)', () => {
   it('the replies one commit releases for batchReplies jobs go out as one batch message, in order', async () => {
@@ -24,7 +20,7 @@ describe('reply batches (the batchReplies extension, docs/protocol.md §14)', ()
       await turn()
       await store.flush()
       await turn()
-      const messages = onReplyTopic(transport)
+      const messages = transport.messagesOn(REPLY)
       expect(messages).toHaveLength(1)
       const batch = replyBatchSchema.parse(messages[0])
       expect(batch.replies.map((r) => [r.type, r.jobId])).toEqual([0, 1, 2, 3, 4].map((i) => ['accepted', `b${i}`]))
@@ -37,7 +33,7 @@ describe('reply batches (the batchReplies extension, docs/protocol.md §14)', ()
       await turn()
       await store.flush()
       await turn()
-      const messages = onReplyTopic(transport)
+      const messages = transport.messagesOn(REPLY)
       expect(messages).toHaveLength(5)
       for (const message of messages) expect(jobReplySchema.parse(message)).toMatchObject({ type: 'accepted' })
     })
@@ -49,7 +45,7 @@ describe('reply batches (the batchReplies extension, docs/protocol.md §14)', ()
       await turn()
       await store.flush()
       await turn()
-      const messages = onReplyTopic(transport)
+      const messages = transport.messagesOn(REPLY)
       expect(messages).toHaveLength(1)
       expect(jobReplySchema.parse(messages[0])).toMatchObject({ type: 'accepted', jobId: 'alone' })
     })
@@ -67,6 +63,6 @@ describe('reply batches (the batchReplies extension, docs/protocol.md §14)', ()
       notifier.toJob(job('ok-2'), { type: 'accepted', state: 'queued' })
     }, (error) => errors.push(error))
     expect(errors).toHaveLength(2) // the batch, then the one reply inside it
-    expect(onReplyTopic(transport).map((r) => r.jobId)).toEqual(['ok-1', 'ok-2'])
+    expect(transport.messagesOn(REPLY).map((r) => r.jobId)).toEqual(['ok-1', 'ok-2'])
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { PROTOCOL_VERSION, encode, topics } from '../../src/protocol/index.js'
-import { withMaster, type RecordingTransport } from '../helpers/recording-transport.js'
+import { turn, withMaster } from '../helpers/recording-transport.js'
 
 const NS = 'burst'
 const REPLY = `${NS}/reply/c1`
@@ -13,11 +13,7 @@ function rpc(id: string, method: string, params: unknown): Buffer {
   return encode({ v: PROTOCOL_VERSION, type: 'rpc', id, method, params, replyTo: REPLY })
 }
 
-function replies(transport: RecordingTransport): Array<Record<string, unknown>> {
-  return transport.sent.filter((m) => m.topic === REPLY).map((m) => JSON.parse(m.payload.toString()))
-}
 
-const turn = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('submits admitted a burst at a time', () => {
   it('one store lookup serves every submit of a turn', async () => {
@@ -29,7 +25,7 @@ describe('submits admitted a burst at a time', () => {
       expect(getMany.mock.calls[0]![0]).toHaveLength(50)
       await store.flush()
       await turn()
-      expect(replies(transport).filter((r) => r.type === 'accepted')).toHaveLength(50)
+      expect(transport.messagesOn(REPLY).filter((r) => r.type === 'accepted')).toHaveLength(50)
     })
   })
 
@@ -39,9 +35,9 @@ describe('submits admitted a burst at a time', () => {
       transport.deliver(topics.rpc(NS), rpc('r1', 'jobs.cancel', { id: 'early' }))
       await turn()
       await turn()
-      const answer = replies(transport).find((r) => r.type === 'rpc' && r.correlationId === 'r1')
+      const answer = transport.messagesOn(REPLY).find((r) => r.type === 'rpc' && r.correlationId === 'r1')
       expect(answer).toMatchObject({ ok: true })
-      expect(replies(transport).find((r) => r.type === 'result' && r.jobId === 'early')).toMatchObject({ state: 'canceled' })
+      expect(transport.messagesOn(REPLY).find((r) => r.type === 'result' && r.jobId === 'early')).toMatchObject({ state: 'canceled' })
     })
   })
 
@@ -52,7 +48,7 @@ describe('submits admitted a burst at a time', () => {
       await turn()
       await turn()
       expect(master.ctx.counters.toJSON()).toMatchObject({ admitted: 1, duplicate_submits: 1 })
-      const accepted = replies(transport).filter((r) => r.type === 'accepted' && r.jobId === 'twice')
+      const accepted = transport.messagesOn(REPLY).filter((r) => r.type === 'accepted' && r.jobId === 'twice')
       expect(accepted).toHaveLength(2)
       expect(accepted.filter((r) => r.duplicate === true)).toHaveLength(1)
     })
