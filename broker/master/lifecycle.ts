@@ -5,7 +5,8 @@ import { canRun, describeRequirement, requirementOf } from './requirement.js'
 
 /**
  * The job state machine of DESIGN §5: queued → assigned → running → final. Every transition
- * saves the record; anything said about it to the outside waits for the save to be durable.
+ * saves the record; anything said about it to submitters and followers waits for the save to be
+ * durable (an assignment does not: see assign).
  */
 export class Lifecycle {
   /** Set by the dispatcher: called whenever a slot may have freed or a job was queued. */
