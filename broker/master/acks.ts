@@ -5,6 +5,20 @@ import type { Notifier } from './notifier.js'
 /** Results to acknowledge, by node, in arrival order. */
 export type AckBatch = Map<string, RunningEntry[]>
 
+/** One batch of several, oldest first, each node's entries kept in order. */
+export function mergeAcks(batches: AckBatch[]): AckBatch {
+  if (batches.length === 1) return batches[0]!
+  const merged: AckBatch = new Map()
+  for (const batch of batches) {
+    for (const [nodeId, entries] of batch) {
+      const list = merged.get(nodeId)
+      if (list) list.push(...entries)
+      else merged.set(nodeId, [...entries])
+    }
+  }
+  return merged
+}
+
 /**
  * Result acknowledgements (DESIGN §5, step 4), sent once the results are durable. A worker that
  * announced `ack-batch` gets one `control` `ack` per flush for all of its results (a fifth of the
@@ -33,16 +47,6 @@ export class ResultAcks {
     const taken = this.pending
     this.pending = new Map()
     return taken
-  }
-
-  /** A flush failed: its acks wait for the next one, ahead of newer ones. */
-  putBack(batch: AckBatch): void {
-    for (const [nodeId, entries] of this.pending) {
-      const earlier = batch.get(nodeId)
-      if (earlier) earlier.push(...entries)
-      else batch.set(nodeId, entries)
-    }
-    this.pending = batch
   }
 
   /** Once the flush that `take()` preceded is durable. */

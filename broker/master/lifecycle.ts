@@ -72,11 +72,11 @@ export class Lifecycle {
     ctx.nodes.get(nodeId)?.inFlight.add(job.id)
     this.save(job)
     const attempt = job.attempt
-    // The assignment leaves now, not after the commit: the worker's answer takes a network round
-    // trip, so the commit (this turn) always lands first. Should the master die before it, the
-    // job was never `accepted`: the client resubmits it, and the orphaned attempt is canceled by
-    // the node's next birth and its result acknowledged as unknown (docs/storage.md). Only what
-    // submitters and followers hear waits for the disk; it takes one commit off every job's path.
+    // The assignment leaves now, not after the commit: the commit is already under way and the
+    // worker's answer needs a round trip. Should the master die before the commit, the store
+    // still has the job as it was (or not at all, and then nobody was told of it), so it runs
+    // again and is reported once; the orphaned attempt is canceled by the node's next birth
+    // (docs/storage.md). Only what submitters and followers hear waits for the disk.
     const ackBy = ctx.now() + ctx.options.ackTimeoutMs
     ctx.timers.set(job.id, ctx.options.ackTimeoutMs, () => this.loseAttempt(job, attempt, `node ${nodeId} did not accept within ${ctx.options.ackTimeoutMs} ms`))
     ctx.notifier.assign(nodeId, { job: job.spec, attempt, epoch, ackBy })

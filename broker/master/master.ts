@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { filters, parseTopic, topics } from '../../src/protocol/index.js'
 import { silentLogger, type Logger } from '../../src/logging/logger.js'
 import type { JobStore } from '../store/job-store.js'
-import { ResultAcks } from './acks.js'
+import { mergeAcks, ResultAcks, type AckBatch } from './acks.js'
 import type { MasterContext } from './context.js'
 import { Counters } from './counters.js'
 import { Dispatcher } from './dispatcher.js'
@@ -49,6 +49,11 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly visibility: Visibility
   private closing: Promise<void> | undefined
   private flushScheduled = false
+  /** Callbacks and acks of flushes that failed, oldest first: they go out after a later one. */
+  private failedCallbacks: Array<() => void> = []
+  private failedAcks: AckBatch[] = []
+  private flushFailures = 0
+  private retryTimer: NodeJS.Timeout | undefined
   private flushCallbacks: Array<() => void> = []
 
   constructor(options: MasterOptionsInput, deps: MasterDeps) {
@@ -115,6 +120,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.closing ??= (async () => {
       this.submits.drain()
       this.dispatcher.stop()
+      if (this.retryTimer) clearTimeout(this.retryTimer)
       this.ctx.timers.clearAll()
       this.ctx.notifier.masterState('offline', this.instance)
       await this.ctx.store.flush().catch(() => {})
@@ -184,6 +190,20 @@ export class Master extends EventEmitter<MasterEvents> {
     this.scheduleFlush()
   }
 
+  /** Backs off from 250 ms to 5 s while the store keeps failing. */
+  private retryDelayMs(): number {
+    return Math.min(5000, 250 * 2 ** Math.max(0, this.flushFailures - 1))
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closing) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      this.scheduleFlush()
+    }, this.retryDelayMs())
+    this.retryTimer.unref()
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
@@ -194,19 +214,27 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   private async flushThenRun(): Promise<void> {
-    const callbacks = this.flushCallbacks
+    // What failed flushes left behind goes first, in the order they failed (flushes settle in
+    // the order they were made: one that waited on a failed batch fails after it).
+    const callbacks = [...this.failedCallbacks, ...this.flushCallbacks]
+    const acks = mergeAcks([...this.failedAcks, this.ctx.acks.take()])
+    this.failedCallbacks = []
+    this.failedAcks = []
     this.flushCallbacks = []
-    const acks = this.ctx.acks.take()
     try {
       await this.ctx.store.flush()
     } catch (error) {
-      // Nothing is said about writes that are not on disk; the next flush tries again.
-      this.flushCallbacks.unshift(...callbacks)
-      this.ctx.acks.putBack(acks)
-      this.ctx.logger.error({ err: error }, 'job store flush failed')
-      this.emit('error', error as Error)
+      // Nothing is said about writes that are not on disk; a later flush tries again.
+      this.failedCallbacks.push(...callbacks)
+      this.failedAcks.push(acks)
+      this.flushFailures++
+      this.ctx.logger.error({ err: error, retryInMs: this.retryDelayMs() }, 'job store flush failed')
+      this.scheduleRetry()
+      // Only for whoever listens (a test, an embedder): unheard, an 'error' event would throw.
+      if (this.listenerCount('error') > 0) this.emit('error', error as Error)
       return
     }
+    this.flushFailures = 0
     const failed = (error: unknown) => {
       this.ctx.counters.inc('handler_errors')
       this.ctx.logger.error({ err: error }, 'post-flush callback failed')

@@ -59,28 +59,35 @@ export class Notifier {
     } finally {
       const held = this.held
       this.held = undefined
-      for (const [replyTo, replies] of held) {
-        for (let i = 0; i < replies.length; i += LIMITS.maxReplyBatch) {
-          const chunk = replies.slice(i, i + LIMITS.maxReplyBatch)
-          try {
-            const message = chunk.length === 1 ? chunk[0]! : { v: PROTOCOL_VERSION, type: 'batch', replies: chunk }
-            this.transport.publish(replyTo, encode(message), { qos: 1 })
-          } catch (error) {
-            // One reply that cannot be encoded costs only itself: the rest go out one by one.
-            onError(error)
-            if (chunk.length > 1) for (const reply of chunk) this.publishOrReport(replyTo, reply, onError)
-          }
-        }
-      }
+      for (const [replyTo, replies] of held) this.sendBatches(replyTo, replies, onError)
     }
   }
 
-  private publishOrReport(topic: string, message: object, onError: (error: unknown) => void): void {
-    try {
-      this.transport.publish(topic, encode(message), { qos: 1 })
-    } catch (error) {
-      onError(error)
+  /** Batches of at most LIMITS.maxReplyBatch replies and LIMITS.maxReplyBatchBytes; a reply too big to share goes alone. */
+  private sendBatches(replyTo: string, replies: object[], onError: (error: unknown) => void): void {
+    let parts: string[] = []
+    let bytes = 0
+    const send = () => {
+      if (parts.length === 0) return
+      const body = parts.length === 1 ? parts[0]! : `{"v":${PROTOCOL_VERSION},"type":"batch","replies":[${parts.join(',')}]}`
+      this.transport.publish(replyTo, Buffer.from(body), { qos: 1 })
+      parts = []
+      bytes = 0
     }
+    for (const reply of replies) {
+      let json: string
+      try {
+        json = JSON.stringify(reply)
+      } catch (error) {
+        onError(error) // one reply that cannot be encoded costs only itself
+        continue
+      }
+      const size = Buffer.byteLength(json) + 1
+      if (parts.length >= LIMITS.maxReplyBatch || (parts.length > 0 && bytes + size > LIMITS.maxReplyBatchBytes)) send()
+      parts.push(json)
+      bytes += size
+    }
+    send()
   }
 
   /** A refusal before the job exists: only the submitter hears it. */

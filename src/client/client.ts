@@ -9,7 +9,7 @@ import {
   encode,
   filters,
   jobReplySchema,
-  replyBatchSchema,
+  replyBatchEnvelopeSchema,
   rpcReplySchema,
   topics,
   type JobReply,
@@ -252,9 +252,13 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     if (topic !== this.replyTo) return
     const head = payload.subarray(0, 64).toString()
     if (head.includes('"type":"batch"')) {
-      const decoded = decode(replyBatchSchema, payload)
-      if (decoded.ok) for (const reply of decoded.value.replies) this.onJobReply(reply)
-      else this.logger.warn({ reason: decoded.message }, 'malformed reply batch')
+      const decoded = decode(replyBatchEnvelopeSchema, payload)
+      if (!decoded.ok) return this.logger.warn({ reason: decoded.message }, 'malformed reply batch')
+      for (const raw of decoded.value.replies) {
+        const reply = jobReplySchema.safeParse(raw)
+        if (reply.success) this.onJobReply(reply.data)
+        else this.logger.warn({ reply: raw }, 'malformed reply in a batch')
+      }
       return
     }
     if (head.includes('"type":"rpc"')) {

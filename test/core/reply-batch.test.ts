@@ -1,7 +1,9 @@
+import mqtt from 'mqtt'
 import { describe, expect, it } from 'vitest'
-import { PROTOCOL_VERSION, encode, jobReplySchema, replyBatchSchema, topics } from '../../src/protocol/index.js'
+import { LIMITS, PROTOCOL_VERSION, encode, jobReplySchema, replyBatchSchema, topics } from '../../src/protocol/index.js'
 import { Notifier } from '../../broker/master/notifier.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
+import { TestCluster } from '../helpers/cluster.js'
 import { RecordingTransport, turn, withMaster } from '../helpers/recording-transport.js'
 
 const NS = 'rbatch'
@@ -62,7 +64,41 @@ describe('reply batches (the batchReplies extension, docs/protocol.md §14)', ()
       notifier.toJob(job('bad'), { type: 'progress', state: 'running', attempt: 1, detail: { big: 1n } })
       notifier.toJob(job('ok-2'), { type: 'accepted', state: 'queued' })
     }, (error) => errors.push(error))
-    expect(errors).toHaveLength(2) // the batch, then the one reply inside it
-    expect(transport.messagesOn(REPLY).map((r) => r.jobId)).toEqual(['ok-1', 'ok-2'])
+    expect(errors).toHaveLength(1)
+    const [batch] = transport.messagesOn(REPLY)
+    expect(replyBatchSchema.parse(batch).replies.map((r) => r.jobId)).toEqual(['ok-1', 'ok-2'])
+  })
+
+  it('a batch stays under LIMITS.maxReplyBatchBytes: big results split it, and one too big for any batch goes alone', () => {
+    const transport = Object.assign(new RecordingTransport(), { hasSubscribers: () => false })
+    const notifier = new Notifier(transport, NS)
+    const job = (id: string) => ({ id, replyTo: REPLY, spec: { batchReplies: true, progress: true } }) as unknown as JobRecord
+    const result = (bytes: number) => ({ type: 'result' as const, state: 'failed' as const, attempts: 1, node: 'w1', output: null, error: 'x'.repeat(bytes) })
+    notifier.batched(() => {
+      for (let i = 0; i < 3; i++) notifier.toJob(job(`big-${i}`), result(100_000))
+      notifier.toJob(job('huge'), result(LIMITS.maxReplyBatchBytes + 1))
+      notifier.toJob(job('small'), { type: 'accepted', state: 'queued' })
+    }, (error) => { throw error })
+    const sizes = transport.sent.filter((m) => m.topic === REPLY).map((m) => m.payload.length)
+    for (const size of sizes.filter((_, i) => i !== 2)) expect(size).toBeLessThanOrEqual(LIMITS.maxReplyBatchBytes + 200)
+    const ids = transport.messagesOn(REPLY).map((m) => (m.type === 'batch' ? replyBatchSchema.parse(m).replies.map((r) => r.jobId) : [m.jobId]))
+    expect(ids).toEqual([['big-0', 'big-1'], ['big-2'], ['huge'], ['small']])
+  })
+
+  it('the TS client takes every good reply of a batch, even beside a malformed one', async () => {
+    const cluster = await TestCluster.start()
+    try {
+      // No worker: the job waits, and the test plays the master's part on the reply topic.
+      const client = await cluster.client()
+      const done = client.submit({ id: 'from-batch', kind: 'noop' })
+      const raw = await mqtt.connectAsync(cluster.url)
+      const good = { v: 1, type: 'result', jobId: 'from-batch', state: 'succeeded', attempts: 1, node: 'w1', output: { ok: true } }
+      const bad = { v: 1, type: 'result', jobId: 'from-batch', state: 'exploded' }
+      await raw.publishAsync(client.replyTo, JSON.stringify({ v: 1, type: 'batch', replies: [bad, good] }), { qos: 1 })
+      expect(await done).toMatchObject({ type: 'result', state: 'succeeded', node: 'w1' })
+      await raw.endAsync()
+    } finally {
+      await cluster.close()
+    }
   })
 })

@@ -53,4 +53,24 @@ describe('submits admitted a burst at a time', () => {
       expect(accepted.filter((r) => r.duplicate === true)).toHaveLength(1)
     })
   })
+
+  it('the same id twice in one burst stays one job when the first is parked at once (a long queue)', async () => {
+    await withMaster(
+      NS,
+      async (master, transport) => {
+        for (let i = 0; i < 3; i++) transport.deliver(topics.submit(NS), submit(`ahead-${i}`))
+        await turn()
+        transport.deliver(topics.submit(NS), submit('parked'))
+        transport.deliver(topics.submit(NS), submit('parked'))
+        await turn()
+        await turn()
+        expect(master.ctx.active.has('parked')).toBe(false) // parked: the queue is past parkAbove
+        expect(master.ctx.counters.toJSON()).toMatchObject({ admitted: 4, duplicate_submits: 1 })
+        const accepted = transport.messagesOn(REPLY).filter((r) => r.type === 'accepted' && r.jobId === 'parked')
+        expect(accepted.map((r) => r.duplicate ?? false)).toEqual([false, true])
+      },
+      undefined,
+      { parkAbove: 1 },
+    )
+  })
 })

@@ -1,4 +1,5 @@
 import { Master } from '../../broker/master/master.js'
+import type { MasterOptionsInput } from '../../broker/master/options.js'
 import type { Transport } from '../../broker/master/transport.js'
 import { createJobStore } from '../../broker/store/index.js'
 import type { JobStore } from '../../broker/store/job-store.js'
@@ -28,9 +29,10 @@ export async function withMaster<T>(
   namespace: string,
   fn: (master: Master, transport: RecordingTransport, store: JobStore) => Promise<T>,
   store: JobStore = createJobStore({ kind: 'memory' }),
+  options: Omit<MasterOptionsInput, 'namespace'> = {},
 ): Promise<T> {
   const transport = new RecordingTransport()
-  const master = new Master({ namespace }, { transport, store })
+  const master = new Master({ ...options, namespace }, { transport, store })
   await master.start()
   try {
     return await fn(master, transport, store)

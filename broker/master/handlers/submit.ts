@@ -38,9 +38,16 @@ export class SubmitBatch {
     }
     if (submits.length === 0) return
     const unknown = submits.filter((submit) => !this.ctx.active.has(submit.id)).map((submit) => submit.id)
-    const stored = unknown.length > 0 ? this.ctx.store.getMany(unknown) : new Map<string, JobRecord>()
+    const stored = unknown.length > 0 ? this.guarded(() => this.ctx.store.getMany(unknown)) : new Map<string, JobRecord>()
+    // A store that cannot say which ids are new admits nothing: the submitters resend.
+    if (!stored) return
+    const seen = new Set<string>()
     for (const submit of submits) {
-      this.guarded(() => admit(this.ctx, this.lifecycle, submit, this.ctx.active.get(submit.id) ?? stored.get(submit.id), this.visibility))
+      // An id already seen in this burst may have been admitted and parked since `stored` was
+      // read: only the store itself (with its pending writes) still knows it.
+      const known = () => this.ctx.active.get(submit.id) ?? (seen.has(submit.id) ? this.ctx.store.get(submit.id) : stored.get(submit.id))
+      this.guarded(() => admit(this.ctx, this.lifecycle, submit, known(), this.visibility))
+      seen.add(submit.id)
     }
   }
 

@@ -18,6 +18,7 @@ export const LIMITS = {
   maxJudgeMemoryMb: 4096,
   /** Entries in one batched `control` `ack` (`jobs`). */
   maxAckBatch: 1000,
-  /** Replies in one `batch` message. */
+  /** Replies in one `batch` message, and its size: far below any broker's packet limit. */
   maxReplyBatch: 500,
+  maxReplyBatchBytes: 256 * 1024,
 } as const

@@ -72,6 +72,13 @@ export const replyBatchSchema = z.object({
   replies: z.array(jobReplySchema).min(1).max(LIMITS.maxReplyBatch),
 })
 
+/** The same, with each reply left to be checked on its own: one bad reply costs only itself. */
+export const replyBatchEnvelopeSchema = z.object({
+  v: v1,
+  type: z.literal('batch'),
+  replies: z.array(z.unknown()).min(1).max(LIMITS.maxReplyBatch),
+})
+
 export type ReplyBatch = z.infer<typeof replyBatchSchema>
 export type AcceptedReply = z.infer<typeof acceptedReplySchema>
 export type RejectedReply = z.infer<typeof rejectedReplySchema>
