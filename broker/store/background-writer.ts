@@ -1,8 +1,20 @@
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 
-/** One row as the writer thread takes it: the upsert's eight parameters, in order. */
-export type RowParams = [id: string, seq: number, state: string, owner: string | null, priority: number, createdAt: number, updatedAt: number, json: string]
+/** A row to upsert: the record's JSON plus the columns copied from it. */
+export interface WriterRow {
+  id: string
+  seq: number
+  state: string
+  owner: string | null
+  priority: number
+  createdAt: number
+  updatedAt: number
+  json: string
+}
+
+/** The upsert's eight parameters, in order: how a row that cannot be packed crosses. */
+type RowParams = [id: string, seq: number, state: string, owner: string | null, priority: number, createdAt: number, updatedAt: number, json: string]
 
 export interface WriterOptions {
   path: string
@@ -49,9 +61,9 @@ const SEPARATORS = /[\u0001\u0002]/
  * were cloned value by value (as costly as serializing the records). JSON never holds a raw
  * U+0001 or U+0002, and ids and states are checked for them; undefined if a row has one.
  */
-export function pack(rows: RowParams[]): string | undefined {
+export function pack(rows: readonly WriterRow[]): string | undefined {
   const lines: string[] = []
-  for (const [id, seq, state, owner, priority, createdAt, updatedAt, json] of rows) {
+  for (const { id, seq, state, owner, priority, createdAt, updatedAt, json } of rows) {
     if (SEPARATORS.test(id) || SEPARATORS.test(state) || (owner !== null && (owner === '' || SEPARATORS.test(owner)))) return undefined
     lines.push(`${id}\u0001${seq}\u0001${state}\u0001${owner ?? ''}\u0001${priority}\u0001${createdAt}\u0001${updatedAt}\u0001${json}`)
   }
@@ -88,14 +100,15 @@ export class BackgroundWriter {
   }
 
   /** Resolves once the rows are committed; rejects if the transaction failed (nothing written). */
-  write(rows: RowParams[]): Promise<void> {
+  write(rows: readonly WriterRow[]): Promise<void> {
     if (this.failure || this.closing) return Promise.reject(this.failure ?? new Error('job store writer is closed'))
     const id = this.nextId++
     const packed = pack(rows)
+    const message = packed !== undefined ? { id, packed } : { id, rows: rows.map((r): RowParams => [r.id, r.seq, r.state, r.owner, r.priority, r.createdAt, r.updatedAt, r.json]) }
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject })
       this.worker.ref()
-      this.worker.postMessage(packed === undefined ? { id, rows } : { id, packed })
+      this.worker.postMessage(message)
     })
   }
 

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3'
 import type { Logger } from '../../src/logging/logger.js'
 import { isFinal, JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import type { JobRecord } from './job-record.js'
-import { BackgroundWriter, type RowParams } from './background-writer.js'
+import { BackgroundWriter, type WriterRow } from './background-writer.js'
 import { emptyCounts, type JobQuery, type JobStore } from './job-store.js'
 
 /** The file the store keeps inside its data dir. */
@@ -111,15 +111,8 @@ const UPSERT_SQL = `INSERT INTO jobs (id, seq, state, owner, priority, created_a
     state = excluded.state, updated_at = excluded.updated_at, record = excluded.record`
 
 /** A record ready to be written: the JSON snapshot plus the indexed columns. */
-interface PendingRow {
-  id: string
-  seq: number
+interface PendingRow extends WriterRow {
   state: JobState
-  owner: string | null
-  priority: number
-  createdAt: number
-  updatedAt: number
-  json: string
 }
 
 interface StoredRow {
@@ -512,18 +505,26 @@ export class SqliteJobStore implements JobStore {
     } catch (cause) {
       // Nothing can have been saved while the (synchronous) transaction ran.
       this.pending = batch
-      this.counters.failedCommits++
-      const error = new Error(`job store: commit of ${batch.size} job(s) failed: ${errorMessage(cause)}`, { cause })
-      this.logger?.error({ err: cause, path: this.path, jobs: batch.size }, 'job store: commit failed')
+      const error = this.commitFailed(batch.size, cause)
       waiting?.reject(error)
       return error
     }
-    this.countsStale = true
-    this.counters.commits++
-    this.counters.rowsWritten += batch.size
-    this.counters.lastBatchSize = batch.size
+    this.committed(batch.size)
     waiting?.resolve()
     return undefined
+  }
+
+  private committed(rows: number): void {
+    this.countsStale = true
+    this.counters.commits++
+    this.counters.rowsWritten += rows
+    this.counters.lastBatchSize = rows
+  }
+
+  private commitFailed(rows: number, cause: unknown): Error {
+    this.counters.failedCommits++
+    this.logger?.error({ err: cause, path: this.path, jobs: rows }, 'job store: commit failed')
+    return new Error(`job store: commit of ${rows} job(s) failed: ${errorMessage(cause)}`, { cause })
   }
 
   private backgroundWriter(): BackgroundWriter | undefined {
@@ -539,29 +540,22 @@ export class SqliteJobStore implements JobStore {
   }
 
   private commitInBackground(writer: BackgroundWriter, batch: Map<string, PendingRow>, waiting: Deferred | undefined): void {
-    const rows: RowParams[] = []
-    for (const row of batch.values()) {
-      this.inflight.set(row.id, row)
-      rows.push([row.id, row.seq, row.state, row.owner, row.priority, row.createdAt, row.updatedAt, row.json])
-    }
+    const rows = [...batch.values()]
+    for (const row of rows) this.inflight.set(row.id, row)
     const earlier = [...this.inflightBatches]
     const done = writer.write(rows).then(
       () => {
-        this.countsStale = true
-        this.counters.commits++
-        this.counters.rowsWritten += batch.size
-        this.counters.lastBatchSize = batch.size
+        this.committed(batch.size)
         this.settle(batch)
       },
       (cause: unknown) => {
-        this.counters.failedCommits++
-        this.logger?.error({ err: cause, path: this.path, jobs: batch.size }, 'job store: commit failed')
+        const error = this.commitFailed(batch.size, cause)
         // Back to pending, unless a later save of the same job supersedes the row.
-        for (const row of batch.values()) {
+        for (const row of rows) {
           if (this.inflight.get(row.id) === row && !this.pending.has(row.id)) this.pending.set(row.id, row)
         }
         this.settle(batch)
-        throw new Error(`job store: commit of ${batch.size} job(s) failed: ${errorMessage(cause)}`, { cause })
+        throw error
       },
     )
     this.inflightBatches.add(done)
