@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBroker } from '../../broker/broker.js'
 import { SqliteJobStore } from '../../broker/store/sqlite-store.js'
-import type { JobRecord } from '../../broker/store/job-record.js'
-import { PROTOCOL_VERSION, encode, topics } from '../../src/protocol/index.js'
+import { admittedRecord } from '../../broker/store/job-record.js'
+import { PROTOCOL_VERSION, encode, jobSpecSchema, topics } from '../../src/protocol/index.js'
 import { report, roleConfig } from '../lib/child.js'
 import { rawClient } from '../lib/raw-mqtt.js'
 
@@ -24,23 +24,10 @@ try {
   // Seeding is not what is measured: commit inline, so no writer thread's memory stays behind.
   const store = SqliteJobStore.open({ dataDir, offloadRows: Number.POSITIVE_INFINITY })
   const now = Date.now()
+  // The spec's defaults come from the protocol's schema, like a submit's.
+  const spec = jobSpecSchema.parse({ id: 'q-0', kind: 'noop', maxAttempts: 100, progress: false })
   for (let i = 0; i < (seeded ? 0 : config.queued); i++) {
-    const job: JobRecord = {
-      id: `q-${i}`,
-      spec: { id: `q-${i}`, kind: 'noop', priority: 0, timeoutMs: 60_000, maxAttempts: 100, requires: { labels: [] }, wait: true, progress: false, batchReplies: false },
-      state: 'queued',
-      replyTo: `${ns}/reply/seed`,
-      owner: 'seed',
-      priority: 0,
-      seq: i + 1,
-      createdAt: now,
-      updatedAt: now,
-      attempt: 0,
-      charged: 0,
-      node: null,
-      epoch: null,
-      history: [],
-    }
+    const job = admittedRecord({ ...spec, id: `q-${i}` }, { replyTo: `${ns}/reply/seed`, owner: 'seed', seq: i + 1, now })
     store.save(job)
     if (i % 20_000 === 19_999) await store.flush()
   }

@@ -36,6 +36,30 @@ export interface JobRecord {
   attempts?: number
 }
 
+/** A job as it is admitted: queued, never tried. */
+export function admittedRecord(
+  spec: JobSpec,
+  at: { replyTo: string; correlationId?: string; owner: string | null; seq: number; now: number },
+): JobRecord {
+  return {
+    id: spec.id,
+    spec,
+    state: 'queued',
+    replyTo: at.replyTo,
+    ...(at.correlationId ? { correlationId: at.correlationId } : {}),
+    owner: at.owner,
+    priority: spec.priority,
+    seq: at.seq,
+    createdAt: at.now,
+    updatedAt: at.now,
+    attempt: 0,
+    charged: 0,
+    node: null,
+    epoch: null,
+    history: [],
+  }
+}
+
 export function toView(job: JobRecord): JobView {
   return {
     id: job.id,

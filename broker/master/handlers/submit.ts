@@ -1,5 +1,5 @@
 import { decode, isId, replyClientOf, specOf, submitSchema, type SubmitMessage } from '../../../src/protocol/index.js'
-import type { JobRecord } from '../../store/job-record.js'
+import { admittedRecord, type JobRecord } from '../../store/job-record.js'
 import type { MasterContext } from '../context.js'
 import type { Lifecycle } from '../lifecycle.js'
 import { describeRequirement, requirementOf } from '../requirement.js'
@@ -166,22 +166,5 @@ function reject(ctx: MasterContext, submit: SubmitMessage, code: 'BAD_MESSAGE' |
 }
 
 function newRecord(ctx: MasterContext, submit: SubmitMessage, owner: string | null): JobRecord {
-  const now = ctx.now()
-  return {
-    id: submit.id,
-    spec: specOf(submit),
-    state: 'queued',
-    replyTo: submit.replyTo,
-    ...(submit.correlationId ? { correlationId: submit.correlationId } : {}),
-    owner,
-    priority: submit.priority,
-    seq: ctx.nextSeq(),
-    createdAt: now,
-    updatedAt: now,
-    attempt: 0,
-    charged: 0,
-    node: null,
-    epoch: null,
-    history: [],
-  }
+  return admittedRecord(specOf(submit), { replyTo: submit.replyTo, correlationId: submit.correlationId, owner, seq: ctx.nextSeq(), now: ctx.now() })
 }
