@@ -4,6 +4,7 @@ import { startRole } from './lib/child.js'
 import { edgerunBroker, edgerunWorker, floorBroker, stop } from './lib/cluster.js'
 import { processCpuMs, selfCpuMs } from './lib/cpu.js'
 import type { LoadResult } from './lib/loadgen.js'
+import { percentile } from './lib/stats.js'
 
 /**
  * `node [--cpu-prof] dist/bench/profile.js`: one run of SYSTEM=edgerun|floor, with the CPU each
@@ -30,9 +31,8 @@ const total = Number(process.env.JOBS ?? (mode === 'sequential' ? 2000 : 20000))
 const perJob = (ms: number) => `${Math.round((ms / total) * 1000)} µs/job`
 if (mode === 'sequential') {
   const { latencies } = await startRole<{ latencies: number[] }>('submitter', { system, url: broker.url, ns, mode, total, inFlight: 1, kind: 'noop' }).result
-  const sorted = [...latencies].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!.toFixed(3)
-  process.stderr.write(`${system} (${store}): sequential p50 ${at(0.5)} ms, p99 ${at(0.99)} ms; CPU: broker ${perJob(selfCpuMs() - brokerCpu0)}, worker ${perJob(processCpuMs(worker.pid) - workerCpu0)}\n`)
+  const at = (p: number) => percentile(latencies, p).toFixed(3)
+  process.stderr.write(`${system} (${store}): sequential p50 ${at(50)} ms, p99 ${at(99)} ms; CPU: broker ${perJob(selfCpuMs() - brokerCpu0)}, worker ${perJob(processCpuMs(worker.pid) - workerCpu0)}\n`)
 } else {
   const result = await startRole<LoadResult>('submitter', { system, url: broker.url, ns, mode, total, inFlight: 1000, kind: 'noop' }).result
   process.stderr.write(`${system} (${store}): ${Math.round(result.jobsPerSec)} jobs/s; CPU: broker ${perJob(selfCpuMs() - brokerCpu0)}, worker ${perJob(processCpuMs(worker.pid) - workerCpu0)}, submitter ${perJob(result.cpuMs)}\n`)

@@ -66,17 +66,14 @@ export const jobReplySchema = z.discriminatedUnion('type', [
  * master → client, on `replyTo` only, and only for jobs submitted with `batchReplies: true`: the
  * replies one store commit released, in order.
  */
-export const replyBatchSchema = z.object({
-  v: v1,
-  type: z.literal('batch'),
-  replies: z.array(jobReplySchema).min(1).max(LIMITS.maxReplyBatch),
-})
-
-/** The same, with each reply left to be checked on its own: one bad reply costs only itself. */
 export const replyBatchEnvelopeSchema = z.object({
   v: v1,
   type: z.literal('batch'),
+  /** Left unchecked here, so a receiver can check each reply on its own: one bad reply costs only itself. */
   replies: z.array(z.unknown()).min(1).max(LIMITS.maxReplyBatch),
+})
+export const replyBatchSchema = replyBatchEnvelopeSchema.extend({
+  replies: z.array(jobReplySchema).min(1).max(LIMITS.maxReplyBatch),
 })
 
 export type ReplyBatch = z.infer<typeof replyBatchSchema>
