@@ -2,6 +2,7 @@ import type { MasterContext } from './context.js'
 import type { Lifecycle } from './lifecycle.js'
 import { runsBefore, type QueueClass, type QueueEntry } from './job-queue.js'
 import type { NodeEntry } from './node-table.js'
+import { ReadAhead } from './read-ahead.js'
 import { pickNode } from './scheduler.js'
 
 /**
@@ -14,6 +15,7 @@ const DISPATCH_BATCH = 256
 export class Dispatcher {
   private scheduled = false
   private stopped = false
+  private readonly readAhead: ReadAhead
 
   constructor(
     private readonly ctx: MasterContext,
@@ -21,6 +23,7 @@ export class Dispatcher {
     private readonly random: () => number = Math.random,
   ) {
     lifecycle.onCapacity = () => this.schedule()
+    this.readAhead = new ReadAhead(ctx, lifecycle)
   }
 
   schedule(): void {
@@ -34,10 +37,13 @@ export class Dispatcher {
 
   stop(): void {
     this.stopped = true
+    this.readAhead.stop()
   }
 
   run(): void {
     const { ctx } = this
+    const unparked = ctx.counters.get('unparked')
+    let placed = 0
     for (;;) {
       // Choose up to a batch of placements first, reserving each slot as it is chosen, so that
       // the records of parked jobs come back from the store in one query, not one each.
@@ -55,7 +61,8 @@ export class Dispatcher {
         best.node.inFlight.add(entry.id)
         picks.push({ id: entry.id, node: best.node })
       }
-      if (picks.length === 0) return
+      if (picks.length === 0) break
+      placed += picks.length
       const records = this.lifecycle.unparkMany(picks.map((pick) => pick.id))
       for (const { id, node } of picks) {
         const job = records.get(id)
@@ -76,6 +83,6 @@ export class Dispatcher {
         }
       }
     }
+    if (placed > 0) this.readAhead.dispatched(ctx.counters.get('unparked') > unparked)
   }
-
 }

@@ -95,6 +95,25 @@ export class JobQueue {
     }
   }
 
+  /**
+   * For each class, its first `limit` queued jobs in the order they would run, keeping the ids
+   * for which `want` holds. The queue is left as it is.
+   */
+  headIds(limit: number, want: (id: string) => boolean): string[] {
+    const out: string[] = []
+    if (limit <= 0) return out
+    for (const queueClass of this.classes.values()) {
+      let counted = 0
+      queueClass.heap.visitAscending((slot) => {
+        const id = this.ids[slot]
+        if (id === undefined || !this.queued.has(id)) return true // removed: not a place in line
+        if (want(id)) out.push(id)
+        return ++counted < limit
+      })
+    }
+    return out
+  }
+
   take(queueClass: QueueClass): QueueEntry | undefined {
     const slot = this.cleanHead(queueClass)
     if (slot === undefined) return undefined

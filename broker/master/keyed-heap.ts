@@ -62,6 +62,24 @@ export class KeyedHeap {
     return top
   }
 
+  /**
+   * Calls `visit` with the values in ascending key order, until it returns false, leaving the
+   * heap as it is. Visiting the first k costs O(k log k) whatever the heap's size: a small heap
+   * of frontier positions walks the tree best-first.
+   */
+  visitAscending(visit: (value: number) => boolean): void {
+    if (this.length === 0) return
+    const frontier = new KeyedHeap()
+    frontier.push(this.keys[0]!, 0)
+    for (;;) {
+      const index = frontier.pop()
+      if (index === undefined || !visit(this.values[index]!)) return
+      const left = 2 * index + 1
+      if (left < this.length) frontier.push(this.keys[left]!, left)
+      if (left + 1 < this.length) frontier.push(this.keys[left + 1]!, left + 1)
+    }
+  }
+
   private grow(): void {
     const keys = new Float64Array(this.keys.length * 2)
     keys.set(this.keys)

@@ -49,6 +49,7 @@ export class Lifecycle {
       else parked.push(id)
     }
     if (parked.length === 0) return out
+    ctx.counters.inc('unparked', parked.length)
     for (const [id, job] of ctx.store.getMany(parked)) {
       if (isFinal(job.state)) continue
       ctx.active.set(id, job)

@@ -29,4 +29,24 @@ describe('the queue heap', () => {
     for (let i = 1; i <= 10_000; i++) expect(heap.pop()).toBe(i)
     expect(heap.pop()).toBeUndefined()
   })
+
+  it('visits its first k values in pop order, and leaves itself as it was', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 1_000_000 }), { maxLength: 300 }), fc.nat({ max: 320 }), (keys, k) => {
+        const heap = new KeyedHeap()
+        keys.forEach((key) => heap.push(key, key))
+        const visited: number[] = []
+        heap.visitAscending((value) => {
+          visited.push(value)
+          return visited.length < k
+        })
+        const sorted = [...keys].sort((a, b) => a - b)
+        expect(visited).toEqual(sorted.slice(0, Math.max(1, k)).slice(0, keys.length))
+        const popped: number[] = []
+        for (let value = heap.pop(); value !== undefined; value = heap.pop()) popped.push(value)
+        expect(popped).toEqual(sorted)
+      }),
+      { numRuns: 200 },
+    )
+  })
 })

@@ -1,0 +1,91 @@
+import { performance, type EventLoopUtilization } from 'node:perf_hooks'
+import type { MasterContext } from './context.js'
+import type { Lifecycle } from './lifecycle.js'
+
+/**
+ * Read-ahead waits for the master to be idle: no dispatch for this long, and the event loop
+ * busy less than BUSY_SHARE of it. A master still dispatching (a steady stream of results
+ * freeing slots) or still sending out a burst of assignments is never slowed by it.
+ */
+export const READ_AHEAD_IDLE_MS = 5
+const BUSY_SHARE = 0.5
+/** Rows per store query while reading ahead: each is a pause of about 2 ms for everything else. */
+const CHUNK = 500
+
+/**
+ * Keeps the records of the next `readAhead` jobs of each queue class in memory while the queue
+ * is past `parkAbove`. Without it, every job dispatched from a deep queue pays a store query
+ * and a parse on the dispatch path (BENCHMARKS.md, "dispatch at 1 M"); with it, that work is
+ * done while the master is idle, and a burst of free slots is filled from memory.
+ *
+ * It changes only where a queued record waits, never a job's state: a job loaded here and then
+ * canceled, dispatched or answered is handled as any resident queued job.
+ */
+export class ReadAhead {
+  private timer: NodeJS.Timeout | undefined
+  private pendingChunk: NodeJS.Immediate | undefined
+  private stopped = false
+  private loopUse: EventLoopUtilization | undefined
+
+  constructor(
+    private readonly ctx: MasterContext,
+    private readonly lifecycle: Lifecycle,
+  ) {}
+
+  /** After a dispatch: `loaded` says whether it had to read parked records from the store. */
+  dispatched(loaded: boolean): void {
+    const { ctx } = this
+    if (this.stopped || ctx.options.readAhead === 0 || ctx.queue.size === 0) return
+    if (!loaded && ctx.queue.size <= ctx.options.parkAbove) return
+    if (this.timer) {
+      this.timer.refresh()
+      return
+    }
+    this.loopUse = performance.eventLoopUtilization()
+    this.timer = setTimeout(() => this.whenIdle(), READ_AHEAD_IDLE_MS)
+    this.timer.unref()
+  }
+
+  private whenIdle(): void {
+    const since = performance.eventLoopUtilization(this.loopUse)
+    this.loopUse = performance.eventLoopUtilization()
+    if (since.utilization > BUSY_SHARE) {
+      this.timer!.refresh()
+      return
+    }
+    this.timer = undefined
+    this.fill()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    if (this.pendingChunk) clearImmediate(this.pendingChunk)
+    this.timer = undefined
+    this.pendingChunk = undefined
+  }
+
+  /** Loads the parked records among each class's head, a chunk per turn. */
+  fill(): void {
+    if (this.pendingChunk) clearImmediate(this.pendingChunk)
+    const { ctx } = this
+    const ids = ctx.queue.headIds(ctx.options.readAhead, (id) => !ctx.active.has(id))
+    const next = (from: number): void => {
+      this.pendingChunk = undefined
+      if (this.stopped || from >= ids.length) return
+      try {
+        // Some may have been dispatched since the walk (now live) or answered or canceled (final,
+        // which unparkMany leaves in the store).
+        const parked = ids.slice(from, from + CHUNK).filter((id) => !ctx.active.has(id))
+        this.lifecycle.unparkMany(parked)
+        ctx.counters.inc('read_ahead', parked.length)
+      } catch (error) {
+        // The jobs stay parked and are loaded when dispatched, as without read-ahead.
+        ctx.logger.warn({ err: error }, 'read-ahead failed; parked jobs load when dispatched')
+        return
+      }
+      this.pendingChunk = setImmediate(() => next(from + CHUNK))
+    }
+    next(0)
+  }
+}
