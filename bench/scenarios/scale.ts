@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ROLES_DIR } from '../lib/child.js'
 import { round } from '../lib/stats.js'
 
@@ -10,25 +13,34 @@ interface ScaleRun {
   loadMs: number
   rssMb: number
   dispatchPerSec: number
+  unparked: number
+  readAhead: number
 }
 
 export interface ScaleFigures {
   dispatchPerSec1k: number
   dispatchPerSec1M: number
   dispatchRatio1Mto1k: number
+  /** The same rounds with read-ahead off: every dispatched record is read from the store on the way. */
+  dispatchPerSec1MParked: number
+  dispatchRatioParked1Mto1k: number
   rssMb1M: number
   loadMs1M: number
   queuedLarge: number
   roundsPerSec1k: number[]
   roundsPerSec1M: number[]
+  roundsPerSec1MParked: number[]
+  /** Records read back from the store at 1 M, and how many of them read-ahead loaded. */
+  unparked1M: number
+  readAhead1M: number
   /** Per round: the share of its time spent committing the assigned rows to SQLite. */
   commitShare1M: number[]
 }
 
-function runScale(queued: number, batch: number, rounds: number): Promise<ScaleRun> {
+function runScale(config: { queued: number; batch: number; rounds: number; reuseDir?: string; master?: Record<string, number> }): Promise<ScaleRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=4096', `${ROLES_DIR}scale.js`], {
-      env: { ...process.env, BENCH_CONFIG: JSON.stringify({ queued, batch, rounds }) },
+      env: { ...process.env, BENCH_CONFIG: JSON.stringify(config) },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
@@ -41,19 +53,34 @@ function runScale(queued: number, batch: number, rounds: number): Promise<ScaleR
   })
 }
 
-/** Dispatch with 1 k and with `large` (1 M) jobs queued, and the master's RSS at `large`. */
+/**
+ * Dispatch with 1 k and with `large` (1 M) jobs queued, and the master's RSS at `large`. The
+ * large queue is measured twice on one seeded store: as configured (read-ahead on), then with
+ * read-ahead off, for the rate at which parked records are dispatched straight from the store.
+ */
 export async function measureScale(large = 1_000_000, batch = 1000, rounds = 15): Promise<ScaleFigures> {
-  const small = await runScale(1000, batch, rounds)
-  const big = await runScale(large, batch, rounds)
-  return {
-    dispatchPerSec1k: round(small.dispatchPerSec, 0),
-    dispatchPerSec1M: round(big.dispatchPerSec, 0),
-    dispatchRatio1Mto1k: round(big.dispatchPerSec / small.dispatchPerSec, 3),
-    rssMb1M: round(big.rssMb, 1),
-    loadMs1M: round(big.loadMs, 0),
-    queuedLarge: large,
-    roundsPerSec1k: small.rounds,
-    roundsPerSec1M: big.rounds,
-    commitShare1M: big.commitShare,
+  const small = await runScale({ queued: 1000, batch, rounds })
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgerun-scale-'))
+  try {
+    const big = await runScale({ queued: large, batch, rounds, reuseDir: dataDir })
+    const parked = await runScale({ queued: large, batch, rounds, reuseDir: dataDir, master: { readAhead: 0 } })
+    return {
+      dispatchPerSec1k: round(small.dispatchPerSec, 0),
+      dispatchPerSec1M: round(big.dispatchPerSec, 0),
+      dispatchRatio1Mto1k: round(big.dispatchPerSec / small.dispatchPerSec, 3),
+      dispatchPerSec1MParked: round(parked.dispatchPerSec, 0),
+      dispatchRatioParked1Mto1k: round(parked.dispatchPerSec / small.dispatchPerSec, 3),
+      rssMb1M: round(big.rssMb, 1),
+      loadMs1M: round(big.loadMs, 0),
+      queuedLarge: large,
+      roundsPerSec1k: small.rounds,
+      roundsPerSec1M: big.rounds,
+      roundsPerSec1MParked: parked.rounds,
+      unparked1M: big.unparked,
+      readAhead1M: big.readAhead,
+      commitShare1M: big.commitShare,
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
   }
 }
