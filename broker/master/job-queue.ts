@@ -47,6 +47,11 @@ export class JobQueue {
     return this.queued.size
   }
 
+  /** Requirement classes with queued jobs (or stale entries not yet dropped). */
+  get classCount(): number {
+    return this.classes.size
+  }
+
   ownerCount(owner: string | null): number {
     return owner === null ? 0 : (this.perOwner.get(owner) ?? 0)
   }

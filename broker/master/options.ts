@@ -24,8 +24,9 @@ export const masterOptionsSchema = z.object({
   /** Queued jobs beyond this many wait in the store only, with a small entry in memory. */
   parkAbove: z.number().int().min(0).default(10_000),
   /**
-   * Past parkAbove: how many jobs at the head of each queue class have their records loaded back
-   * while the master is idle, so dispatch does not wait on the store. 0 turns this off.
+   * Past parkAbove: how many jobs at the head of the queue (split evenly among its requirement
+   * classes) have their records loaded back while the master is idle, so dispatch does not wait
+   * on the store. 0 turns this off.
    */
   readAhead: z.number().int().min(0).max(100_000).default(2_000),
   /** Worker rejections (busy, unsupported) a job may collect before it fails. */

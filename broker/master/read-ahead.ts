@@ -13,8 +13,8 @@ const BUSY_SHARE = 0.5
 const CHUNK = 500
 
 /**
- * Keeps the records of the next `readAhead` jobs of each queue class in memory while the queue
- * is past `parkAbove`. Without it, every job dispatched from a deep queue pays a store query
+ * Keeps the records of the next `readAhead` queued jobs (shared among the queue classes) in
+ * memory while the queue is past `parkAbove`. Without it, every job dispatched from a deep queue pays a store query
  * and a parse on the dispatch path (BENCHMARKS.md, "dispatch at 1 M"); with it, that work is
  * done while the master is idle, and a burst of free slots is filled from memory.
  *
@@ -65,11 +65,13 @@ export class ReadAhead {
     this.pendingChunk = undefined
   }
 
-  /** Loads the parked records among each class's head, a chunk per turn. */
+  /** Loads the parked records among the classes' heads, a chunk per turn. */
   fill(): void {
     if (this.pendingChunk) clearImmediate(this.pendingChunk)
     const { ctx } = this
-    const ids = ctx.queue.headIds(ctx.options.readAhead, (id) => !ctx.active.has(id))
+    // The budget is shared, so many requirement classes cannot multiply the memory it holds.
+    const perClass = Math.max(1, Math.floor(ctx.options.readAhead / Math.max(1, ctx.queue.classCount)))
+    const ids = ctx.queue.headIds(perClass, (id) => !ctx.active.has(id))
     const next = (from: number): void => {
       this.pendingChunk = undefined
       if (this.stopped || from >= ids.length) return
