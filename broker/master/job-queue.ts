@@ -34,7 +34,8 @@ export function runsBefore(a: QueueEntry, b: QueueEntry): boolean {
  */
 export class JobQueue {
   private readonly classes = new Map<string, QueueClass>()
-  private readonly queued = new Set<string>()
+  /** Queued ids and their slots. A slot whose id is undefined is free or removed. */
+  private readonly slotOf = new Map<string, number>()
   private readonly perOwner = new Map<string, number>()
   private readonly owners = new Map<string, string>()
   private readonly ids: Array<string | undefined> = []
@@ -44,7 +45,7 @@ export class JobQueue {
   private readonly freeSlots: number[] = []
 
   get size(): number {
-    return this.queued.size
+    return this.slotOf.size
   }
 
   /** Requirement classes with queued jobs (or stale entries not yet dropped). */
@@ -57,7 +58,7 @@ export class JobQueue {
   }
 
   has(id: string): boolean {
-    return this.queued.has(id)
+    return this.slotOf.has(id)
   }
 
   /**
@@ -65,7 +66,7 @@ export class JobQueue {
    * class). A caller parking records keeps those in memory: they are about to be dispatched.
    */
   push(job: JobRecord): boolean {
-    if (this.queued.has(job.id)) return true
+    if (this.slotOf.has(job.id)) return true
     const requirement = requirementOf(job.spec)
     let queueClass = this.classes.get(requirement.key)
     if (!queueClass) {
@@ -81,14 +82,18 @@ export class JobQueue {
     const key = queueKey(job.priority, job.seq)
     const headKey = queueClass.heap.peekKey()
     queueClass.heap.push(key, slot)
-    this.queued.add(job.id)
+    this.slotOf.set(job.id, slot)
     if (owner !== null) this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1)
     return headKey === undefined || key < headKey
   }
 
   /** Forgets a job (canceled or finished while queued); its heap entry is dropped when it surfaces. */
   remove(job: { id: string; owner: string | null }): void {
-    if (!this.queued.delete(job.id)) return
+    const slot = this.slotOf.get(job.id)
+    if (slot === undefined) return
+    this.slotOf.delete(job.id)
+    // The slot stays taken until its heap entry surfaces; only then can it be reused.
+    this.ids[slot] = undefined
     this.decOwner(job.owner)
   }
 
@@ -111,7 +116,7 @@ export class JobQueue {
       let counted = 0
       queueClass.heap.visitAscending((slot) => {
         const id = this.ids[slot]
-        if (id === undefined || !this.queued.has(id)) return true // removed: not a place in line
+        if (id === undefined) return true // removed: not a place in line
         if (want(id)) out.push(id)
         return ++counted < limit
       })
@@ -125,7 +130,7 @@ export class JobQueue {
     queueClass.heap.pop()
     const entry = this.entry(slot)
     this.release(slot)
-    this.queued.delete(entry.id)
+    this.slotOf.delete(entry.id)
     this.decOwner(entry.owner)
     return entry
   }
@@ -147,7 +152,8 @@ export class JobQueue {
         this.classes.delete(queueClass.requirement.key)
         return undefined
       }
-      if (this.queued.has(this.ids[slot]!)) return slot
+      // A plain array read: at a million queued, a hash lookup here was a cache miss per job.
+      if (this.ids[slot] !== undefined) return slot
       queueClass.heap.pop()
       this.release(slot)
     }
