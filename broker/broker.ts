@@ -14,6 +14,7 @@ import { BrokerSecurity } from './aedes/hooks.js'
 import { checkTlsMaterial, listenTls, type TlsMaterial } from './aedes/tls-server.js'
 import { loadUsers } from './auth/users-file.js'
 import { createJobStore, defaultDataDir } from './store/index.js'
+import { flushCoalescedWrites } from '../src/net/coalesce.js'
 import type { JobStore } from './store/job-store.js'
 
 export interface BrokerNodeHandle {
@@ -89,7 +90,8 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
     ? undefined
     : options.store === 'memory'
       ? createJobStore({ kind: 'memory' })
-      : createJobStore({ kind: 'sqlite', dataDir: options.dataDir ?? defaultDataDir(), logger, borrow: true })
+      : // An assignment held for the end of the turn leaves before a commit blocks the loop.
+        createJobStore({ kind: 'sqlite', dataDir: options.dataDir ?? defaultDataDir(), logger, borrow: true, beforeCommit: flushCoalescedWrites })
   const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })

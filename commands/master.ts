@@ -7,6 +7,7 @@ import { connectionFlags, connectionOptions, logLevelFlag } from '../src/cli/fla
 import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
 import { untilSignal } from '../src/cli/signals.js'
 import { createLogger } from '../src/logging/logger.js'
+import { flushCoalescedWrites } from '../src/net/coalesce.js'
 import { Connection } from '../src/net/connection.js'
 import { randomBytes } from 'node:crypto'
 
@@ -19,7 +20,7 @@ export default class MasterCommand extends BaseCommand {
   async run(): Promise<{ url: string; namespace: string; instance: string }> {
     const { flags } = await this.parse(MasterCommand)
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-master' })
-    const store = flags.memory ? createJobStore({ kind: 'memory' }) : createJobStore({ kind: 'sqlite', dataDir: flags['data-dir'] ?? defaultDataDir(), logger, borrow: true })
+    const store = flags.memory ? createJobStore({ kind: 'memory' }) : createJobStore({ kind: 'sqlite', dataDir: flags['data-dir'] ?? defaultDataDir(), logger, borrow: true, beforeCommit: flushCoalescedWrites })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)
     const connection = await Connection.open({

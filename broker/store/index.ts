@@ -20,7 +20,7 @@ export {
 
 export type JobStoreOptions =
   | { kind: 'memory' }
-  | { kind: 'sqlite'; dataDir: string; logger?: Logger; synchronous?: 'normal' | 'full'; borrow?: boolean }
+  | { kind: 'sqlite'; dataDir: string; logger?: Logger; synchronous?: 'normal' | 'full'; borrow?: boolean; beforeCommit?: () => void }
 
 export function createJobStore(options: JobStoreOptions): JobStore {
   switch (options.kind) {
@@ -32,6 +32,7 @@ export function createJobStore(options: JobStoreOptions): JobStore {
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.synchronous ? { synchronous: options.synchronous } : {}),
         ...(options.borrow ? { borrow: true } : {}),
+        ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
       })
   }
 }

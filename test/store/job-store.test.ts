@@ -38,9 +38,9 @@ describeJobStore('SqliteJobStore', async () => {
 })
 
 describeJobStore(
-  'SqliteJobStore (borrow, as the master uses it)',
+  'SqliteJobStore (borrow and beforeCommit, as the master uses it)',
   async () => {
-    const store = SqliteJobStore.open({ dataDir: await tempDir(), borrow: true })
+    const store = SqliteJobStore.open({ dataDir: await tempDir(), borrow: true, beforeCommit: () => {} })
     return { store, dispose: () => store.close().catch(() => undefined) }
   },
   { borrows: true },
@@ -87,6 +87,25 @@ describe('SqliteJobStore (sqlite only)', () => {
     } finally {
       db.close()
     }
+  })
+
+  it('calls beforeCommit before each inline commit, never for the writer thread or at close', async () => {
+    const calls: number[] = []
+    const inline = SqliteJobStore.open({ dataDir, beforeCommit: () => calls.push(inline.stats.commits) })
+    inline.save(makeJob('b1', 1))
+    await inline.flush()
+    inline.save(makeJob('b2', 2))
+    await inline.flush()
+    // Each call came before the commit it announced.
+    expect(calls).toEqual([0, 1])
+    inline.save(makeJob('b3', 3))
+    await inline.close()
+    expect(calls).toEqual([0, 1])
+    const offloaded = SqliteJobStore.open({ dataDir: await tempDir(), offloadRows: 1, beforeCommit: () => calls.push(-1) })
+    offloaded.save(makeJob('b4', 4))
+    await offloaded.flush()
+    await offloaded.close()
+    expect(calls).toEqual([0, 1])
   })
 
   it('keeps everything across close and reopen', async () => {
