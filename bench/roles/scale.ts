@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { startBroker } from '../../broker/broker.js'
 import { SqliteJobStore } from '../../broker/store/sqlite-store.js'
 import { admittedRecord } from '../../broker/store/job-record.js'
@@ -13,10 +14,14 @@ import { rawClient } from '../lib/raw-mqtt.js'
  * how fast the master hands it `batch` assignments. Then the node finishes them and as many new
  * jobs are submitted, so every round takes the next jobs of a queue that stays `queued` deep:
  * at 1 M those come from deep in the store, not from the jobs the round before gave back.
- * Runs in its own process so its RSS is the master's alone. SCALE_WINDOWS=1 prints each timed
- * round's start and end on the CPU profile's clock (µs), to cut a `--cpu-prof` to the rounds.
+ * Runs in its own process so its RSS is the master's alone.
+ *
+ * With `driven`, it prints `ready` once loaded and runs one round per `round` line on stdin,
+ * printing `{"round":…}` after each, until `end`: the scenario interleaves the rounds of several
+ * queue sizes, so a machine that slows down for a while slows them all. SCALE_WINDOWS=1 prints
+ * each timed round's start and end on the CPU profile's clock (µs), for profile-window.js.
  */
-const config = roleConfig<{ queued: number; batch: number; rounds: number; reuseDir?: string; master?: Record<string, number> }>()
+const config = roleConfig<{ queued: number; batch: number; rounds: number; reuseDir?: string; driven?: boolean; master?: Record<string, number> }>()
 const ns = 'scale'
 // reuseDir: seed once, then profile the master alone on later runs (`node --cpu-prof`).
 const dataDir = config.reuseDir ?? mkdtempSync(join(tmpdir(), 'edgerun-scale-'))
@@ -27,6 +32,7 @@ const submitter = 'scale-submitter'
 const REST_MS = 50
 // New jobs need ids no earlier run left in a reused store.
 const run = Date.now().toString(36)
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 try {
   const seedStart = performance.now()
   // Seeding is not what is measured: commit inline, so no writer thread's memory stays behind.
@@ -46,11 +52,9 @@ try {
   const loadMs = performance.now() - loadStart
   gc?.()
   const rssMb = process.memoryUsage().rss / 2 ** 20
-  const queue = broker.master.ctx.queue
+  const { queue, active } = broker.master.ctx
   const queuedAtStart = queue.size
   const submits = await rawClient(broker.url, submitter)
-  const rates: number[] = []
-  const commitShare: number[] = []
   // Where a round's time goes: the store's commits of the rows it assigned are inside it.
   let commitMs = 0
   const live = broker.store as unknown as { commit: () => unknown }
@@ -65,11 +69,12 @@ try {
     const deadline = Date.now() + 60_000
     while (!done()) {
       if (Date.now() > deadline) throw new Error(`scale: timed out waiting for ${what} (${detail()})`)
-      await new Promise((resolve) => setTimeout(resolve, 5))
+      await sleep(5)
     }
   }
-  for (let round = 0; round < config.rounds; round++) {
-    await new Promise((resolve) => setTimeout(resolve, REST_MS))
+
+  const runRound = async (round: number): Promise<{ perSec: number; commitShare: number }> => {
+    await sleep(REST_MS)
     const node = `scale-${round}`
     const epoch = `scale${round}.1`
     const client = await rawClient(broker.url, `scale-node-${round}`)
@@ -91,8 +96,7 @@ try {
     await done
     const roundMs = performance.now() - started
     if (process.env.SCALE_WINDOWS) process.stderr.write(`WINDOW ${hr0} ${process.hrtime.bigint() / 1000n}\n`)
-    rates.push((config.batch / roundMs) * 1000)
-    commitShare.push((commitMs - commit0) / roundMs)
+    const figures = { perSec: (config.batch / roundMs) * 1000, commitShare: (commitMs - commit0) / roundMs }
     // Not timed: the node drains (so the slots its results free take nothing new) and finishes
     // its jobs, and as many new ones are queued behind the rest, so the next round again takes
     // jobs it has never seen, from a queue as deep as before.
@@ -102,7 +106,7 @@ try {
         client.publishAsync(topics.nodeEvents(ns, node), encode({ v: PROTOCOL_VERSION, type: 'result', jobId, attempt, epoch, state: 'succeeded', output: null }), { qos: 1 }),
       ),
     )
-    const unfinished = () => assigns.filter(({ jobId }) => broker.master.ctx.active.has(jobId)).length
+    const unfinished = () => assigns.filter(({ jobId }) => active.has(jobId)).length
     await waitFor('the results', () => unfinished() === 0, () => `${unfinished()} unfinished`)
     await client.publishAsync(topics.nodeState(ns, node), encode({ ...birth, state: 'offline', ts: Date.now() }), { qos: 1 })
     await client.endAsync()
@@ -113,13 +117,38 @@ try {
     )
     await waitFor('the new jobs', () => queue.size === queuedAtStart, () => `queue ${queue.size} of ${queuedAtStart}`)
     await broker.store.flush()
+    return figures
+  }
+
+  const rounds: Array<{ perSec: number; commitShare: number }> = []
+  if (config.driven) {
+    process.stdout.write('ready\n')
+    for await (const line of createInterface({ input: process.stdin })) {
+      if (line === 'end') break
+      const figures = await runRound(rounds.length)
+      rounds.push(figures)
+      process.stdout.write(`${JSON.stringify({ round: figures })}\n`)
+    }
+  } else {
+    for (let round = 0; round < config.rounds; round++) rounds.push(await runRound(round))
   }
   const counters = broker.master.ctx.counters.toJSON()
   await submits.endAsync()
   await broker.close()
   // The first three rounds warm the JIT; the median of the rest is the figure.
+  const rates = rounds.map((r) => r.perSec)
   const measured = rates.slice(Math.min(3, rates.length - 1)).sort((a, b) => a - b)
-  report({ queued: config.queued, seedMs, loadMs, rssMb, dispatchPerSec: measured[Math.floor(measured.length / 2)], rounds: rates.map(Math.round), commitShare: commitShare.map((x) => Math.round(x * 100) / 100), unparked: counters.unparked ?? 0, readAhead: counters.read_ahead ?? 0 })
+  report({
+    queued: config.queued,
+    seedMs,
+    loadMs,
+    rssMb,
+    dispatchPerSec: measured[Math.floor(measured.length / 2)],
+    rounds: rates.map(Math.round),
+    commitShare: rounds.map((r) => Math.round(r.commitShare * 100) / 100),
+    unparked: counters.unparked ?? 0,
+    readAhead: counters.read_ahead ?? 0,
+  })
 } finally {
   if (!config.reuseDir) rmSync(dataDir, { recursive: true, force: true })
 }

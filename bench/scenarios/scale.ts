@@ -1,7 +1,4 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { ROLES_DIR } from '../lib/child.js'
 import { round } from '../lib/stats.js'
 
@@ -37,60 +34,82 @@ export interface ScaleFigures {
   commitShare1M: number[]
 }
 
-function runScale(config: { queued: number; batch: number; rounds: number; reuseDir?: string; master?: Record<string, number> }): Promise<ScaleRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=4096', `${ROLES_DIR}scale.js`], {
-      env: { ...process.env, BENCH_CONFIG: JSON.stringify(config) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    child.stdout.on('data', (chunk) => (out += chunk))
-    child.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{"result"'))
-      if (!line) return reject(new Error(`scale role exited ${code} without a result`))
-      resolve(JSON.parse(line).result as ScaleRun)
-    })
-  })
+/** A scale role that runs one round each time it is asked to. */
+interface DrivenRole {
+  ready: Promise<void>
+  round(): Promise<void>
+  end(): Promise<ScaleRun>
 }
 
-/** The median of every round after the first three (they warm the JIT) of every run given. */
-function medianRate(...runs: ScaleRun[]): number {
-  const measured = runs.flatMap((run) => run.rounds.slice(Math.min(3, run.rounds.length - 1))).sort((a, b) => a - b)
-  return measured[Math.floor(measured.length / 2)]!
+function drivenScale(config: { queued: number; batch: number; master?: Record<string, number> }): DrivenRole {
+  const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=4096', `${ROLES_DIR}scale.js`], {
+    env: { ...process.env, BENCH_CONFIG: JSON.stringify({ ...config, rounds: 0, driven: true }) },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const waiting: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = []
+  let buffer = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString()
+    let newline: number
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline)
+      buffer = buffer.slice(newline + 1)
+      if (line === 'ready' || line.startsWith('{"round"') || line.startsWith('{"result"')) waiting.shift()?.resolve(line)
+    }
+  })
+  child.on('exit', (code) => {
+    for (const waiter of waiting.splice(0)) waiter.reject(new Error(`scale role (${config.queued} queued) exited ${code}`))
+  })
+  const next = () => new Promise<string>((resolve, reject) => waiting.push({ resolve, reject }))
+  const ready = next().then(() => undefined)
+  return {
+    ready,
+    round: async () => {
+      const answer = next()
+      child.stdin.write('round\n')
+      await answer
+    },
+    end: async () => {
+      const answer = next()
+      child.stdin.write('end\n')
+      return JSON.parse(await answer).result as ScaleRun
+    },
+  }
 }
 
 /**
  * Dispatch with 1 k and with `large` (1 M) jobs queued, and the master's RSS at `large`. The
- * large queue is measured twice on one seeded store: as configured (read-ahead on), then with
- * every record parked and read-ahead off, for the rate at which records are dispatched straight
- * from the store. The small queue runs before and after them both, so a machine that drifts
- * during the scenario weighs on both sides of the ratio.
+ * large queue runs twice: as configured (read-ahead on), and with every record parked and
+ * read-ahead off, for the rate at which records are dispatched straight from the store. The
+ * three run side by side in their own processes and take turns round by round, so that a
+ * machine that slows down for a while (this one does, for seconds at a time) slows them all.
  */
 export async function measureScale(large = 1_000_000, batch = 1000, rounds = 25): Promise<ScaleFigures> {
-  const smallBefore = await runScale({ queued: 1000, batch, rounds })
-  const dataDir = mkdtempSync(join(tmpdir(), 'edgerun-scale-'))
-  try {
-    const big = await runScale({ queued: large, batch, rounds, reuseDir: dataDir })
-    const parked = await runScale({ queued: large, batch, rounds, reuseDir: dataDir, master: { readAhead: 0, parkAbove: 0 } })
-    const smallAfter = await runScale({ queued: 1000, batch, rounds })
-    const small = medianRate(smallBefore, smallAfter)
-    return {
-      dispatchPerSec1k: round(small, 0),
-      dispatchPerSec1M: round(medianRate(big), 0),
-      dispatchRatio1Mto1k: round(medianRate(big) / small, 3),
-      dispatchPerSec1MParked: round(medianRate(parked), 0),
-      dispatchRatioParked1Mto1k: round(medianRate(parked) / small, 3),
-      rssMb1M: round(big.rssMb, 1),
-      loadMs1M: round(big.loadMs, 0),
-      queuedLarge: large,
-      roundsPerSec1k: [...smallBefore.rounds, ...smallAfter.rounds],
-      roundsPerSec1M: big.rounds,
-      roundsPerSec1MParked: parked.rounds,
-      unparked1M: big.unparked,
-      readAhead1M: big.readAhead,
-      commitShare1M: big.commitShare,
-    }
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true })
+  const roles = [
+    drivenScale({ queued: 1000, batch }),
+    drivenScale({ queued: large, batch }),
+    drivenScale({ queued: large, batch, master: { readAhead: 0, parkAbove: 0 } }),
+  ]
+  await Promise.all(roles.map((role) => role.ready))
+  for (let r = 0; r < rounds; r++) {
+    // Whose turn comes first rotates too.
+    for (let i = 0; i < roles.length; i++) await roles[(r + i) % roles.length]!.round()
+  }
+  const [small, big, parked] = await Promise.all(roles.map((role) => role.end())) as [ScaleRun, ScaleRun, ScaleRun]
+  return {
+    dispatchPerSec1k: round(small.dispatchPerSec, 0),
+    dispatchPerSec1M: round(big.dispatchPerSec, 0),
+    dispatchRatio1Mto1k: round(big.dispatchPerSec / small.dispatchPerSec, 3),
+    dispatchPerSec1MParked: round(parked.dispatchPerSec, 0),
+    dispatchRatioParked1Mto1k: round(parked.dispatchPerSec / small.dispatchPerSec, 3),
+    rssMb1M: round(big.rssMb, 1),
+    loadMs1M: round(big.loadMs, 0),
+    queuedLarge: large,
+    roundsPerSec1k: small.rounds,
+    roundsPerSec1M: big.rounds,
+    roundsPerSec1MParked: parked.rounds,
+    unparked1M: big.unparked,
+    readAhead1M: big.readAhead,
+    commitShare1M: big.commitShare,
   }
 }
