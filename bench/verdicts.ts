@@ -21,6 +21,7 @@ export function verdicts(results: Figures): { checks: Check[]; table: string } {
   if (e && f) add('edgerun jobs/s ÷ floor jobs/s', round(e.jobsPerSec / f.jobsPerSec, 2), '≥ 0.5', (v) => v >= 0.5)
   if (e) add('edgerun sequential p50 (ms)', e.seqP50Ms, '≤ 0.6', (v) => v <= 0.6)
   if (e && f) add('edgerun seq p50 ÷ floor seq p50', round(e.seqP50Ms / f.seqP50Ms, 2), '(0.6 ÷ 0.21 ≈ 2.9 on the issue\'s machine)', (v) => v <= 2.9)
+  if (e && b?.seqP50Ms) add('edgerun seq p50 ÷ BullMQ seq p50', round(e.seqP50Ms / b.seqP50Ms, 2), '(0.6 ÷ 0.38 ≈ 1.58 on the issue\'s machine)', (v) => v <= 1.58)
   if (results.death) add('kill → all 50 requeued, p99 (ms)', results.death.requeueP99Ms, '≤ 50', (v) => v <= 50)
   if (results.scale) {
     add('dispatch at 1M ÷ at 1k', results.scale.dispatchRatio1Mto1k, '≥ 0.8', (v) => v >= 0.8)
