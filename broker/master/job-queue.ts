@@ -106,19 +106,25 @@ export class JobQueue {
   }
 
   /**
-   * For each class, its first `limit` queued jobs in the order they would run, keeping the ids
-   * for which `want` holds. The queue is left as it is.
+   * For each class, its first `limit` queued jobs in the order they would run (looking at no
+   * more than 4 × `limit` entries, removed ones included), keeping the ids for which `want`
+   * holds. The queue is left as it is.
    */
   headIds(limit: number, want: (id: string) => boolean): string[] {
     const out: string[] = []
     if (limit <= 0) return out
     for (const queueClass of this.classes.values()) {
       let counted = 0
+      // Removed entries are skipped but still walked; bounded, so that a class full of them
+      // (a burst of cancels) costs a few windows' worth, not the whole heap.
+      let walked = 0
       queueClass.heap.visitAscending((slot) => {
         const id = this.ids[slot]
-        if (id === undefined) return true // removed: not a place in line
-        if (want(id)) out.push(id)
-        return ++counted < limit
+        if (id !== undefined) {
+          if (want(id)) out.push(id)
+          counted++
+        }
+        return counted < limit && ++walked < 4 * limit
       })
     }
     return out

@@ -25,6 +25,8 @@ export class ReadAhead {
   private timer: NodeJS.Timeout | undefined
   private pendingChunk: NodeJS.Immediate | undefined
   private stopped = false
+  /** Ids this read-ahead loaded that may still wait in memory. */
+  private readonly loaded = new Set<string>()
   private loopUse: EventLoopUtilization | undefined
 
   constructor(
@@ -65,13 +67,21 @@ export class ReadAhead {
     this.pendingChunk = undefined
   }
 
-  /** Loads the parked records among the classes' heads, a chunk per turn. */
+  /**
+   * Loads the parked records among the classes' heads, a chunk per turn, after parking again
+   * the ones an earlier fill loaded that have since fallen out of the window (jobs of a higher
+   * priority arrived ahead of them): otherwise each fill would add to memory for good.
+   */
   fill(): void {
     if (this.pendingChunk) clearImmediate(this.pendingChunk)
+    this.pendingChunk = undefined
     const { ctx } = this
-    // The budget is shared, so many requirement classes cannot multiply the memory it holds.
-    const perClass = Math.max(1, Math.floor(ctx.options.readAhead / Math.max(1, ctx.queue.classCount)))
-    const ids = ctx.queue.headIds(perClass, (id) => !ctx.active.has(id))
+    // The budget is shared, so many requirement classes cannot multiply the memory it holds;
+    // with more classes than it, nothing is read ahead.
+    const perClass = Math.floor(ctx.options.readAhead / Math.max(1, ctx.queue.classCount))
+    const window = perClass > 0 ? ctx.queue.headIds(perClass, () => true) : []
+    this.parkFallenBehind(new Set(window))
+    const ids = window.filter((id) => !ctx.active.has(id))
     const next = (from: number): void => {
       this.pendingChunk = undefined
       if (this.stopped || from >= ids.length) return
@@ -79,7 +89,8 @@ export class ReadAhead {
         // Some may have been dispatched since the walk (now live) or answered or canceled (final,
         // which unparkMany leaves in the store).
         const parked = ids.slice(from, from + CHUNK).filter((id) => !ctx.active.has(id))
-        this.lifecycle.unparkMany(parked)
+        const loaded = this.lifecycle.unparkMany(parked)
+        for (const id of parked) if (loaded.has(id)) this.loaded.add(id)
         ctx.counters.inc('read_ahead', parked.length)
       } catch (error) {
         // The jobs stay parked and are loaded when dispatched, as without read-ahead.
@@ -89,5 +100,20 @@ export class ReadAhead {
       this.pendingChunk = setImmediate(() => next(from + CHUNK))
     }
     next(0)
+  }
+
+  private parkFallenBehind(window: ReadonlySet<string>): void {
+    const { ctx } = this
+    for (const id of this.loaded) {
+      if (window.has(id)) continue
+      this.loaded.delete(id)
+      const job = ctx.active.get(id)
+      // Dispatched, answered, canceled or waiting out a retry since: not a parked job any more.
+      if (!job || job.state !== 'queued' || !ctx.queue.has(id)) continue
+      // The store must hold what memory held (borrowed: it is written at the next commit).
+      ctx.store.save(job)
+      ctx.active.delete(id)
+      ctx.counters.inc('read_ahead_parked')
+    }
   }
 }

@@ -485,9 +485,14 @@ export class SqliteJobStore implements JobStore {
       this.scheduled = undefined
       this.commit()
     }
-    // With beforeCommit, one turn later: Aedes delivers what this turn published (an assignment)
-    // a setImmediate later, and only then can beforeCommit send it ahead of the commit.
-    this.scheduled = setImmediate(this.beforeCommit ? () => (this.scheduled = setImmediate(commit)) : commit)
+    // With beforeCommit, an inline commit waits one turn more: Aedes delivers what this turn
+    // published (an assignment) a setImmediate later, and only then can beforeCommit send it
+    // ahead of the commit. A batch for the writer thread does not block the loop: no wait.
+    const secondHop = () => {
+      if (this.goesToWriter()) commit()
+      else this.scheduled = setImmediate(commit)
+    }
+    this.scheduled = setImmediate(this.beforeCommit ? secondHop : commit)
   }
 
   /**
@@ -505,16 +510,15 @@ export class SqliteJobStore implements JobStore {
     }
     const batch = this.pending
     this.pending = new Map()
-    if (!this.closed && (this.inflightBatches.size > 0 || batch.size >= this.offloadRows)) {
+    if (!this.closed && this.goesToWriter(batch.size)) {
       const writer = this.backgroundWriter()
       if (writer) {
         this.commitInBackground(writer, batch, waiting)
         return undefined
       }
     }
+    if (!this.closed) this.callBeforeCommit()
     try {
-      // Closing commits too, and then nothing should leave on anyone's behalf.
-      if (!this.closed) this.beforeCommit?.()
       this.writeBatch(batch.values())
     } catch (cause) {
       // Nothing can have been saved while the (synchronous) transaction ran.
@@ -526,6 +530,20 @@ export class SqliteJobStore implements JobStore {
     this.committed(batch.size)
     waiting?.resolve()
     return undefined
+  }
+
+  /** Whether a batch of `rows` (by default, what is waiting now) commits on the writer thread. */
+  private goesToWriter(rows = this.pending.size + this.borrowed.size): boolean {
+    return this.inflightBatches.size > 0 || rows >= this.offloadRows
+  }
+
+  /** Not at close: then nothing should leave on anyone's behalf. Its failure is not the commit's. */
+  private callBeforeCommit(): void {
+    try {
+      this.beforeCommit?.()
+    } catch (error) {
+      this.logger?.warn({ err: error }, 'job store: beforeCommit failed; committing anyway')
+    }
   }
 
   private committed(rows: number): void {

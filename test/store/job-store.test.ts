@@ -108,6 +108,16 @@ describe('SqliteJobStore (sqlite only)', () => {
     expect(calls).toEqual([0, 1])
   })
 
+  it('a beforeCommit that throws is logged, and the commit goes ahead', async () => {
+    const { logger, lines } = captureLogger()
+    const store = SqliteJobStore.open({ dataDir, logger, beforeCommit: () => { throw new Error('socket gone') } })
+    store.save(makeJob('t1', 1))
+    await store.flush()
+    expect(store.stats).toMatchObject({ commits: 1, failedCommits: 0 })
+    expect(lines.some((line) => String(line.msg).includes('beforeCommit failed'))).toBe(true)
+    await store.close()
+  })
+
   it('keeps everything across close and reopen', async () => {
     const jobs: JobRecord[] = [
       makeRichJob('r1', 1),

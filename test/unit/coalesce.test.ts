@@ -43,4 +43,14 @@ describe('coalesced writes', () => {
     expect(a.socket.writableCorked).toBe(0)
     await waitFor(() => a.received() === 'a1a2a3' && b.received() === 'b1', { what: 'every write delivered in order' })
   })
+
+  it('a held write sent early leaves the socket alone when its end-of-turn release comes', async () => {
+    const { socket } = await pair()
+    socket.write('x')
+    flushCoalescedWrites()
+    socket.cork() // someone else's cork, meant to last past this turn
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(socket.writableCorked).toBe(1)
+    socket.uncork()
+  })
 })
