@@ -26,7 +26,10 @@ if (config.role === 'worker') {
 } else {
   const name = `${config.queue}-${config.mode === 'throughput' ? 't' : 's'}`
   const queue = new Queue(name, { connection: connection() })
-  const events = new QueueEvents(name, { connection: connection() })
+  // From the stream's start, not '$': QueueEvents is "ready" before its first XREAD is issued, and
+  // a job finishing in between was never heard of (waitUntilFinished then timed out on job 1).
+  // The queue is new to this round, so every event in it is this submitter's.
+  const events = new QueueEvents(name, { connection: connection(), lastEventId: '0-0' })
   await events.waitUntilReady()
   process.stdout.write('ready\n')
   const send = async (i: number) => {
