@@ -13,8 +13,7 @@ import { countDrops, guardConnections } from './aedes/guard.js'
 import { BrokerSecurity } from './aedes/hooks.js'
 import { checkTlsMaterial, listenTls, type TlsMaterial } from './aedes/tls-server.js'
 import { loadUsers } from './auth/users-file.js'
-import { createJobStore, defaultDataDir } from './store/index.js'
-import { flushCoalescedWrites } from '../src/net/coalesce.js'
+import { masterJobStore } from './store/index.js'
 import type { JobStore } from './store/job-store.js'
 
 export interface BrokerNodeHandle {
@@ -88,10 +87,7 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   })
   const store = !options.runMaster
     ? undefined
-    : options.store === 'memory'
-      ? createJobStore({ kind: 'memory' })
-      : // An assignment held for the end of the turn leaves before a commit blocks the loop.
-        createJobStore({ kind: 'sqlite', dataDir: options.dataDir ?? defaultDataDir(), logger, borrow: true, beforeCommit: flushCoalescedWrites })
+    : masterJobStore({ memory: options.store === 'memory', dataDir: options.dataDir, logger })
   const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })

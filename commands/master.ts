@@ -1,13 +1,12 @@
 import { Master } from '../broker/master/master.js'
 import { MqttTransport } from '../broker/master/mqtt-transport.js'
-import { createJobStore, defaultDataDir } from '../broker/store/index.js'
+import { masterJobStore } from '../broker/store/index.js'
 import { PROTOCOL_VERSION, encode, topics } from '../src/protocol/index.js'
 import { BaseCommand } from '../src/cli/base-command.js'
 import { connectionFlags, connectionOptions, logLevelFlag } from '../src/cli/flags.js'
 import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
 import { untilSignal } from '../src/cli/signals.js'
 import { createLogger } from '../src/logging/logger.js'
-import { flushCoalescedWrites } from '../src/net/coalesce.js'
 import { Connection } from '../src/net/connection.js'
 import { randomBytes } from 'node:crypto'
 
@@ -20,7 +19,7 @@ export default class MasterCommand extends BaseCommand {
   async run(): Promise<{ url: string; namespace: string; instance: string }> {
     const { flags } = await this.parse(MasterCommand)
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-master' })
-    const store = flags.memory ? createJobStore({ kind: 'memory' }) : createJobStore({ kind: 'sqlite', dataDir: flags['data-dir'] ?? defaultDataDir(), logger, borrow: true, beforeCommit: flushCoalescedWrites })
+    const store = masterJobStore({ memory: flags.memory, dataDir: flags['data-dir'], logger })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)
     const connection = await Connection.open({

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
 import type { Logger } from '../../src/logging/logger.js'
+import { flushCoalescedWrites } from '../../src/net/coalesce.js'
 import type { JobStore } from './job-store.js'
 import { MemoryJobStore } from './memory-store.js'
 import { SqliteJobStore } from './sqlite-store.js'
@@ -35,6 +36,23 @@ export function createJobStore(options: JobStoreOptions): JobStore {
         ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
       })
   }
+}
+
+/**
+ * The store a master runs on, in the broker and in `edgerun master` alike: in memory, or SQLite
+ * under `dataDir` (default: defaultDataDir()), borrowing the master's records and sending the
+ * writes the process holds for the end of the turn before each inline commit, so that an
+ * assignment leaves before the commit that records it (docs/storage.md).
+ */
+export function masterJobStore(options: { memory: boolean; dataDir?: string | undefined; logger?: Logger | undefined }): JobStore {
+  if (options.memory) return createJobStore({ kind: 'memory' })
+  return createJobStore({
+    kind: 'sqlite',
+    dataDir: options.dataDir ?? defaultDataDir(),
+    ...(options.logger ? { logger: options.logger } : {}),
+    borrow: true,
+    beforeCommit: flushCoalescedWrites,
+  })
 }
 
 /**

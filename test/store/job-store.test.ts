@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createJobStore, defaultDataDir, MemoryJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../broker/store/index.js'
+import { createJobStore, defaultDataDir, masterJobStore, MemoryJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../broker/store/index.js'
 import { MIGRATIONS } from '../../broker/store/sqlite-store.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
 import type { Logger } from '../../src/logging/logger.js'
@@ -461,13 +461,29 @@ more()
   })
 })
 
-describe('createJobStore and defaultDataDir', () => {
+describe('createJobStore, masterJobStore and defaultDataDir', () => {
   it('creates either store', async () => {
     const memory = createJobStore({ kind: 'memory' })
     expect(memory.kind).toBe('memory')
     await memory.close()
     const sqlite = createJobStore({ kind: 'sqlite', dataDir: await tempDir() })
     expect(sqlite.kind).toBe('sqlite')
+    await sqlite.close()
+  })
+
+  it('masterJobStore: memory, or SQLite in the data dir that borrows records', async () => {
+    const memory = masterJobStore({ memory: true })
+    expect(memory.kind).toBe('memory')
+    await memory.close()
+    const dataDir = await tempDir()
+    const sqlite = masterJobStore({ memory: false, dataDir })
+    expect((sqlite as SqliteJobStore).path).toBe(join(dataDir, 'jobs.db'))
+    // Borrowed: a change made after save() and before the commit is what gets written.
+    const job = makeJob('m1', 1)
+    sqlite.save(job)
+    job.state = 'assigned'
+    await sqlite.flush()
+    expect(sqlite.get('m1')?.state).toBe('assigned')
     await sqlite.close()
   })
 
