@@ -14,9 +14,9 @@ const CHUNK = 500
 
 /**
  * Keeps the records of the next `readAhead` queued jobs (shared among the queue classes) in
- * memory while the queue is past `parkAbove`. Without it, every job dispatched from a deep queue pays a store query
- * and a parse on the dispatch path (BENCHMARKS.md, "dispatch at 1 M"); with it, that work is
- * done while the master is idle, and a burst of free slots is filled from memory.
+ * memory while the queue is past `parkAbove`. Without it, every job dispatched from a deep queue
+ * pays a store query and a parse on the dispatch path (BENCHMARKS.md, "dispatch at 1 M"); with
+ * it, that work is done while the master is idle, and a burst of free slots is filled from memory.
  *
  * It changes only where a queued record waits, never a job's state: a job loaded here and then
  * canceled, dispatched or answered is handled as any resident queued job.

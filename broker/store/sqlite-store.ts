@@ -171,6 +171,7 @@ export class SqliteJobStore implements JobStore {
   private writer: BackgroundWriter | undefined
   private readonly offloadRows: number
   private readonly beforeCommit: (() => void) | undefined
+  /** Pragmas both connections set: this one and the writer thread's. */
   private readonly writerOptions: { synchronous: 'NORMAL' | 'FULL'; busyTimeoutMs: number }
   /** With `borrow`: saved records not yet serialized, by id. */
   private borrowed = new Map<string, JobRecord>()
@@ -232,12 +233,12 @@ export class SqliteJobStore implements JobStore {
       throw new Error(`cannot open job store at ${this.path}: ${errorMessage(error)}`, { cause: error })
     }
     try {
-      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
+      db.pragma(`busy_timeout = ${this.writerOptions.busyTimeoutMs}`)
       const mode = db.pragma('journal_mode = WAL', { simple: true })
       if (String(mode).toLowerCase() !== 'wal') {
         this.logger?.warn({ path: this.path, journalMode: mode }, 'job store: WAL is not available here; using %s', mode)
       }
-      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+      db.pragma(`synchronous = ${this.writerOptions.synchronous}`)
       db.pragma('temp_store = MEMORY')
       db.pragma('cache_size = -16384') // 16 MiB
       db.pragma('journal_size_limit = 67108864') // truncate the WAL back to 64 MiB after checkpoints
