@@ -26,7 +26,7 @@ export default class MasterCommand extends BaseCommand {
       ...options,
       clientId: `edgerun-master-${instance}`,
       logger,
-      // The broker announces the master's death for it (DESIGN §4).
+      // The broker announces the master's death for it (docs/protocol.md §9).
       will: () => ({
         topic: topics.masterState(flags.namespace),
         payload: encode({ v: PROTOCOL_VERSION, type: 'master', state: 'offline', instance, ts: Date.now() }),

@@ -39,7 +39,7 @@ export default class WorkerCommand extends BaseCommand {
       }
       commands[name] = isAbsolute(path) ? path : resolve(path)
     }
-    // With --auth a worker's node id is its user name (DESIGN §9), so that is the default then.
+    // With --auth a worker's node id is its user name (docs/security.md), so that is the default then.
     const id = flags.id ?? flags.username ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-worker' })
     const worker = await Worker.start(

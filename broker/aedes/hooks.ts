@@ -20,7 +20,7 @@ export interface BrokerSecurityOptions {
 }
 
 /**
- * The Aedes side of DESIGN §9: authentication, the ACL and its counters. The in-process master
+ * The Aedes side of docs/security.md: authentication, the ACL and its counters. The in-process master
  * publishes through `aedes.publish`, which never passes these hooks; every socket does.
  *
  * Counters (all refusals; `security.counters.toJSON()`):

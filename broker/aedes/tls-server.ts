@@ -24,7 +24,7 @@ export function checkTlsMaterial(material: TlsMaterial, names: { cert: string; k
 }
 
 /**
- * The mqtts listener (DESIGN §9). Like the TCP one, every socket gets TCP_NODELAY: a QoS 1
+ * The mqtts listener (docs/security.md). Like the TCP one, every socket gets TCP_NODELAY: a QoS 1
  * round trip must not wait on Nagle plus delayed ACK.
  */
 export async function listenTls(aedes: Aedes, host: string, port: number, material: TlsMaterial, maxConnections: number): Promise<tls.Server> {

@@ -22,7 +22,7 @@ const ALLOW: Decision = { ok: true }
 const deny = (reason: string): Decision => ({ ok: false, reason })
 
 /**
- * DESIGN §9 as code. Pure: the Aedes hooks (broker/aedes/hooks.ts) call these and do the I/O.
+ * docs/security.md as code. Pure: the Aedes hooks (broker/aedes/hooks.ts) call these and do the I/O.
  *
  * Rules for everyone, anonymous and admin included:
  * - nothing may be published under `$` (`$SYS`): the broker's own reports;

@@ -1,7 +1,7 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 
 /**
- * Password hashing for the users file (DESIGN §9): scrypt from node:crypto, stored as
+ * Password hashing for the users file (docs/security.md): scrypt from node:crypto, stored as
  * `scrypt$N$r$p$salt$hash` (salt and hash in base64url). Plain text is never stored.
  */
 export interface ScryptParams {

@@ -20,10 +20,10 @@ export function mergeAcks(batches: AckBatch[]): AckBatch {
 }
 
 /**
- * Result acknowledgements (DESIGN §5, step 4), sent once the results are durable. A worker that
+ * Result acknowledgements (docs/protocol.md §10), sent once the results are durable. A worker that
  * announced `ack-batch` gets one `control` `ack` per flush for all of its results (a fifth of the
  * messages a job costs the broker at load); any other worker gets one `ack` per result, as
- * DESIGN.md has it.
+ * the base protocol has it.
  */
 export class ResultAcks {
   private pending: AckBatch = new Map()

@@ -19,7 +19,7 @@ export interface QueueClass {
   heap: KeyedHeap
 }
 
-/** Higher priority first, then older (DESIGN §6). */
+/** Higher priority first, then older (docs/protocol.md §10). */
 export function runsBefore(a: QueueEntry, b: QueueEntry): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq
 }

@@ -4,7 +4,7 @@ import type { MasterContext } from './context.js'
 import { canRun, describeRequirement, requirementOf } from './requirement.js'
 
 /**
- * The job state machine of DESIGN §5: queued → assigned → running → final. Every transition
+ * The job state machine of docs/protocol.md §10: queued → assigned → running → final. Every transition
  * saves the record; anything said about it to submitters and followers waits for the save to be
  * durable (an assignment does not: see assign).
  */
@@ -123,7 +123,7 @@ export class Lifecycle {
     ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: 'requeued', attempt, detail: reason }))
   }
 
-  /** A worker refused the assignment. That costs no attempt (DESIGN §5, step 2). */
+  /** A worker refused the assignment. That costs no attempt (docs/protocol.md §10). */
   refused(job: JobRecord, reason: string, retryAfterMs: number, excludeNode: boolean): void {
     const { ctx } = this
     ctx.timers.clear(job.id)
@@ -155,7 +155,7 @@ export class Lifecycle {
     else this.enqueue(job)
   }
 
-  /** The one and only final state of a job (DESIGN §5, step 4). */
+  /** The one and only final state of a job (docs/protocol.md §10). */
   finalize(
     job: JobRecord,
     state: FinalState,

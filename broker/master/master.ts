@@ -36,7 +36,7 @@ export interface MasterEvents {
 }
 
 /**
- * The master of DESIGN §2: it owns the node table, the queue and every job's lifecycle. It speaks
+ * The master (README, "How it fits together"): it owns the node table, the queue and every job's lifecycle. It speaks
  * only through a Transport, so the same code runs inside the broker or against any MQTT broker.
  */
 export class Master extends EventEmitter<MasterEvents> {

@@ -28,7 +28,7 @@ export type NodeChange =
   | { kind: 'offline'; node: NodeEntry; epoch: string }
   | { kind: 'stale'; nodeId: string; epoch: string }
 
-/** The node table (DESIGN §4), with the epoch rules that make a late will harmless. */
+/** The node table (docs/protocol.md §9), with the epoch rules that make a late will harmless. */
 export class NodeTable {
   private readonly nodes = new Map<string, NodeEntry>()
 

@@ -27,7 +27,7 @@ export class Notifier {
     private readonly ns: string,
   ) {}
 
-  /** To the submitter's reply topic and to the job's event topic (DESIGN §3). */
+  /** To the submitter's reply topic and to the job's event topic (docs/protocol.md §5). */
   toJob(job: JobRecord, body: JobReplyBody): void {
     const reply = { v: PROTOCOL_VERSION, ...body, jobId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) }
     let payload: Buffer | undefined

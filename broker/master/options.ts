@@ -4,7 +4,7 @@ import { DEFAULT_NAMESPACE, namespaceSchema } from '../../src/protocol/index.js'
 /** The master's knobs. Defaults live here; CLI flags and env only feed this schema. */
 export const masterOptionsSchema = z.object({
   namespace: namespaceSchema.default(DEFAULT_NAMESPACE),
-  /** How long a worker has to answer an assignment with `accepted` (DESIGN §5: 5 s). */
+  /** How long a worker has to answer an assignment with `accepted` (docs/protocol.md §10: 5 s). */
   ackTimeoutMs: z.number().int().min(10).max(600_000).default(5_000),
   /** How long a dead connection's attempts wait for the node to come back before they are requeued. */
   lostGraceMs: z.number().int().min(0).max(3_600_000).default(0),

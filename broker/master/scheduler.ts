@@ -6,7 +6,7 @@ export function freeSlots(node: NodeEntry): number {
 }
 
 /**
- * DESIGN §6: among online, non-draining nodes that can run the job, the one with the most free
+ * Scheduling (docs/protocol.md §10): among online, non-draining nodes that can run the job, the one with the most free
  * slots; ties broken at random (reservoir sampling, so one pass and no allocation).
  */
 export function pickNode(

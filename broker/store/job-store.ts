@@ -8,7 +8,7 @@ export interface JobQuery {
 }
 
 /**
- * Where the master keeps jobs (DESIGN §8). Writes are buffered and made durable together:
+ * Where the master keeps jobs (docs/storage.md). Writes are buffered and made durable together:
  * `flush()` resolves once everything written before it is on disk, which is the point at which
  * the master may tell anyone about it. Reads always see the latest writes.
  */

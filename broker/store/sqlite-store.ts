@@ -149,7 +149,7 @@ function errorMessage(error: unknown): string {
 }
 
 /**
- * The default job store (DESIGN §8): SQLite through better-sqlite3, in WAL mode.
+ * The default job store (docs/storage.md): SQLite through better-sqlite3, in WAL mode.
  *
  * Writes are batched per tick: `save()` snapshots the record into a pending map (the last write
  * per id wins) and schedules one transaction on `setImmediate` that upserts everything pending.

@@ -3,7 +3,7 @@ import { Flags } from '@oclif/core'
 import { DEFAULT_NAMESPACE } from '../protocol/index.js'
 import { DEFAULT_URL } from '../worker/options.js'
 
-/** DESIGN §10: every client command takes these. */
+/** Every client command takes these (README, "Commands"). */
 export const connectionFlags = {
   url: Flags.string({ description: 'broker URL (mqtt:// or mqtts://)', env: 'EDGERUN_URL', default: DEFAULT_URL }),
   namespace: Flags.string({ description: 'namespace: several clusters can share one broker', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),

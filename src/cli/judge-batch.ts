@@ -31,7 +31,7 @@ export interface BatchReport {
   table: string
 }
 
-/** `--judge FILE... --problem DIR` → one inlined judge job per file (DESIGN §7). */
+/** `--judge FILE... --problem DIR` → one inlined judge job per file (docs/judge.md). */
 export async function buildJudgeSpecs(
   patterns: string[],
   problemDir: string,

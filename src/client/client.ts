@@ -55,7 +55,7 @@ type WithOptionalId<T> = T extends unknown ? Omit<T, 'id'> & { id?: string } : n
 export type SubmitSpec = WithOptionalId<JobSpecInput>
 
 /**
- * A submitter (DESIGN §3): sends jobs, follows them on its own reply topic, and calls the rpc.
+ * A submitter (docs/protocol.md §5): sends jobs, follows them on its own reply topic, and calls the rpc.
  * After a reconnect it resends what was not accepted and catches up on the rest with jobs.get,
  * so a result is never missed and never reported twice.
  */

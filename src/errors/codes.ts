@@ -1,5 +1,5 @@
 /**
- * The one registry of error codes. Protocol rejections (DESIGN §3) and CLI failures share it, so a
+ * The one registry of error codes. Protocol rejections (docs/protocol.md §5) and CLI failures share it, so a
  * code means the same on the wire, in `--json` output and in the exit status. docs/errors.md is
  * tested against this table.
  */

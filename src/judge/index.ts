@@ -1,5 +1,5 @@
 /**
- * The built-in judge (DESIGN §7). See docs/judge.md for the sandbox, the limits and what each
+ * The built-in judge. See docs/judge.md for the sandbox, the limits and what each
  * verdict means.
  */
 import type { JudgeLanguage } from '../protocol/index.js'

@@ -1,5 +1,5 @@
 /**
- * Problem directories (DESIGN §7): `problem.json` {timeLimitMs, memoryLimitMb, checker?} and
+ * Problem directories (docs/judge.md): `problem.json` {timeLimitMs, memoryLimitMb, checker?} and
  * `tests/<name>.in` + `tests/<name>.out` pairs. The CLI inlines them into a judge job, so every
  * mistake in one is reported here, naming the file, before anything is sent.
  */

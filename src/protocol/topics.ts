@@ -1,8 +1,8 @@
 import { isId } from './ids.js'
 
 /**
- * Every topic edgerun uses is built and parsed here (DESIGN §3). Nothing else in the code base
- * writes a topic string, so the table in DESIGN §3 and this file are the only two places to check.
+ * Every topic edgerun uses is built and parsed here (docs/protocol.md §2). Nothing else in the code base
+ * writes a topic string, so the table in docs/protocol.md §2 and this file are the only two places to check.
  */
 export const DEFAULT_NAMESPACE = 'edgerun'
 

@@ -1,5 +1,5 @@
 /**
- * Results the master has not acknowledged yet (DESIGN §5, step 4). They are resent after every
+ * Results the master has not acknowledged yet (docs/protocol.md §10). They are resent after every
  * reconnect and on `rebirth`, until an `ack` removes them.
  */
 export class Outbox {

@@ -38,7 +38,7 @@ export interface WorkerEvents {
 }
 
 /**
- * A worker (DESIGN §4, §7): announces itself with a retained birth and a will per connection,
+ * A worker (docs/protocol.md §8–§9, docs/judge.md): announces itself with a retained birth and a will per connection,
  * takes at most `slots` attempts, and keeps every result until the master acknowledges it.
  */
 export class Worker extends EventEmitter<WorkerEvents> {
@@ -164,7 +164,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * DESIGN §9: a node id is refused while its first holder lives. A retained state that shows
+   * docs/security.md: a node id is refused while its first holder lives. A retained state that shows
    * another process online under this id means it is taken.
    */
   private awaitClaim(): Promise<void> {
@@ -343,7 +343,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * Graceful stop (DESIGN §4): `draining`, let running jobs finish (or hand them back after
+   * Graceful stop (docs/protocol.md §9): `draining`, let running jobs finish (or hand them back after
    * drainTimeoutMs), wait briefly for result acks, publish `offline` with reason shutdown, DISCONNECT.
    */
   close(options: { drainTimeoutMs?: number } = {}): Promise<void> {

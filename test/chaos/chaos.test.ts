@@ -3,7 +3,7 @@ import { runChaos } from './chaos.js'
 
 const seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31)
 
-describe('chaos: never lose a job, never report one twice (DESIGN §5)', () => {
+describe('chaos: never lose a job, never report one twice (docs/protocol.md §10)', () => {
   it(`2,000 jobs through worker kills, cut and stalled links and a broker-master kill -9 (seed ${seed})`, async () => {
     const report = await runChaos({ jobs: 2000, durationS: 40, seed, workers: 3, submitters: 2, killBroker: true, log: (line) => console.log(line) })
     console.log(`chaos report (replay with CHAOS_SEED=${seed}):`, JSON.stringify(report))

@@ -28,7 +28,7 @@ export type ChaosReport = ReturnType<Ledger['report']> & {
 }
 
 /**
- * DESIGN §5's guarantee under fire: a real broker-master with a real --data-dir, real worker
+ * The guarantee of docs/protocol.md §10 under fire: a real broker-master with a real --data-dir, real worker
  * processes behind fault proxies, several submitters, and at random: kill -9 and restart of
  * workers, cut and stalled connections, and one kill -9 of the broker-master itself.
  */

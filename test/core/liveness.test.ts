@@ -37,7 +37,7 @@ function birth(epoch: string, state: 'online' | 'offline'): Buffer {
   })
 }
 
-describe('liveness (DESIGN §4)', () => {
+describe('liveness (docs/protocol.md §9)', () => {
   let cluster: TestCluster
   const processes: CliProcess[] = []
   afterEach(async () => {

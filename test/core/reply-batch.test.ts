@@ -29,7 +29,7 @@ describe('reply batches (the batchReplies extension, docs/protocol.md §14)', ()
     })
   })
 
-  it('a submitter that did not ask (a third-party client) gets every reply on its own, as DESIGN §3 has it', async () => {
+  it('a submitter that did not ask (a third-party client) gets every reply on its own, as docs/protocol.md §5 has it', async () => {
     await withMaster(NS, async (_master, transport, store) => {
       for (let i = 0; i < 5; i++) transport.deliver(topics.submit(NS), submit(`p${i}`, i % 2 === 0 ? undefined : false))
       await turn()

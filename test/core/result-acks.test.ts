@@ -16,7 +16,7 @@ function acked(controls: ControlMessage[]): string[] {
     .sort()
 }
 
-describe('result acknowledgements (DESIGN §5 step 4; the ack-batch extension, docs/protocol.md §14)', () => {
+describe('result acknowledgements (docs/protocol.md §10; the ack-batch extension, docs/protocol.md §14)', () => {
   let cluster: TestCluster
   let dataDir: string | undefined
   const fakes: FakeWorker[] = []

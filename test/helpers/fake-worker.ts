@@ -20,7 +20,7 @@ export class FakeWorker {
     readonly ns: string,
     readonly id: string,
     readonly slots = 1,
-    /** Protocol extensions its births announce; none, like a worker written to DESIGN.md alone. */
+    /** Protocol extensions its births announce; none, like a worker written from the base protocol alone. */
     readonly features: string[] = [],
   ) {}
 

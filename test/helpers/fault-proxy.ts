@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import net, { type AddressInfo, type Server, type Socket } from 'node:net'
 
 /**
- * A fault-injecting TCP proxy for tests of flaky networks (DESIGN §11).
+ * A fault-injecting TCP proxy for tests of flaky networks.
  *
  * Point a client at `proxy.port` and the proxy forwards every connection to `target`. Faults can
  * be injected into every connection (methods on the proxy, which also apply to connections

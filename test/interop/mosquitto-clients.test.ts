@@ -35,7 +35,7 @@ function publish(port: number, topic: string, message: string): Promise<void> {
   })
 }
 
-describe.skipIf(!available)('protocol with mosquitto_pub and mosquitto_sub only (DESIGN §3)', () => {
+describe.skipIf(!available)('protocol with mosquitto_pub and mosquitto_sub only (docs/protocol.md §5)', () => {
   let cluster: TestCluster
   const children: ChildProcess[] = []
   afterEach(async () => {

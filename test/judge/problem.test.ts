@@ -8,7 +8,7 @@ import { languageFromFile, loadProblem } from '../../src/judge/index.js'
 const EXAMPLES = fileURLToPath(new URL('../../examples/problems/', import.meta.url))
 
 describe('languageFromFile', () => {
-  it('maps the extensions of DESIGN §7', () => {
+  it('maps the extensions of docs/judge.md', () => {
     expect(languageFromFile('a/b/sol.py')).toBe('python3')
     expect(languageFromFile('sol.c')).toBe('c')
     expect(languageFromFile('sol.cpp')).toBe('cpp')

@@ -5,7 +5,7 @@ import { TestCluster } from '../helpers/cluster.js'
 import { FakeWorker } from '../helpers/fake-worker.js'
 import { waitFor } from '../helpers/wait.js'
 
-describe('acknowledged assignment and requeue (DESIGN §5)', () => {
+describe('acknowledged assignment and requeue (docs/protocol.md §10)', () => {
   let cluster: TestCluster
   const fakes: FakeWorker[] = []
   afterEach(async () => {

@@ -9,7 +9,7 @@ const w1: Principal = { kind: 'user', username: 'w1', role: 'worker' }
 const root: Principal = { kind: 'user', username: 'root', role: 'admin' }
 const body = (o: object) => JSON.stringify(o)
 
-describe('ACL (DESIGN §9), pure decisions', () => {
+describe('ACL (docs/security.md), pure decisions', () => {
   it.each([
     // [who, topic, retain, payload, allowed]
     ['worker own state, retained', w1, 'er/nodes/w1/state', true, '{}', true],

@@ -5,7 +5,7 @@ import { TestCluster } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait.js'
 import { fire, grantOf, login, passwordOf, rawClient, tempDir, writeUsersFile, type RawClient } from './helpers.js'
 
-describe('users, roles and the ACL with --auth (DESIGN §9)', () => {
+describe('users, roles and the ACL with --auth (docs/security.md)', () => {
   const tmp = tempDir()
   let usersFile: string
   let cluster: TestCluster

@@ -60,7 +60,7 @@ describe('the packet-size guard (FrameScanner)', () => {
   })
 })
 
-describe('broker limits (DESIGN §9)', () => {
+describe('broker limits (docs/security.md)', () => {
   let cluster: TestCluster
   const raws: RawClient[] = []
   afterEach(async () => {

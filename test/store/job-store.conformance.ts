@@ -100,7 +100,7 @@ function countsOf(entries: Partial<Record<JobState, number>>): Record<JobState, 
 }
 
 /**
- * The behaviour every JobStore must have (DESIGN §8). `factory` gives a fresh, empty store per test.
+ * The behaviour every JobStore must have (docs/storage.md). `factory` gives a fresh, empty store per test.
  * Each behaviour is checked twice where it matters: with the writes still pending (read-your-writes)
  * and after `flush()` (what is committed).
  */

@@ -4,7 +4,7 @@ import { KeyedHeap, queueKey } from '../../broker/master/keyed-heap.js'
 import { runsBefore } from '../../broker/master/job-queue.js'
 
 describe('the queue heap', () => {
-  it('pops in DESIGN §6 order: higher priority first, then older', () => {
+  it('pops in queue order: higher priority first, then older', () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ priority: fc.integer({ min: -1_000_000, max: 1_000_000 }), seq: fc.integer({ min: 1, max: 2 ** 31 - 1 }) }), { maxLength: 300 }),

@@ -39,7 +39,7 @@ export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId
   }
 }
 
-/** The first result wins (DESIGN §5, step 4): later ones are acknowledged and dropped. */
+/** The first result wins (docs/protocol.md §10): later ones are acknowledged and dropped. */
 function handleResult(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, event: Extract<WorkerEvent, { type: 'result' }>): void {
   const ack = () => ctx.acks.add(nodeId, event.jobId, event.attempt)
   const job = lifecycle.unpark(event.jobId)

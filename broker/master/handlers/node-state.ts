@@ -3,7 +3,7 @@ import type { MasterContext } from '../context.js'
 import type { Lifecycle } from '../lifecycle.js'
 import type { NodeEntry } from '../node-table.js'
 
-/** `{ns}/nodes/{node}/state`: births, drains and wills, under the epoch rules of DESIGN §4. */
+/** `{ns}/nodes/{node}/state`: births, drains and wills, under the epoch rules of docs/protocol.md §9. */
 export function handleNodeState(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, payload: Buffer, retained = false): void {
   if (payload.length === 0) return // a cleared retained message
   const decoded = decode(nodeStateSchema, payload, ctx.options.maxPayloadBytes)

@@ -1,6 +1,6 @@
 import { replyClientOf } from '../../../src/protocol/index.js'
 
-/** A `replyTo` is usable only if it is exactly a reply topic of this namespace (DESIGN §3). */
+/** A `replyTo` is usable only if it is exactly a reply topic of this namespace (docs/protocol.md §4). */
 export function usableReplyTo(ns: string, value: unknown): string | undefined {
   return replyClientOf(ns, value) !== undefined ? (value as string) : undefined
 }

@@ -149,7 +149,7 @@ function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, 
   lifecycle.enqueue(job)
 }
 
-/** The broker's caps on a judge job (DESIGN §9 payload limits), tighter than the protocol's bounds. */
+/** The broker's caps on a judge job (docs/security.md payload limits), tighter than the protocol's bounds. */
 function judgeSizeProblem(ctx: MasterContext, submit: Extract<SubmitMessage, { kind: 'judge' }>): string | undefined {
   const { maxJudgeSourceBytes, maxJudgeTestsBytes } = ctx.options
   const source = Buffer.byteLength(submit.source)

@@ -20,12 +20,12 @@ const jobCommon = {
     .default({ labels: [] }),
   wait: z.boolean().default(true),
   /**
-   * Whether `progress` replies go to `replyTo` (an addition to DESIGN §3, see docs/protocol.md).
+   * Whether `progress` replies go to `replyTo` (an addition, docs/protocol.md §14).
    * A submitter that only wants the result saves a third of the messages per job.
    */
   progress: z.boolean().default(true),
   /**
-   * Whether replies to `replyTo` may come packed in `batch` messages (an addition to DESIGN §3,
+   * Whether replies to `replyTo` may come packed in `batch` messages (an addition, docs/protocol.md §14,
    * see docs/protocol.md): one message per store commit instead of one per reply.
    */
   batchReplies: z.boolean().default(false),

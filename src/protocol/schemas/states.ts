@@ -32,7 +32,7 @@ export const runningEntrySchema = z.object({ jobId: jobIdSchema, attempt: attemp
 
 /**
  * Protocol extensions a worker may announce in its birth's `features`. The master uses one only
- * with a worker that announced it, so a worker written to DESIGN.md alone never meets it.
+ * with a worker that announced it, so a worker written from the base protocol alone never meets it.
  * `ack-batch`: the worker understands a `control` `ack` that carries `jobs[]`.
  */
 export const WORKER_FEATURES = ['ack-batch'] as const

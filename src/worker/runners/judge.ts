@@ -1,7 +1,7 @@
 import type { JudgeJobSpec, JudgeTestResult } from '../../protocol/index.js'
 import type { RunContext, RunOutcome } from './runner.js'
 
-/** A judge run with any verdict is `succeeded`: WA is an answer, not a failure (DESIGN §5). */
+/** A judge run with any verdict is `succeeded`: WA is an answer, not a failure (docs/protocol.md §10). */
 export async function runJudgeJob(job: JudgeJobSpec, { signal, onProgress, logger }: RunContext): Promise<RunOutcome> {
   if (signal.aborted) return { state: 'canceled', output: null, error: 'canceled before it started' }
   const deadline = AbortSignal.timeout(job.timeoutMs)
