@@ -1,6 +1,7 @@
 import { isFinal, type FinalState, type JobOutput } from '../../src/protocol/index.js'
 import type { JobRecord } from '../store/job-record.js'
 import type { MasterContext } from './context.js'
+import { resultBody } from './notifier.js'
 import { canRun, describeRequirement, requirementOf } from './requirement.js'
 
 /**
@@ -178,16 +179,7 @@ export class Lifecycle {
     if (error !== undefined) job.error = error
     this.save(job)
     ctx.counters.inc(`final_${state}`)
-    ctx.afterFlush(() => {
-      ctx.notifier.toJob(job, {
-        type: 'result',
-        state,
-        attempts,
-        node,
-        output,
-        ...(error !== undefined ? { error } : {}),
-      })
-    })
+    ctx.afterFlush(() => ctx.notifier.toJob(job, resultBody(job)))
     this.onCapacity()
   }
 

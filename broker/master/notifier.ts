@@ -6,16 +6,30 @@ import {
   type AssignMessage,
   type ControlMessage,
   type ControlOp,
+  type FinalState,
   type JobReply,
   type RejectCode,
   type RpcReply,
   type RunningEntry,
 } from '../../src/protocol/index.js'
-import type { JobRecord } from '../store/job-record.js'
+import { primaryTarget, type JobRecord, type ReplyTarget } from '../store/job-record.js'
 import type { Transport } from './transport.js'
 
 type Distribute<T> = T extends unknown ? Omit<T, 'v' | 'jobId' | 'correlationId'> : never
 export type JobReplyBody = Distribute<JobReply>
+
+/** The final `result` of a final job, exactly as it was first sent. */
+export function resultBody(job: JobRecord): Extract<JobReplyBody, { type: 'result' }> {
+  const state = job.finalState ?? (job.state as FinalState)
+  return {
+    type: 'result',
+    state,
+    attempts: job.attempts ?? job.charged + 1,
+    node: job.node,
+    output: job.output ?? null,
+    ...(job.error !== undefined ? { error: job.error } : {}),
+  }
+}
 
 /** Every message the master sends, built in one place from the protocol's topic builders. */
 export class Notifier {
@@ -27,23 +41,42 @@ export class Notifier {
     private readonly ns: string,
   ) {}
 
-  /** To the submitter's reply topic and to the job's event topic (docs/protocol.md §5). */
+  /**
+   * To every reply target of the job (its submitter, and whoever resubmitted its id while it was
+   * live) and to the job's event topic (docs/protocol.md §5). `progress` reaches a reply topic only
+   * if that submit asked for it, except `waiting`, which every submitter hears.
+   */
   toJob(job: JobRecord, body: JobReplyBody): void {
-    const reply = { v: PROTOCOL_VERSION, ...body, jobId: job.id, ...(job.correlationId ? { correlationId: job.correlationId } : {}) }
+    const primary = primaryTarget(job)
     let payload: Buffer | undefined
-    if (body.type !== 'progress' || job.spec.progress !== false) {
-      const held = job.spec.batchReplies ? this.held : undefined
-      if (held) {
-        let list = held.get(job.replyTo)
-        if (!list) held.set(job.replyTo, (list = []))
-        list.push(reply)
-      } else {
-        payload = encode(reply)
-        this.transport.publish(job.replyTo, payload, { qos: 1 })
-      }
+    for (const target of job.watchers ? [primary, ...job.watchers] : [primary]) {
+      if (!wants(target, body)) continue
+      const sent = this.toTarget(target, job.id, body)
+      if (target === primary) payload = sent
     }
     const events = topics.jobEvents(this.ns, job.id)
-    if (this.transport.hasSubscribers?.(events) ?? true) this.transport.publish(events, payload ?? encode(reply), { qos: 1 })
+    if (this.transport.hasSubscribers?.(events) ?? true) {
+      // The event topic carries the first submitter's correlationId, whatever the others asked.
+      this.transport.publish(events, payload ?? encode(replyOf(primary, job.id, body)), { qos: 1 })
+    }
+  }
+
+  /**
+   * One reply to one reply target only: held for a batch if that submit asked for batches.
+   * Returns the payload when it was sent on its own, so the event topic can reuse it.
+   */
+  toTarget(target: ReplyTarget, jobId: string, body: JobReplyBody): Buffer | undefined {
+    const reply = replyOf(target, jobId, body)
+    const held = target.batchReplies ? this.held : undefined
+    if (held) {
+      let list = held.get(target.replyTo)
+      if (!list) held.set(target.replyTo, (list = []))
+      list.push(reply)
+      return undefined
+    }
+    const payload = encode(reply)
+    this.transport.publish(target.replyTo, payload, { qos: 1 })
+    return payload
   }
 
   /**
@@ -113,6 +146,15 @@ export class Notifier {
     const payload = encode({ v: PROTOCOL_VERSION, type: 'master', state, instance, ts: Date.now() })
     this.transport.publish(topics.masterState(this.ns), payload, { qos: 1, retain: true })
   }
+}
+
+function replyOf(target: ReplyTarget, jobId: string, body: JobReplyBody): object {
+  return { v: PROTOCOL_VERSION, ...body, jobId, ...(target.correlationId ? { correlationId: target.correlationId } : {}) }
+}
+
+/** Progress is opt-in per submit, except `waiting`: a submitter must hear that nothing can run its job yet. */
+function wants(target: ReplyTarget, body: JobReplyBody): boolean {
+  return body.type !== 'progress' || target.progress === true || body.state === 'waiting'
 }
 
 function definedOnly<T extends object>(value: T): T {

@@ -8,6 +8,21 @@ export interface AttemptRecord {
   at: number
 }
 
+/** Where one submit of a job asked its replies to go, and which of them it asked for. */
+export interface ReplyTarget {
+  replyTo: string
+  correlationId?: string
+  progress?: boolean
+  batchReplies?: boolean
+}
+
+/**
+ * At most this many resubmitters of a live job are remembered: each distinct (replyTo,
+ * correlationId) gets the result. Past it, a resubmitter still hears `accepted` and can ask
+ * `jobs.get`; the bound keeps one hot id from growing its record without end.
+ */
+export const MAX_WATCHERS = 64
+
 /** A job as the master keeps it: the spec plus everything its lifecycle has decided. */
 export interface JobRecord {
   id: string
@@ -29,6 +44,8 @@ export interface JobRecord {
   node: string | null
   epoch: string | null
   history: AttemptRecord[]
+  /** Later submits of the same id while the job was live: each gets the result too. */
+  watchers?: ReplyTarget[]
   output?: JobOutput
   error?: string
   finalState?: FinalState
@@ -58,6 +75,27 @@ export function admittedRecord(
     epoch: null,
     history: [],
   }
+}
+
+/** The reply target of the submit that made the job. */
+export function primaryTarget(job: JobRecord): ReplyTarget {
+  return { replyTo: job.replyTo, correlationId: job.correlationId, progress: job.spec.progress, batchReplies: job.spec.batchReplies }
+}
+
+/** Whether the job's replies already reach this replyTo with this correlationId. */
+export function answers(job: JobRecord, target: ReplyTarget): boolean {
+  const same = (t: ReplyTarget) => t.replyTo === target.replyTo && t.correlationId === target.correlationId
+  return same(primaryTarget(job)) || (job.watchers?.some(same) ?? false)
+}
+
+/**
+ * Adds a resubmitter's reply target, unless it is one the job already answers (the same replyTo
+ * and correlationId) or the job already remembers MAX_WATCHERS. Returns whether the record changed.
+ */
+export function addWatcher(job: JobRecord, target: ReplyTarget): boolean {
+  if (answers(job, target) || (job.watchers?.length ?? 0) >= MAX_WATCHERS) return false
+  ;(job.watchers ??= []).push(target)
+  return true
 }
 
 export function toView(job: JobRecord): JobView {

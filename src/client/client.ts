@@ -341,14 +341,8 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     switch (reply.type) {
       case 'accepted':
         entry.accepted = true
+        // A duplicate of a live job is answered like a new one: its result comes here as well.
         entry.onAccepted?.(reply)
-        if (reply.duplicate) {
-          // The job was known already: its result may go to whoever submitted it first, so
-          // follow its event topic (which also catches up with jobs.get) rather than wait.
-          this.follow(jobId)
-            .then((result) => this.settle(jobId, result))
-            .catch(() => void this.catchUp(jobId))
-        }
         return
       case 'rejected':
         this.settle(jobId, reply)

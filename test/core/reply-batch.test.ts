@@ -25,7 +25,8 @@ describe('reply batches (the batchReplies extension, docs/protocol.md §14)', ()
       const messages = transport.messagesOn(REPLY)
       expect(messages).toHaveLength(1)
       const batch = replyBatchSchema.parse(messages[0])
-      expect(batch.replies.map((r) => [r.type, r.jobId])).toEqual([0, 1, 2, 3, 4].map((i) => ['accepted', `b${i}`]))
+      // No node is online: every submitter hears `waiting` after `accepted`, asked for progress or not.
+      expect(batch.replies.map((r) => [r.type, r.jobId])).toEqual([0, 1, 2, 3, 4].flatMap((i) => [['accepted', `b${i}`], ['progress', `b${i}`]]))
     })
   })
 
@@ -36,13 +37,17 @@ describe('reply batches (the batchReplies extension, docs/protocol.md §14)', ()
       await store.flush()
       await turn()
       const messages = transport.messagesOn(REPLY)
-      expect(messages).toHaveLength(5)
-      for (const message of messages) expect(jobReplySchema.parse(message)).toMatchObject({ type: 'accepted' })
+      expect(messages).toHaveLength(10)
+      const replies = messages.map((message) => jobReplySchema.parse(message))
+      expect(replies.map((r) => r.type)).toEqual([0, 1, 2, 3, 4].flatMap(() => ['accepted', 'progress']))
+      for (const reply of replies.filter((r) => r.type === 'progress')) expect(reply).toMatchObject({ state: 'waiting' })
     })
   })
 
   it('a lone reply goes out as itself, even for a batchReplies job', async () => {
     await withMaster(NS, async (_master, transport, store) => {
+      // A node is online, so `accepted` is the only reply the commit releases (no `waiting`).
+      transport.deliver(topics.nodeState(NS, 'n1'), encode({ v: PROTOCOL_VERSION, type: 'node', state: 'online', epoch: 'n1.1', slots: 1, labels: [], capabilities: { languages: [], commands: [] }, running: [], version: 'test', ts: Date.now() }))
       transport.deliver(topics.submit(NS), submit('alone', true))
       await turn()
       await store.flush()

@@ -1,8 +1,9 @@
-import { decode, isId, replyClientOf, specOf, submitSchema, type SubmitMessage } from '../../../src/protocol/index.js'
-import { admittedRecord, type JobRecord } from '../../store/job-record.js'
+import { decode, isFinal, isId, replyClientOf, specOf, submitSchema, type SubmitMessage } from '../../../src/protocol/index.js'
+import { addWatcher, admittedRecord, answers, type JobRecord, type ReplyTarget } from '../../store/job-record.js'
 import type { MasterContext } from '../context.js'
 import type { Lifecycle } from '../lifecycle.js'
 import { describeRequirement, requirementOf } from '../requirement.js'
+import { resultBody } from '../notifier.js'
 import { availability } from '../scheduler.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
 import type { Visibility } from './rpc.js'
@@ -105,16 +106,7 @@ function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, 
   }
   if (known) {
     ctx.counters.inc('duplicate_submits')
-    // Idempotency: the same id never makes a second job; the reply describes the existing one.
-    ctx.afterFlush(() => {
-      // Answered as the new submit asked (its replyTo, correlationId and batchReplies).
-      const asked = { ...known, replyTo: submit.replyTo, correlationId: submit.correlationId, spec: { ...known.spec, batchReplies: submit.batchReplies } }
-      ctx.notifier.toJob(asked, {
-        type: 'accepted',
-        state: known.state,
-        duplicate: true,
-      })
-    })
+    answerDuplicate(ctx, lifecycle, submit, known)
     return
   }
   const requirement = requirementOf(submit)
@@ -140,6 +132,9 @@ function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, 
   lifecycle.save(job)
   ctx.counters.inc('admitted')
   ctx.afterFlush(() => {
+    // A job that ended before its admission was answered is answered by its result alone, which
+    // follows in this flush or the next: a result says the job was stored as surely as accepted.
+    if (isFinal(job.state)) return
     ctx.notifier.toJob(job, { type: 'accepted', state: 'queued' })
     if (available !== 'capable') {
       const detail = available === 'no-node' ? 'no node is online yet' : `no online node supports ${describeRequirement(requirement)} yet`
@@ -147,6 +142,31 @@ function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, 
     }
   })
   lifecycle.enqueue(job)
+}
+
+/**
+ * Idempotency: the same id never makes a second job. A final job answers with its result, as it
+ * was first sent; a live one answers `accepted` with `duplicate: true` and remembers the new
+ * reply target, so that its result reaches every submitter of the id.
+ */
+function answerDuplicate(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, known: JobRecord): void {
+  const target = targetOf(submit)
+  // A parked job comes back into memory only to be changed; a store record may turn out final.
+  const job = isFinal(known.state) || answers(known, target) ? known : (lifecycle.unpark(known.id) ?? ctx.store.get(known.id) ?? known)
+  if (isFinal(job.state)) {
+    ctx.afterFlush(() => ctx.notifier.toTarget(target, job.id, resultBody(job)))
+    return
+  }
+  if (addWatcher(job, target)) lifecycle.save(job)
+  ctx.afterFlush(() => {
+    // Ended meanwhile: its result, which follows, goes to this target too.
+    if (isFinal(job.state)) return
+    ctx.notifier.toTarget(target, job.id, { type: 'accepted', state: job.state, duplicate: true })
+  })
+}
+
+function targetOf(submit: SubmitMessage): ReplyTarget {
+  return { replyTo: submit.replyTo, correlationId: submit.correlationId, progress: submit.progress, batchReplies: submit.batchReplies }
 }
 
 /** The broker's caps on a judge job (docs/security.md payload limits), tighter than the protocol's bounds. */

@@ -20,10 +20,11 @@ const jobCommon = {
     .default({ labels: [] }),
   wait: z.boolean().default(true),
   /**
-   * Whether `progress` replies go to `replyTo` (an addition, docs/protocol.md §14).
-   * A submitter that only wants the result saves a third of the messages per job.
+   * Whether `progress` replies go to `replyTo` (docs/protocol.md §4). Off by default: a submitter
+   * that only wants the result gets two messages per job instead of four. `waiting` is sent
+   * either way, and `{ns}/jobs/{id}/events` always carries every event.
    */
-  progress: z.boolean().default(true),
+  progress: z.boolean().default(false),
   /**
    * Whether replies to `replyTo` may come packed in `batch` messages (an addition, docs/protocol.md §14,
    * see docs/protocol.md): one message per store commit instead of one per reply.
