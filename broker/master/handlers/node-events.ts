@@ -45,8 +45,13 @@ function handleResult(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, 
   const job = lifecycle.unpark(event.jobId)
   if (!job) {
     const stored = ctx.store.get(event.jobId)
-    ctx.counters.inc(stored ? 'ignored_result_after_final' : 'ignored_result_unknown_job')
-    if (!stored || wasAssigned(stored, nodeId, event)) ack()
+    // Final (or never stored): the result can never matter, so it must not sit in an outbox; but
+    // one for an attempt this node's process was never given (a spoof) is not acknowledged.
+    if (stored && !wasAssigned(stored, nodeId, event)) ctx.counters.inc('ignored_result_not_assigned')
+    else {
+      ctx.counters.inc(stored ? 'ignored_result_after_final' : 'ignored_result_unknown_job')
+      ack()
+    }
     return
   }
   if (!wasAssigned(job, nodeId, event)) {
