@@ -34,7 +34,9 @@ export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId
       )
       return
     case 'progress':
-      ctx.notifier.toJob(job, { type: 'progress', state: event.state, attempt: event.attempt, node: nodeId, detail: event.detail })
+      // Behind the master's own replies (`assigned`, `running`), which wait for the store: a job's
+      // replies go out in the order they were decided (docs/protocol.md §8).
+      ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: event.state, attempt: event.attempt, node: nodeId, detail: event.detail }))
       return
   }
 }
