@@ -61,17 +61,18 @@ describe('a third-party worker written from docs/protocol.md alone (docs/protoco
     return { ns, epoch, seen, replies, submit, rpc, result, about, births, output: () => out }
   }
 
+  /** Jobs and what the docs say each reports (docs/protocol.md §8), on whichever worker runs them. */
+  const JOBS: Array<[Record<string, unknown>, Record<string, unknown>]> = [
+    [{ id: 'tp-echo', kind: 'command', name: 'echo', args: ['hello', 'world'], progress: true, correlationId: 'c-1' }, { state: 'succeeded', attempts: 1, correlationId: 'c-1', output: { exitCode: 0, signal: null, stdout: 'hello world\n', stderr: '' } }],
+    [{ id: 'tp-noop', kind: 'noop', sleepMs: 50 }, { state: 'succeeded', output: { ok: true } }],
+    [{ id: 'tp-late', kind: 'noop', sleepMs: 5000, timeoutMs: 100 }, { state: 'timed_out', output: null, error: 'noop sleep of 5000 ms exceeds timeoutMs 100' }],
+    [{ id: 'tp-false', kind: 'command', name: 'sleep', args: ['nope'] }, { state: 'failed', output: { exitCode: 1, signal: null }, error: 'exit code 1' }],
+  ]
+
   it('serves command and noop jobs, each result acknowledged, the replies in order', async () => {
     const t = await setup()
-    await t.submit({ id: 'tp-echo', kind: 'command', name: 'echo', args: ['hello', 'world'], progress: true, correlationId: 'c-1' })
-    await t.submit({ id: 'tp-noop', kind: 'noop', sleepMs: 50 })
-    await t.submit({ id: 'tp-late', kind: 'noop', sleepMs: 5000, timeoutMs: 100 })
-    await t.submit({ id: 'tp-false', kind: 'command', name: 'sleep', args: ['nope'] })
-
-    expect(await t.result('tp-echo')).toMatchObject({ state: 'succeeded', attempts: 1, node: 'tp', correlationId: 'c-1', output: { exitCode: 0, stdout: 'hello world\n', stderr: '' } })
-    expect(await t.result('tp-noop')).toMatchObject({ state: 'succeeded', node: 'tp', output: { ok: true } })
-    expect(await t.result('tp-late')).toMatchObject({ state: 'timed_out', node: 'tp', output: null })
-    expect(await t.result('tp-false')).toMatchObject({ state: 'failed', node: 'tp', output: { exitCode: 1 } })
+    for (const [job] of JOBS) await t.submit(job)
+    for (const [job, expected] of JOBS) expect(await t.result(job.id as string), job.id as string).toMatchObject({ ...expected, node: 'tp' })
 
     // Every reply about a job comes in the order the master decided it: the worker's own progress
     // after the master's `running`, which it follows.
@@ -80,6 +81,22 @@ describe('a third-party worker written from docs/protocol.md alone (docs/protoco
     for (const jobId of ['tp-echo', 'tp-noop', 'tp-late', 'tp-false']) {
       await waitFor(() => t.about('control', jobId, 'ack').length === 1, { what: `ack of ${jobId}` })
       expect(t.about('events', jobId, 'result')).toHaveLength(1)
+    }
+  })
+
+  it('reports those jobs as the reference worker does', async () => {
+    cluster = await TestCluster.start()
+    await cluster.worker({ id: 'ref', commands: { echo: '/bin/echo', sleep: '/bin/sleep' } })
+    const ns = cluster.namespace
+    const replies: Message[] = []
+    const submitter = await mqtt.connectAsync(cluster.url, { reconnectPeriod: 0 })
+    clients.push(submitter)
+    submitter.on('message', (_topic, payload) => replies.push(JSON.parse(payload.toString())))
+    await submitter.subscribeAsync(`${ns}/reply/me`, { qos: 1 })
+    for (const [job] of JOBS) await submitter.publishAsync(`${ns}/submit`, JSON.stringify({ v: 1, type: 'submit', replyTo: `${ns}/reply/me`, ...job }), { qos: 1 })
+    for (const [job, expected] of JOBS) {
+      const result = await waitFor(() => replies.find((r) => r.type === 'result' && r.jobId === job.id), { timeoutMs: 10_000, what: `result of ${String(job.id)}` })
+      expect(result, job.id as string).toMatchObject({ ...expected, node: 'ref' })
     }
   })
 
@@ -118,5 +135,13 @@ describe('a third-party worker written from docs/protocol.md alone (docs/protoco
     expect(await t.result('tp-c2')).toMatchObject({ state: 'succeeded', node: 'tp' })
     await waitFor(() => t.about('control', 'tp-c2', 'ack').length === 1, { what: 'ack of tp-c2' })
     expect(t.about('events', 'tp-c1', 'result')).toEqual([])
+
+    // A graceful stop: draining, then offline with reason shutdown, then DISCONNECT (no will).
+    const exited = new Promise((resolve) => worker!.once('exit', resolve))
+    worker!.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    await waitFor(() => t.seen.some((s) => s.topic.endsWith('/state') && s.message.state === 'offline'), { what: 'offline seen' })
+    const states = t.seen.filter((s) => s.topic.endsWith('/state') && s.message.epoch === t.epoch).map((s) => [s.message.state, s.message.reason])
+    expect(states).toEqual([['online', undefined], ['draining', undefined], ['offline', 'shutdown']])
   })
 })
