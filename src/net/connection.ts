@@ -24,6 +24,13 @@ export interface ConnectionOptions {
   /** How long the first connect may take before it fails with BROKER_UNREACHABLE. */
   connectTimeoutMs?: number
   backoff?: { initialMs: number; maxMs: number }
+  /**
+   * false: a QoS 1 publish that a connection took down with it unacknowledged, or that was made
+   * while no connection was up, is dropped (its promise rejects) instead of sent again on the next
+   * connection, as mqtt.js would. For a process whose protocol resends what matters on its own
+   * (the worker: its outbox and its birth, docs/protocol.md §9) such a replay is a duplicate.
+   */
+  resendUnacked?: boolean
   logger?: Logger
 }
 
@@ -75,6 +82,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
       this.client.options.reconnectPeriod = this.backoff.next()
     })
+    if (options.resendUnacked === false) this.client.prependListener('close', () => this.dropUnacked())
     this.client.on('reconnect', () => this.applyWill())
     this.client.on('connect', () => {
       this.backoff.reset()
@@ -103,6 +111,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.client.options.will = will
       ? { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain }
       : undefined
+  }
+
+  /** The connection is gone: forget its unacknowledged publishes, so mqtt.js has none to replay. */
+  private dropUnacked(): void {
+    const client = this.client as unknown as {
+      outgoing: Record<string, { cb?: (error?: Error) => void }>
+      outgoingStore: { del(packet: { messageId: number }, cb: () => void): void }
+    }
+    for (const [id, entry] of Object.entries(client.outgoing)) {
+      delete client.outgoing[id]
+      client.outgoingStore.del({ messageId: Number(id) }, () => {})
+      entry.cb?.(new Error('connection lost before the broker acknowledged the publish'))
+    }
   }
 
   private firstConnect(): Promise<void> {
@@ -144,6 +165,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   publish(topic: string, payload: Buffer | string, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
+    if (this.options.resendUnacked === false && !this.client.connected) return Promise.reject(new Error('not connected'))
     const publishOptions: IClientPublishOptions = { qos: options.qos ?? 1, retain: options.retain ?? false }
     return new Promise((resolve, reject) => {
       this.client.publish(topic, payload, publishOptions, (error) => (error ? reject(error) : resolve()))

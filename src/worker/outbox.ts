@@ -1,6 +1,8 @@
 /**
- * Results the master has not acknowledged yet (docs/protocol.md §10). They are resent after every
- * reconnect and on `rebirth`, until an `ack` removes them.
+ * Results the master has not acknowledged yet (docs/protocol.md §9). They are resent on every
+ * connection, to a master instance that comes online, on `rebirth`, and (one) to an `assign` of
+ * the same job, until an `ack` removes them; never on a timer. One per job: a job whose result is
+ * here is never run again.
  */
 export class Outbox {
   private readonly entries = new Map<string, { attempt: number; payload: Buffer }>()

@@ -120,6 +120,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       ca: options.ca,
       keepaliveSec: options.keepaliveSec,
       connectTimeoutMs: options.connectTimeoutMs,
+      // What a lost connection took with it is resent by the protocol (outbox, birth), once.
+      resendUnacked: false,
       logger: this.logger,
       // A fresh epoch for every connection attempt: the will names exactly the connection it guards.
       will: () => {
@@ -132,7 +134,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
       },
     })
-    this.connection.on('message', (topic, payload) => this.onMessage(topic, payload))
+    this.connection.on('message', (topic, payload, retained) => this.onMessage(topic, payload, retained))
     this.connection.on('disconnect', () => this.emit('offline'))
     this.connection.on('connect', () => {
       this.announce().catch((error) => this.logger.warn({ err: error }, 'announce after reconnect failed'))
@@ -149,13 +151,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async announce(first = false): Promise<void> {
     const ns = this.ns
     const id = this.options.id
-    const claim = first ? this.awaitClaim() : undefined
     // QoS 0 on the way in: with a clean session a QoS 1 delivery adds a PUBACK per message but no
     // guarantee (unacked messages die with the connection either way); what is lost with a
     // connection is recovered by the protocol: deadlines, rebirth and the outbox.
     await this.connection.subscribe([topics.nodeAssign(ns, id), topics.nodeControl(ns, id)], 0)
-    await this.connection.subscribe([topics.nodeState(ns, id), topics.masterState(ns)])
-    if (claim) await claim
+    const stateSubscribed = this.connection.subscribe([topics.nodeState(ns, id), topics.masterState(ns)])
+    if (first) await this.claim(stateSubscribed)
+    else await stateSubscribed
     this.claimed = true
     this.resendOutbox()
     this.publishState(this.state)
@@ -165,23 +167,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /**
    * docs/security.md: a node id is refused while its first holder lives. A retained state that shows
-   * another process online under this id means it is taken.
+   * another process online under this id means it is taken. The wait counts from the SUBACK, after
+   * which the broker sends what it retains; the check is armed before, in case it comes first.
    */
-  private awaitClaim(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(done, this.options.claimWaitMs)
-      function done(error?: Error) {
-        clearTimeout(timer)
-        error ? reject(error) : resolve()
-      }
-      this.claimCheck = (payload) => {
-        this.claimCheck = undefined
-        const decoded = decode(nodeStateSchema, payload)
-        if (decoded.ok && decoded.value.state !== 'offline' && instanceOfEpoch(decoded.value.epoch) !== this.instance) {
-          done(new EdgerunError('DUPLICATE_NODE', `node id "${this.options.id}" is held by a live worker (epoch ${decoded.value.epoch}); pick another --id or stop that worker`))
-        } else done()
-      }
-    })
+  private async claim(subscribed: Promise<void>): Promise<void> {
+    let settle!: (error?: Error) => void
+    const verdict = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())))
+    verdict.catch(() => {}) // read below, once subscribed; a verdict before that is not unhandled
+    this.claimCheck = (payload) => {
+      this.claimCheck = undefined
+      const decoded = decode(nodeStateSchema, payload)
+      if (decoded.ok && decoded.value.state !== 'offline' && instanceOfEpoch(decoded.value.epoch) !== this.instance) {
+        settle(new EdgerunError('DUPLICATE_NODE', `node id "${this.options.id}" is held by a live worker (epoch ${decoded.value.epoch}); pick another --id or stop that worker`))
+      } else settle()
+    }
+    try {
+      await subscribed
+      await Promise.race([verdict, delay(this.options.claimWaitMs)])
+    } finally {
+      this.claimCheck = undefined
+    }
   }
 
   private runningEntries(): RunningEntry[] {
@@ -205,7 +210,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const payload of this.outbox.payloads()) this.publishEvent(payload)
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  /** `retained`: replayed by the broker because this connection just subscribed (RETAIN flag 1). */
+  private onMessage(topic: string, payload: Buffer, retained: boolean): void {
     const parsed = parseTopic(this.ns, topic)
     try {
       switch (parsed?.kind) {
@@ -214,17 +220,19 @@ export class Worker extends EventEmitter<WorkerEvents> {
         case 'nodeControl':
           return this.onControl(payload)
         case 'nodeState':
-          return this.onOwnState(payload)
+          return this.onOwnState(payload, retained)
         case 'masterState':
-          return this.onMasterState(payload)
+          return this.onMasterState(payload, retained)
       }
     } catch (error) {
       this.logger.error({ err: error, topic }, 'message handler failed')
     }
   }
 
-  private onOwnState(payload: Buffer): void {
+  private onOwnState(payload: Buffer, retained: boolean): void {
     if (this.claimCheck) return this.claimCheck(payload)
+    // What the topic held when this connection subscribed: the birth about to go out replaces it.
+    if (retained) return
     const decoded = decode(nodeStateSchema, payload)
     if (!decoded.ok) return
     const { state, epoch } = decoded.value
@@ -235,14 +243,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private onMasterState(payload: Buffer): void {
-    // Before the id is claimed this process must publish nothing: it may be a refused duplicate.
-    if (!this.claimed) return
+  private onMasterState(payload: Buffer, retained: boolean): void {
     const decoded = decode(masterStateSchema, payload)
     if (!decoded.ok || decoded.value.state !== 'online') return
     if (this.servedMasters.has(decoded.value.instance)) return
     this.servedMasters.add(decoded.value.instance)
-    // A master we have not served yet rebuilds its view from our birth and our outbox.
+    // The master that was online when this connection subscribed is served by the connection's own
+    // outbox and birth; so is any, before the id is claimed (a refused duplicate publishes nothing).
+    if (retained || !this.claimed) return
+    // A master that came online since rebuilds its view from our outbox and our birth.
     this.resendOutbox()
     void this.publishState(this.state)
   }

@@ -62,4 +62,34 @@ describe('result acknowledgements (docs/protocol.md §10; the ack-batch extensio
     expect(acks).toHaveLength(1)
     expect(acks[0]!.jobs).toHaveLength(5)
   })
+
+  it('a result after the job is final is acknowledged only for an attempt given to that node\'s process', async () => {
+    cluster = await TestCluster.start()
+    const owner = new FakeWorker(cluster.url, cluster.namespace, 'owner')
+    const other = new FakeWorker(cluster.url, cluster.namespace, 'other')
+    fakes.push(owner, other)
+    await owner.connect()
+    const client = await cluster.client()
+    await waitFor(async () => (await client.listNodes()).some((n) => n.id === 'owner' && n.state === 'online'), { what: 'owner online' })
+    const done = client.submit({ id: 'late-1', kind: 'noop' })
+    const assign = await owner.nextAssign()
+    await owner.result(assign)
+    expect(await done).toMatchObject({ type: 'result', state: 'succeeded', node: 'owner' })
+    await waitFor(() => acked(owner.controls).length === 1, { what: 'the first result acknowledged' })
+    await other.connect()
+
+    // The same result again (a resend after a reconnect): it can never matter, so it is acknowledged.
+    await owner.result(assign)
+    // Spoofs: another node with the owner's attempt, and the owner with an attempt it never had.
+    await other.result(assign)
+    await owner.send({ type: 'result', jobId: 'late-1', attempt: 2, epoch: owner.epoch, state: 'succeeded', output: { ok: true } })
+    // A job id the master never stored is acknowledged; sent last, its ack comes after any other.
+    await owner.send({ type: 'result', jobId: 'never-1', attempt: 1, epoch: owner.epoch, state: 'succeeded', output: { ok: true } })
+    await other.send({ type: 'result', jobId: 'never-2', attempt: 1, epoch: other.epoch, state: 'succeeded', output: { ok: true } })
+    await waitFor(() => acked(owner.controls).includes('never-1#1') && acked(other.controls).includes('never-2#1'), { what: 'acks of the unknown jobs' })
+    expect(acked(owner.controls)).toEqual(['late-1#1', 'late-1#1', 'never-1#1'])
+    expect(acked(other.controls)).toEqual(['never-2#1'])
+    expect((await client.stats()).ignored).toMatchObject({ result_after_final: 1, result_not_assigned: 2, result_unknown_job: 2 })
+    expect(await client.getJob('late-1')).toMatchObject({ state: 'succeeded', node: 'owner', attempts: 1 })
+  })
 })

@@ -23,6 +23,7 @@ import {
   rpcParamsSchemas,
   rpcReplySchema,
   rpcRequestSchema,
+  specOf,
   submitSchema,
   workerEventSchema,
   type JobView,
@@ -220,6 +221,39 @@ describe('docs/protocol.md examples', () => {
     expect(of('nodeStateSchema').some((m) => m.state === 'online'), 'a birth').toBe(true)
     expect(of('nodeStateSchema').some((m) => m.state === 'offline'), 'a will').toBe(true)
     expect(of('acceptedReplySchema').some((m) => m.duplicate === true), 'a duplicate accepted').toBe(true)
+  })
+
+  it('each assign (examples and transcripts) is a real assignment: the job of a submit shown, every default filled in', () => {
+    const submitted: string[] = []
+    const assigned: Array<{ text: string; line: number }> = []
+    for (const block of parsed.blocks) {
+      if (block.schema === 'submitSchema') submitted.push(block.body)
+      if (block.schema === 'assignSchema') assigned.push({ text: block.body, line: block.line })
+      for (const line of block.lang === 'sh' ? block.body.split('\n') : []) {
+        const payload = /\s-t\s+'[^']*\/submit'.*\s-m\s+'([^']*)'/.exec(line)?.[1]
+        if (payload) submitted.push(payload)
+      }
+      for (const line of block.lang === 'text' ? block.body.split('\n') : []) {
+        const payload = /^\S+\/assign (\{.*\})$/.exec(line)?.[1]
+        if (payload) assigned.push({ text: payload, line: block.line })
+      }
+    }
+    // A later submit with a known id is a duplicate: the first one made the job.
+    const submits = new Map<string, ReturnType<typeof submitSchema.parse>>()
+    for (const text of submitted) {
+      const submit = submitSchema.parse(JSON.parse(text))
+      if (!submits.has(submit.id)) submits.set(submit.id, submit)
+    }
+    expect(assigned.length).toBeGreaterThanOrEqual(3)
+    for (const { text, line } of assigned) {
+      const job = (JSON.parse(text) as { job: { id: string } }).job
+      const submit = submits.get(job.id)
+      expect(submit, `docs/protocol.md line ${line}: no submit shown with id ${job.id}`).toBeDefined()
+      // The master sends the parsed submit minus its envelope: a field missing here is one a real
+      // assign carries (a new default, say), and a different value is not what it would send.
+      expect(Object.keys(job).sort(), `docs/protocol.md line ${line}: fields`).toEqual(Object.keys(specOf(submit!)).sort())
+      expect(job, `docs/protocol.md line ${line}`).toEqual(specOf(submit!))
+    }
   })
 
   it('the mosquitto_pub payloads are valid messages for their topics', () => {

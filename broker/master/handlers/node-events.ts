@@ -34,7 +34,9 @@ export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId
       )
       return
     case 'progress':
-      ctx.notifier.toJob(job, { type: 'progress', state: event.state, attempt: event.attempt, node: nodeId, detail: event.detail })
+      // Behind the master's own replies (`assigned`, `running`), which wait for the store: a job's
+      // replies go out in the order they were decided (docs/protocol.md §8).
+      ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: event.state, attempt: event.attempt, node: nodeId, detail: event.detail }))
       return
   }
 }
@@ -45,8 +47,13 @@ function handleResult(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, 
   const job = lifecycle.unpark(event.jobId)
   if (!job) {
     const stored = ctx.store.get(event.jobId)
-    ctx.counters.inc(stored ? 'ignored_result_after_final' : 'ignored_result_unknown_job')
-    if (!stored || wasAssigned(stored, nodeId, event)) ack()
+    // Final (or never stored): the result can never matter, so it must not sit in an outbox; but
+    // one for an attempt this node's process was never given (a spoof) is not acknowledged.
+    if (stored && !wasAssigned(stored, nodeId, event)) ctx.counters.inc('ignored_result_not_assigned')
+    else {
+      ctx.counters.inc(stored ? 'ignored_result_after_final' : 'ignored_result_unknown_job')
+      ack()
+    }
     return
   }
   if (!wasAssigned(job, nodeId, event)) {
