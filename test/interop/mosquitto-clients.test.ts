@@ -1,22 +1,12 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
+import { requireBinary } from '../helpers/binaries.js'
 import { TestCluster } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait.js'
 
-function has(binary: string): boolean {
-  try {
-    execFileSync('which', [binary], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-const available = has('mosquitto_pub') && has('mosquitto_sub')
-
 /** mosquitto_sub printing each message as one JSON line; resolves once SUBACK is seen. */
 async function subscribe(port: number, topic: string): Promise<{ lines: () => string[]; child: ChildProcess }> {
-  const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(port), '-t', topic, '-q', '1', '-d'])
+  const child = spawn(requireBinary('stdbuf'), ['-oL', requireBinary('mosquitto_sub'), '-h', '127.0.0.1', '-p', String(port), '-t', topic, '-q', '1', '-d'])
   let out = ''
   let err = ''
   child.stdout.on('data', (chunk) => (out += chunk))
@@ -29,13 +19,13 @@ async function subscribe(port: number, topic: string): Promise<{ lines: () => st
 /** Async: the broker under test lives in this very process, so a sync spawn would deadlock it. */
 function publish(port: number, topic: string, message: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-q', '1', '-m', message], { timeout: 5000 }, (error) =>
+    execFile(requireBinary('mosquitto_pub'), ['-h', '127.0.0.1', '-p', String(port), '-t', topic, '-q', '1', '-m', message], { timeout: 5000 }, (error) =>
       error ? reject(error) : resolve(),
     )
   })
 }
 
-describe.skipIf(!available)('protocol with mosquitto_pub and mosquitto_sub only (docs/protocol.md §5)', () => {
+describe('protocol with mosquitto_pub and mosquitto_sub only (docs/protocol.md §5)', () => {
   let cluster: TestCluster
   const children: ChildProcess[] = []
   afterEach(async () => {

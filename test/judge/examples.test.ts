@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { detectLanguages, languageFromFile, loadProblem, runJudge } from '../../src/judge/index.js'
 import { VERDICTS, type JudgeJobSpec, type Verdict } from '../../src/protocol/index.js'
+import { requireLanguage } from '../helpers/binaries.js'
 
 const PROBLEMS = fileURLToPath(new URL('../../examples/problems/', import.meta.url))
 const available = await detectLanguages()
@@ -33,7 +34,7 @@ describe.each(problems)('example problem %s', (problemName) => {
   it.each(solutions)('%s gets its verdict', { timeout: 30_000 }, async (file) => {
     const language = languageFromFile(file)
     expect(language, `${file}: unknown extension`).toBeDefined()
-    if (!available.includes(language!)) return // this machine lacks the toolchain; nothing to judge
+    requireLanguage(available, language!)
     const problem = await loadProblem(dir)
     const job: JudgeJobSpec = {
       kind: 'judge', id: `example-${problemName}-${file}`, priority: 0, timeoutMs: 60_000, maxAttempts: 1,

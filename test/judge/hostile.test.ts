@@ -12,12 +12,11 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { detectLanguages, runJudge, wallLimitFor } from '../../src/judge/index.js'
 import { probeSandbox, sandboxCapabilities, type SandboxCapabilities } from '../../src/judge/sandbox/probe.js'
+import { requireLanguage } from '../helpers/binaries.js'
 import { expectNoProcesses, judgeJob, marker } from './judge-helpers.js'
 
 const TEST_DIR = fileURLToPath(new URL('.', import.meta.url))
 const languages = await detectLanguages()
-const hasC = languages.includes('c')
-const hasPython = languages.includes('python3')
 
 const launchers: [string, SandboxCapabilities][] = [['default', sandboxCapabilities()]]
 const chain = probeSandbox({ launcher: 'chain' })
@@ -56,7 +55,7 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
 
     it('cannot connect to a listening loopback port', { timeout: 30_000 }, async ({ skip }) => {
       skip(!caps.netns, 'no network namespace on this machine: the sandbox cannot cut the network')
-      skip(!hasPython, 'python3 is not available')
+      requireLanguage(languages, 'python3')
       const source = [
         'import socket',
         'try:',
@@ -72,7 +71,7 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
   })
 
   it('cannot write outside its own directory, and gets a fresh one for every test', { timeout: 30_000 }, async ({ skip }) => {
-    skip(!hasPython, 'python3 is not available')
+    requireLanguage(languages, 'python3')
     skip(!caps.dropUser && !caps.mountns, 'neither an unprivileged uid nor a read-only mount namespace is available')
     const tag = marker('escape-')
     // World-writable places only become read-only with the mount namespace; the test's own
@@ -109,7 +108,7 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
 
   it('runs unprivileged and cannot look into the job directory', { timeout: 30_000 }, async ({ skip }) => {
     skip(!caps.dropUser, 'the worker is not root: there is no uid to drop to')
-    skip(!hasPython, 'python3 is not available')
+    requireLanguage(languages, 'python3')
     const source = [
       'import os',
       'print("root" if os.getuid() == 0 else "unprivileged")',
@@ -123,8 +122,8 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     expect(output.verdict, JSON.stringify(output)).toBe('AC')
   })
 
-  it('stops a fork bomb (setsid children included) and leaves nothing behind', { timeout: 30_000 }, async ({ skip }) => {
-    skip(!hasC, 'no C compiler')
+  it('stops a fork bomb (setsid children included) and leaves nothing behind', { timeout: 30_000 }, async () => {
+    requireLanguage(languages, 'c')
     const tag = marker('fb')
     const source = `
       #include <sys/prctl.h>
@@ -140,8 +139,8 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     await expectNoProcesses(tag)
   })
 
-  it('stops a program that prints forever (OLE) quickly', { timeout: 30_000 }, async ({ skip }) => {
-    skip(!hasC, 'no C compiler')
+  it('stops a program that prints forever (OLE) quickly', { timeout: 30_000 }, async () => {
+    requireLanguage(languages, 'c')
     const source = '#include <stdio.h>\nint main(void) { for (;;) fputs("all work and no play\\n", stdout); }'
     const started = Date.now()
     const output = await runJudge(judgeJob('c', source), opts)
@@ -149,8 +148,8 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     expect(Date.now() - started).toBeLessThan(5000)
   })
 
-  it('kills a program that sleeps forever on the wall-clock limit (TLE)', { timeout: 30_000 }, async ({ skip }) => {
-    skip(!hasC, 'no C compiler')
+  it('kills a program that sleeps forever on the wall-clock limit (TLE)', { timeout: 30_000 }, async () => {
+    requireLanguage(languages, 'c')
     const tag = marker('sleeper-')
     const source = `#include <unistd.h>\nint main(void) { execl("/bin/sh", "sh", "-c", "sleep 1000; : ${tag}", (char *)0); return 1; }`
     const started = Date.now()
@@ -163,8 +162,8 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     await expectNoProcesses(tag)
   })
 
-  it('kills what a program left running in the background (setsid daemon)', { timeout: 30_000 }, async ({ skip }) => {
-    skip(!hasPython, 'python3 is not available')
+  it('kills what a program left running in the background (setsid daemon)', { timeout: 30_000 }, async () => {
+    requireLanguage(languages, 'python3')
     const tag = marker('daemon-')
     const source = [
       'import os',
@@ -178,8 +177,8 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     await expectNoProcesses(tag)
   })
 
-  it('on abort, kills the program and rejects with an AbortError', { timeout: 30_000 }, async ({ skip }) => {
-    skip(!hasC, 'no C compiler')
+  it('on abort, kills the program and rejects with an AbortError', { timeout: 30_000 }, async () => {
+    requireLanguage(languages, 'c')
     const tag = marker('aborted-')
     const source = `#include <unistd.h>\nint main(void) { execl("/bin/sh", "sh", "-c", "sleep 1000; : ${tag}", (char *)0); return 1; }`
     const controller = new AbortController()

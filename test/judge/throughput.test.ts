@@ -7,18 +7,20 @@
 import { describe, expect, it } from 'vitest'
 import { detectLanguages, runJudge } from '../../src/judge/index.js'
 import { probeSandbox, sandboxCapabilities, type SandboxCapabilities } from '../../src/judge/sandbox/probe.js'
+import { requireLanguage } from '../helpers/binaries.js'
 import { judgeJob } from './judge-helpers.js'
 
 const TESTS = Number(process.env.EDGERUN_JUDGE_BENCH_TESTS ?? 200)
 const JUDGES = 2
-const hasC = (await detectLanguages()).includes('c')
+const languages = await detectLanguages()
 
 const launchers: [string, SandboxCapabilities, number][] = [['default', sandboxCapabilities(), 30]]
 const chain = probeSandbox({ launcher: 'chain' })
 if (!chain.unusable && chain.launcher !== sandboxCapabilities().launcher) launchers.push(['util-linux chain', chain, 15])
 
-describe.skipIf(!hasC)('judge throughput', () => {
+describe('judge throughput', () => {
   it.each(launchers)('%s launcher, two judges at once', { timeout: 300_000 }, async (name, caps, floor) => {
+    requireLanguage(languages, 'c')
     const tests = Array.from({ length: TESTS }, (_, i) => ({ input: `${i} ${i}\n`, expected: `${2 * i}\n` }))
     const source = '#include <stdio.h>\nint main(void) { long a, b; if (scanf("%ld %ld", &a, &b) != 2) return 1; printf("%ld\\n", a + b); return 0; }'
     const job = judgeJob('c', source, { tests })

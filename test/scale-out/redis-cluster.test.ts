@@ -1,13 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ChildProcess } from 'node:child_process'
 import { EdgerunClient } from '../../src/client/client.js'
-import { redisAvailable, startRedis } from '../helpers/redis.js'
+import { requireBinary } from '../helpers/binaries.js'
+import { startRedis } from '../helpers/redis.js'
 import { uniqueNamespace } from '../helpers/cluster.js'
 import { freePort } from '../helpers/ports.js'
 import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
-
-const redis = redisAvailable()
 
 async function broker(port: number, redisPort: number, ns: string, extra: string[] = []): Promise<CliProcess> {
   const child = spawnCli(['broker', '--port', String(port), '--redis', `redis://127.0.0.1:${redisPort}`, '--memory', '--namespace', ns, '--log-level', 'silent', ...extra])
@@ -15,7 +14,7 @@ async function broker(port: number, redisPort: number, ns: string, extra: string
   return child
 }
 
-describe.skipIf(!redis)('scale-out: two Aedes processes clustered over Redis', () => {
+describe('scale-out: two Aedes processes clustered over Redis', () => {
   const children: Array<ChildProcess | CliProcess> = []
   const clients: EdgerunClient[] = []
   afterEach(async () => {
@@ -25,7 +24,7 @@ describe.skipIf(!redis)('scale-out: two Aedes processes clustered over Redis', (
 
   it('a worker on one broker serves a submitter on the other; its will crosses the cluster', async () => {
     const redisPort = await freePort()
-    children.push(await startRedis(redis!, redisPort))
+    children.push(await startRedis(requireBinary('redis-server'), redisPort))
     const ns = uniqueNamespace('cluster')
     const [portA, portB] = [await freePort(), await freePort()]
     children.push(await broker(portA, redisPort, ns))

@@ -5,6 +5,7 @@ import { startBroker } from '../../broker/broker.js'
 import { MqttClient } from 'mqtt'
 import { EdgerunClient } from '../../src/client/client.js'
 import { openStream, parseBrokerUrl } from '../../src/net/stream.js'
+import { requireBinary } from '../helpers/binaries.js'
 import { TestCluster } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait.js'
 import { login, tempDir, writeUsersFile } from './helpers.js'
@@ -12,7 +13,7 @@ import { runCli } from '../helpers/run-command.js'
 
 /** A throwaway CA and a server certificate for 127.0.0.1 and localhost, made now: no key is committed. */
 function makeCertificates(dir: string) {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
+  const openssl = (...args: string[]) => execFileSync(requireBinary('openssl'), args, { cwd: dir, stdio: 'pipe' })
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
   openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=edgerun test CA')
   openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost')
