@@ -28,6 +28,7 @@ export const TEST_PACKAGES = [
   { name: 'python3', binaries: ['python3'], usedBy: 'the judge: Python' },
   { name: 'util-linux', binaries: ['prlimit', 'setpriv', 'unshare'], usedBy: "the judge's util-linux sandbox chain" },
   { name: 'coreutils', binaries: ['stdbuf'], usedBy: 'line-buffered mosquitto_sub (test/interop)' },
+  { name: 'time', binaries: ['time'], usedBy: "GNU time: CPU time in the judge's util-linux sandbox chain" },
 ]
 
 /** Debian keeps daemons in /usr/sbin, which a non-root PATH often lacks. */
