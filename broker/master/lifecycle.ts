@@ -1,6 +1,7 @@
-import { isFinal, type FinalState, type JobOutput } from '../../src/protocol/index.js'
-import type { JobRecord } from '../store/job-record.js'
+import { instanceOfEpoch, isFinal, type FinalState, type JobOutput, type ResultCode } from '../../src/protocol/index.js'
+import { lostCount, type AttemptLoss, type JobRecord, type LossKind, type LossVerdict } from '../store/job-record.js'
 import type { MasterContext } from './context.js'
+import { OpenLosses, spentBudget, verdictOf, type Heard } from './losses.js'
 import { resultBody } from './notifier.js'
 import { canRun, describeRequirement, requirementOf } from './requirement.js'
 
@@ -12,6 +13,8 @@ import { canRun, describeRequirement, requirementOf } from './requirement.js'
 export class Lifecycle {
   /** Set by the dispatcher: called whenever a slot may have freed or a job was queued. */
   onCapacity: () => void = () => {}
+  /** Losses not yet known to be a link's or a crash's, by node. */
+  readonly openLosses = new OpenLosses()
 
   constructor(private readonly ctx: MasterContext) {}
 
@@ -80,7 +83,7 @@ export class Lifecycle {
     // again and is reported once; the orphaned attempt is canceled by the node's next birth
     // (docs/storage.md). Only what submitters and followers hear waits for the disk.
     const ackBy = ctx.now() + ctx.options.ackTimeoutMs
-    ctx.timers.set(job.id, ctx.options.ackTimeoutMs, () => this.loseAttempt(job, attempt, `node ${nodeId} did not accept within ${ctx.options.ackTimeoutMs} ms`))
+    ctx.timers.set(job.id, ctx.options.ackTimeoutMs, () => this.loseAttempt(job, attempt, 'ack', `node ${nodeId} did not accept within ${ctx.options.ackTimeoutMs} ms`))
     ctx.notifier.assign(nodeId, { job: job.spec, attempt, epoch, ackBy })
     ctx.afterFlush(() => {
       if (job.attempt !== attempt || job.state !== 'assigned') return
@@ -96,32 +99,107 @@ export class Lifecycle {
     // the node's rebirth, so this write would buy nothing but a row update per job.
     job.updatedAt = ctx.now()
     const attempt = job.attempt
-    const limit = job.spec.timeoutMs + ctx.options.runGraceMs
-    ctx.timers.set(job.id, limit, () => this.loseAttempt(job, attempt, `no result within timeoutMs + ${ctx.options.runGraceMs} ms grace`, true))
+    this.runDeadline(job)
     ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: 'running', attempt, node: job.node ?? undefined }))
+  }
+
+  /** A silent worker: no result within timeoutMs + run grace loses the attempt. */
+  runDeadline(job: JobRecord): void {
+    const { ctx } = this
+    const attempt = job.attempt
+    const grace = ctx.options.runGraceMs
+    ctx.timers.set(job.id, job.spec.timeoutMs + grace, () => this.loseAttempt(job, attempt, 'run', `no result within timeoutMs + ${grace} ms grace`))
   }
 
   /**
    * The attempt is gone (its connection died, it missed a deadline, its node came back without
-   * it): cancel it where it was and run the job again, until maxAttempts is spent.
+   * it): cancel it where it was and run the job again at once. What the loss costs is decided by
+   * what the master hears next from that node (docs/protocol.md §10): `heard` when that is already
+   * known (the birth that came back without it); otherwise the loss stays open until then.
    */
-  loseAttempt(job: JobRecord, attempt: number, reason: string, timedOut = false): void {
+  loseAttempt(job: JobRecord, attempt: number, kind: LossKind, reason: string, heard?: Heard): void {
     const { ctx } = this
     if (job.attempt !== attempt || (job.state !== 'assigned' && job.state !== 'running')) return
     ctx.timers.clear(job.id)
     const nodeId = job.node
+    const epoch = job.epoch ?? ''
     this.release(job)
     if (nodeId) ctx.notifier.control(nodeId, 'cancel', { jobId: job.id, attempt })
-    job.charged += 1
+    const loss: AttemptLoss = { at: ctx.now(), kind, reason, epoch }
+    const entry = job.history.findLast((h) => h.attempt === attempt)
+    if (entry) entry.lost = loss
+    job.lost = lostCount(job) + 1
     ctx.counters.inc('attempts_lost')
-    ctx.logger.info({ jobId: job.id, attempt, node: nodeId, reason }, 'attempt lost')
-    if (job.charged >= job.spec.maxAttempts) {
-      this.finalize(job, timedOut ? 'timed_out' : 'failed', null, `gave up after ${job.charged} attempt(s): ${reason}`, nodeId, job.charged)
+    // A missed accept deadline or an unasked cancel, from a process that is still connected: that
+    // process lives, and the job never ran there (or it dropped it), so this is no crash.
+    const from = heard ?? (kind === 'ack' || kind === 'canceled' ? this.liveConnection(nodeId, epoch) : undefined)
+    const verdict = from ? verdictOf(loss, from) : undefined
+    if (verdict) this.judge(job, loss, verdict)
+    else if (nodeId && entry) this.openLosses.add(nodeId, job.id)
+    ctx.logger.info({ jobId: job.id, attempt, node: nodeId, kind, verdict, reason }, 'attempt lost')
+    const ending = spentBudget(job, loss)
+    if (ending) {
+      this.finalize(job, ending.state, null, ending.error, nodeId, job.charged, ending.code)
       return
     }
     this.save(job)
     this.enqueue(job)
     ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: 'requeued', attempt, detail: reason }))
+    // A run deadline on a connection that looks alive: ask the node for its birth. A worker
+    // still there answers on this connection (after its unacknowledged results, so a result
+    // held up by a stall comes first); one whose link was stalled answers on a new one.
+    if (!verdict && kind === 'run' && nodeId && this.liveConnection(nodeId, epoch)?.epoch === epoch) {
+      ctx.notifier.control(nodeId, 'rebirth')
+    }
+  }
+
+  /**
+   * A node's state message (not a retained one, which may predate the losses): it resolves the
+   * open losses on that node that it can, and a job whose process kept dying fails here if it
+   * waits in the queue. A job in flight elsewhere is left to that attempt, whose result or loss
+   * decides.
+   */
+  heardFrom(nodeId: string, heard: Heard): void {
+    const ids = this.openLosses.take(nodeId)
+    if (ids.length === 0) return
+    const jobs = this.unparkMany(ids)
+    for (const id of ids) {
+      const job = jobs.get(id)
+      if (!job) continue
+      let open = false
+      let resolved: AttemptLoss | undefined
+      for (const entry of job.history) {
+        const loss = entry.lost
+        if (entry.node !== nodeId || !loss || loss.verdict) continue
+        const verdict = verdictOf(loss, heard)
+        if (!verdict) {
+          open = true
+          continue
+        }
+        this.judge(job, loss, verdict)
+        resolved = loss
+      }
+      if (open) this.openLosses.add(nodeId, id)
+      if (!resolved) continue
+      this.ctx.logger.info({ jobId: id, node: nodeId, verdict: resolved.verdict, charged: job.charged }, 'loss resolved')
+      const ending = job.state === 'queued' ? spentBudget(job, resolved) : undefined
+      if (ending) this.finalize(job, ending.state, null, ending.error, nodeId, job.charged, ending.code)
+      else this.save(job)
+    }
+  }
+
+  /** Records what a loss was; crashes and timeouts are charged against maxAttempts. */
+  private judge(job: JobRecord, loss: AttemptLoss, verdict: LossVerdict): void {
+    loss.verdict = verdict
+    if (verdict !== 'link') job.charged += 1
+    this.ctx.counters.inc(`losses_${verdict}`)
+  }
+
+  /** The node's connection, if it is up and belongs to the process of `epoch`. */
+  private liveConnection(nodeId: string | null, epoch: string): Heard | undefined {
+    const node = nodeId ? this.ctx.nodes.get(nodeId) : undefined
+    if (!node || node.state === 'offline' || node.instance !== instanceOfEpoch(epoch)) return undefined
+    return { epoch: node.epoch, will: false }
   }
 
   /** A worker refused the assignment. That costs no attempt (docs/protocol.md §10). */
@@ -138,13 +216,13 @@ export class Lifecycle {
       const capable = [...ctx.nodes.all()].filter((node) => node.state === 'online' && canRun(node, requirement))
       if (capable.length > 0 && capable.every((node) => excluded.has(node.id))) {
         // Waiting would be forever: every node that claims to run it has said it cannot.
-        this.finalize(job, 'failed', null, `every online node that advertises ${describeRequirement(requirement)} refused it; last: ${reason}`, nodeId, job.charged)
+        this.finalize(job, 'failed', null, `every online node that advertises ${describeRequirement(requirement)} refused it; last: ${reason}`, nodeId, job.charged, 'REFUSED_EVERYWHERE')
         return
       }
     }
-    const rejections = job.history.length - job.charged
+    const rejections = job.history.length - lostCount(job)
     if (rejections >= ctx.options.maxRejections) {
-      this.finalize(job, 'failed', null, `refused by workers ${rejections} times; last: ${reason}`, nodeId, job.charged)
+      this.finalize(job, 'failed', null, `refused by workers ${rejections} times; last: ${reason}`, nodeId, job.charged, 'MAX_REJECTIONS')
       return
     }
     job.state = 'queued'
@@ -164,6 +242,7 @@ export class Lifecycle {
     error: string | undefined,
     node: string | null,
     attempts = job.charged + 1,
+    code?: ResultCode,
   ): void {
     const { ctx } = this
     ctx.timers.clear(job.id)
@@ -171,14 +250,17 @@ export class Lifecycle {
     ctx.queue.remove(job)
     ctx.active.delete(job.id)
     ctx.excluded.delete(job.id)
+    this.openLosses.forget(job)
     job.state = state
     job.finalState = state
     job.node = node
     job.output = output
     job.attempts = attempts
     if (error !== undefined) job.error = error
+    if (code !== undefined) job.code = code
     this.save(job)
     ctx.counters.inc(`final_${state}`)
+    if (code !== undefined) ctx.counters.inc(`final_code_${code}`)
     ctx.afterFlush(() => ctx.notifier.toJob(job, resultBody(job)))
     this.onCapacity()
   }

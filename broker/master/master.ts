@@ -161,6 +161,8 @@ export class Master extends EventEmitter<MasterEvents> {
     const { ctx } = this
     for (const job of ctx.store.scanUnfinished?.() ?? ctx.store.loadUnfinished()) {
       ctx.active.set(job.id, job)
+      // Losses the last master could not yet resolve are resolved by the nodes' next births.
+      this.lifecycle.openLosses.track(job)
       if (job.state === 'queued') {
         this.lifecycle.enqueue(job, true) // parks it when the queue is long
         continue
@@ -174,7 +176,7 @@ export class Master extends EventEmitter<MasterEvents> {
     for (const node of ctx.nodes.all()) {
       if (node.inFlight.size === 0) continue
       ctx.counters.inc('recovered_in_flight', node.inFlight.size)
-      connectionLost(ctx, this.lifecycle, node, `master restarted and node ${node.id} did not come back`, Math.max(1, ctx.options.reconcileMs))
+      connectionLost(ctx, this.lifecycle, node, `master restarted and node ${node.id} did not come back`, 'restart', Math.max(1, ctx.options.reconcileMs))
       ctx.notifier.control(node.id, 'rebirth')
     }
   }

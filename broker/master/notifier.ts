@@ -12,7 +12,7 @@ import {
   type RpcReply,
   type RunningEntry,
 } from '../../src/protocol/index.js'
-import { primaryTarget, type JobRecord, type ReplyTarget } from '../store/job-record.js'
+import { lostCount, primaryTarget, type JobRecord, type ReplyTarget } from '../store/job-record.js'
 import type { Transport } from './transport.js'
 
 type Distribute<T> = T extends unknown ? Omit<T, 'v' | 'jobId' | 'correlationId'> : never
@@ -28,6 +28,8 @@ export function resultBody(job: JobRecord): Extract<JobReplyBody, { type: 'resul
     node: job.node,
     output: job.output ?? null,
     ...(job.error !== undefined ? { error: job.error } : {}),
+    ...(job.code !== undefined ? { code: job.code } : {}),
+    ...(lostCount(job) > 0 ? { lost: lostCount(job) } : {}),
   }
 }
 

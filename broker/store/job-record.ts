@@ -1,4 +1,37 @@
-import type { FinalState, JobOutput, JobSpec, JobState, JobView } from '../../src/protocol/index.js'
+import type { FinalState, JobOutput, JobSpec, JobState, JobView, ResultCode } from '../../src/protocol/index.js'
+
+/** What took an attempt away (docs/protocol.md §10). */
+export type LossKind =
+  /** The node's connection died (its will, or a graceful `offline`). */
+  | 'offline'
+  /** The node's next birth did not list it. */
+  | 'rebirth'
+  /** No `accepted` before the accept deadline. */
+  | 'ack'
+  /** No result within timeoutMs + run grace. */
+  | 'run'
+  /** The worker sent a `canceled` result for it, unasked. */
+  | 'canceled'
+  /** After a master restart its node did not come back in time. */
+  | 'restart'
+
+/**
+ * What a loss turned out to be. `link`: the same worker process was heard from again, so the
+ * connection lost it; charged to maxLost only. `crash`: another process of the node came back, so
+ * the one running it died. `timeout`: its connection stayed up and no result came. Crashes and
+ * timeouts are charged to maxAttempts too.
+ */
+export type LossVerdict = 'link' | 'crash' | 'timeout'
+
+export interface AttemptLoss {
+  at: number
+  kind: LossKind
+  reason: string
+  /** The connection that held the attempt when it was lost; its instance names the process. */
+  epoch: string
+  /** Absent while unresolved: until the master hears from that node again. */
+  verdict?: LossVerdict
+}
 
 /** One assignment of a job to a node connection; the history is what lets a late result be checked. */
 export interface AttemptRecord {
@@ -6,6 +39,8 @@ export interface AttemptRecord {
   node: string
   epoch: string
   at: number
+  /** Set when the attempt was lost. */
+  lost?: AttemptLoss
 }
 
 /** Where one submit of a job asked its replies to go, and which of them it asked for. */
@@ -39,8 +74,13 @@ export interface JobRecord {
   updatedAt: number
   /** The number of the latest assignment (0 before the first). */
   attempt: number
-  /** Attempts that counted against maxAttempts: a worker's `rejected` does not count. */
+  /** Attempts that counted against maxAttempts: losses resolved as `crash` or `timeout`. */
   charged: number
+  /**
+   * Attempts lost for any reason, counted against maxLost. Absent in records written before it
+   * existed, when every loss was charged: read it with lostCount.
+   */
+  lost?: number
   node: string | null
   epoch: string | null
   history: AttemptRecord[]
@@ -51,6 +91,12 @@ export interface JobRecord {
   finalState?: FinalState
   /** Set when final: the attempts reported in the result. */
   attempts?: number
+  /** Set when the master ended the job because a budget was spent. */
+  code?: ResultCode
+}
+
+export function lostCount(job: JobRecord): number {
+  return job.lost ?? job.charged
 }
 
 /** A job as it is admitted: queued, never tried. */
@@ -112,5 +158,7 @@ export function toView(job: JobRecord): JobView {
     updatedAt: job.updatedAt,
     ...(job.output !== undefined ? { output: job.output } : {}),
     ...(job.error !== undefined ? { error: job.error } : {}),
+    ...(job.code !== undefined ? { code: job.code } : {}),
+    ...(lostCount(job) > 0 ? { lost: lostCount(job) } : {}),
   }
 }

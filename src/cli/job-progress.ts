@@ -32,5 +32,7 @@ export function describeResult(result: ResultReply): string {
   if (output && 'verdict' in output) summary = ` verdict ${String(output.verdict)}`
   else if (output && 'exitCode' in output) summary = ` exit ${String(output.exitCode)}${output.signal ? ` (${String(output.signal)})` : ''}`
   const error = result.error ? `: ${result.error}` : ''
-  return `${result.jobId}: ${result.state}${summary} on ${result.node ?? '-'} after ${result.attempts} attempt(s)${error}`
+  const code = result.code ? ` ${result.code}` : ''
+  const lost = result.lost ? ` (${result.lost} lost)` : ''
+  return `${result.jobId}: ${result.state}${code}${summary} on ${result.node ?? '-'} after ${result.attempts} attempt(s)${lost}${error}`
 }

@@ -12,6 +12,8 @@ export function resultFromView(view: JobView, correlationId?: string): ResultRep
     node: view.node,
     output: view.output ?? null,
     ...(view.error !== undefined ? { error: view.error } : {}),
+    ...(view.code !== undefined ? { code: view.code } : {}),
+    ...(view.lost ? { lost: view.lost } : {}),
     ...(correlationId ? { correlationId } : {}),
   }
 }

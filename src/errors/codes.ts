@@ -1,5 +1,6 @@
 /**
- * The one registry of error codes. Protocol rejections (docs/protocol.md §5) and CLI failures share it, so a
+ * The one registry of error codes. Protocol rejections (docs/protocol.md §5), the codes of results the
+ * master ended itself (§10) and CLI failures share it, so a
  * code means the same on the wire, in `--json` output and in the exit status. docs/errors.md is
  * tested against this table.
  */
@@ -11,6 +12,10 @@ export const ERROR_CODES = {
   QUEUE_FULL: { exit: 1, protocol: true, summary: 'The master, or this client, has as many queued jobs as it allows.' },
   NOT_AUTHORIZED: { exit: 77, protocol: true, summary: 'The broker refused the credentials or the action.' },
   NOT_FOUND: { exit: 1, protocol: true, summary: 'No job with that id.' },
+  MAX_ATTEMPTS: { exit: 1, protocol: true, summary: 'The job failed: its worker process died (or stayed silent past the run deadline) maxAttempts times.' },
+  MAX_LOST: { exit: 1, protocol: true, summary: 'The job failed: maxLost of its attempts were lost, mostly to dropped or stalled connections.' },
+  MAX_REJECTIONS: { exit: 1, protocol: true, summary: 'The job failed: workers refused it more times than the master allows.' },
+  REFUSED_EVERYWHERE: { exit: 1, protocol: true, summary: 'The job failed: every online node that claims to run it refused it as unsupported.' },
   BROKER_UNREACHABLE: { exit: 69, protocol: false, summary: 'The broker at --url could not be reached.' },
   PORT_IN_USE: { exit: 69, protocol: false, summary: 'The broker could not listen: the port is taken.' },
   BAD_FLAG: { exit: 2, protocol: false, summary: 'A flag or argument is missing or invalid.' },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ERROR_CODES, type ErrorCode } from '../../src/errors/index.js'
-import { REJECT_CODES } from '../../src/protocol/index.js'
+import { REJECT_CODES, RESULT_CODES } from '../../src/protocol/index.js'
 import { EDGERUN_VERSION } from '../../src/version.js'
 
 /**
@@ -87,9 +87,16 @@ describe('docs/errors.md against src/errors/codes.ts', () => {
     }
   })
 
-  it('every protocol code of the registry is a rejection code the schemas accept', () => {
+  it('every result code (RESULT_CODES) is a protocol code of the registry', () => {
+    for (const code of RESULT_CODES) {
+      expect(code in ERROR_CODES, `${code} is missing from ERROR_CODES`).toBe(true)
+      expect(ERROR_CODES[code as ErrorCode].protocol, `${code} is not marked protocol: true`).toBe(true)
+    }
+  })
+
+  it('every protocol code of the registry is a rejection or result code the schemas accept', () => {
     const protocolCodes = codes.filter((code) => ERROR_CODES[code].protocol)
-    expect([...protocolCodes].sort()).toEqual([...REJECT_CODES].sort())
+    expect([...protocolCodes].sort()).toEqual([...REJECT_CODES, ...RESULT_CODES].sort())
   })
 })
 

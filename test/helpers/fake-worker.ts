@@ -56,6 +56,11 @@ export class FakeWorker {
     })
   }
 
+  /** Its birth again on the same connection (same epoch), as a worker answers `rebirth`. */
+  async rebirth(running: { jobId: string; attempt: number }[] = []): Promise<void> {
+    await this.client.publishAsync(topics.nodeState(this.ns, this.id), this.state('online', running), { qos: 1, retain: true })
+  }
+
   nextAssign(index = this.assigns.length): Promise<AssignMessage> {
     return waitFor(() => this.assigns[index], { timeoutMs: 5000, what: `assign #${index} to ${this.id}` })
   }

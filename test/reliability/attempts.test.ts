@@ -23,9 +23,9 @@ describe('acknowledged assignment and requeue (docs/protocol.md §10)', () => {
     return { fake, client }
   }
 
-  function track(client: Awaited<ReturnType<TestCluster['client']>>, id: string, sleepMs?: number) {
+  function track(client: Awaited<ReturnType<TestCluster['client']>>, id: string, sleepMs?: number, spec: { maxAttempts?: number; timeoutMs?: number } = {}) {
     const events: JobReply[] = []
-    const done = client.submit({ id, kind: 'noop', ...(sleepMs ? { sleepMs } : {}) }, { onEvent: (e) => events.push(e) }) as Promise<FinalReply>
+    const done = client.submit({ id, kind: 'noop', ...(sleepMs ? { sleepMs } : {}), ...spec }, { onEvent: (e) => events.push(e) }) as Promise<FinalReply>
     return { events, done }
   }
 
@@ -38,7 +38,8 @@ describe('acknowledged assignment and requeue (docs/protocol.md §10)', () => {
     fake.die()
     await cluster.worker()
     const result = await job.done
-    expect(result).toMatchObject({ type: 'result', state: 'succeeded', attempts: 2 })
+    // Lost, and its node never came back: counted against maxLost, not maxAttempts.
+    expect(result).toMatchObject({ type: 'result', state: 'succeeded', attempts: 1, lost: 1 })
     expect(job.events.filter((e) => e.type === 'result')).toHaveLength(1)
     expect(job.events.some((e) => e.type === 'progress' && e.state === 'requeued')).toBe(true)
   })
@@ -49,7 +50,7 @@ describe('acknowledged assignment and requeue (docs/protocol.md §10)', () => {
     await fake.nextAssign()
     fake.die()
     await cluster.worker()
-    expect(await job.done).toMatchObject({ type: 'result', state: 'succeeded', attempts: 2 })
+    expect(await job.done).toMatchObject({ type: 'result', state: 'succeeded', attempts: 1, lost: 1 })
   })
 
   it('an accepted that never arrives misses its deadline: cancel to the old node, requeue', async () => {
@@ -81,13 +82,53 @@ describe('acknowledged assignment and requeue (docs/protocol.md §10)', () => {
     expect((await client.getJob('late-result')).node).toBe('fake-a')
   })
 
-  it('maxAttempts spent: failed, with the reason', async () => {
+  it('a connected worker that never accepts spends maxLost, not maxAttempts: failed MAX_LOST, with the reason', async () => {
     const { fake, client } = await setup({ ackTimeoutMs: 100 })
-    const reply = client.submit({ id: 'doomed', kind: 'noop', maxAttempts: 2 }) as Promise<FinalReply>
+    const reply = client.submit({ id: 'doomed', kind: 'noop', maxAttempts: 1, maxLost: 3 }) as Promise<FinalReply>
     const result = await reply
-    expect(result).toMatchObject({ type: 'result', state: 'failed', attempts: 2 })
-    expect(result.type === 'result' && result.error).toMatch(/gave up after 2 attempt\(s\): node fake-a did not accept/)
-    expect(fake.assigns.length).toBe(2)
+    expect(result).toMatchObject({ type: 'result', state: 'failed', code: 'MAX_LOST', attempts: 0, lost: 3, output: null })
+    expect(result.type === 'result' && result.error).toMatch(/gave up after 3 lost attempt\(s\) \(maxLost 3\): lost to connections 3 times; last: node fake-a did not accept/)
+    expect(fake.assigns.length).toBe(3)
+  })
+
+  it('a worker process that comes back (same instance) lost the attempt to its link: maxAttempts is not charged', async () => {
+    const { fake, client } = await setup()
+    const job = track(client, 'link-lost', undefined, { maxAttempts: 1 })
+    for (let i = 0; i < 3; i++) {
+      const assign = await fake.nextAssign(i)
+      await fake.accept(assign)
+      await waitFor(() => job.events.some((e) => e.type === 'progress' && e.state === 'running' && e.attempt === assign.attempt), { what: `attempt ${assign.attempt} running` })
+      fake.die()
+      await waitFor(() => job.events.some((e) => e.type === 'progress' && e.state === 'requeued' && e.attempt === assign.attempt), { what: 'requeued' })
+      await fake.connect() // a new connection of the same process, no longer holding it
+    }
+    const last = await fake.nextAssign(3)
+    await fake.result(last)
+    expect(await job.done).toMatchObject({ type: 'result', state: 'succeeded', attempts: 1, lost: 3, node: 'fake-a' })
+    expect(job.events.some((e) => e.type === 'result' && e.code !== undefined)).toBe(false)
+  })
+
+  it('a new process under the node id means the old one died: charged, and maxAttempts crashes fail MAX_ATTEMPTS', async () => {
+    const { fake, client } = await setup()
+    const job = track(client, 'crash-loop', undefined, { maxAttempts: 2 })
+    let current = fake
+    for (let crash = 1; crash <= 2; crash++) {
+      const assign = await current.nextAssign(0)
+      await current.accept(assign)
+      await waitFor(() => job.events.some((e) => e.type === 'progress' && e.state === 'running' && e.attempt === assign.attempt), { what: `attempt ${assign.attempt} running` })
+      current.die()
+      await waitFor(() => job.events.some((e) => e.type === 'progress' && e.state === 'requeued' && e.attempt === assign.attempt), { what: 'requeued' })
+      // The node restarts: another process (instance) under the same id.
+      current = new FakeWorker(cluster.url, cluster.namespace, 'fake-a')
+      fakes.push(current)
+      await current.connect()
+    }
+    const result = await job.done
+    expect(result).toMatchObject({ type: 'result', state: 'failed', code: 'MAX_ATTEMPTS', attempts: 2, lost: 2, output: null })
+    expect(result.type === 'result' && result.error).toMatch(/^gave up after 2 charged attempt\(s\) \(maxAttempts 2\): its worker process died 2 times while running it; last: node fake-a went offline/)
+    // The second restart's birth decided it: no third assignment.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(current.assigns).toHaveLength(0)
   })
 
   it('a worker busy rejection uses up no attempt', async () => {
@@ -116,13 +157,36 @@ describe('acknowledged assignment and requeue (docs/protocol.md §10)', () => {
     expect(job.events.some((e) => e.type === 'progress' && e.state === 'requeued')).toBe(false)
   })
 
-  it('a silent worker: the master enforces timeoutMs plus grace', async () => {
-    const { fake, client } = await setup({ runGraceMs: 100 })
+  it('a silent worker on a live connection: the run deadline asks for a rebirth, and its answer charges a timeout', async () => {
+    const { fake, client } = await setup({ runGraceMs: 100, ackTimeoutMs: 300 })
     const reply = client.submit({ id: 'silent', kind: 'noop', timeoutMs: 200, maxAttempts: 1 }) as Promise<FinalReply>
     const assign = await fake.nextAssign()
     await fake.accept(assign)
+    await waitFor(() => fake.controls.find((c) => c.op === 'rebirth'), { what: 'rebirth asked' })
+    expect(fake.controls.some((c) => c.op === 'cancel' && c.jobId === 'silent' && c.attempt === assign.attempt)).toBe(true)
+    // Still connected, and still nothing to say about the job: the link held, the job did not finish.
+    await fake.rebirth()
     const result = await reply
-    expect(result).toMatchObject({ type: 'result', state: 'timed_out' })
+    expect(result).toMatchObject({ type: 'result', state: 'timed_out', code: 'MAX_ATTEMPTS', attempts: 1 })
+    expect(result.type === 'result' && result.error).toMatch(/no result came within timeoutMs \+ run grace once while its worker stayed connected/)
+  })
+
+  it('a run deadline missed during a stall that ends with the same process back costs no attempt', async () => {
+    const { fake, client } = await setup({ runGraceMs: 100 })
+    const job = track(client, 'stalled', undefined, { timeoutMs: 200, maxAttempts: 1 })
+    const assign = await fake.nextAssign()
+    await fake.accept(assign)
+    await waitFor(() => fake.controls.find((c) => c.op === 'rebirth'), { what: 'rebirth asked' })
+    // The stalled connection is given up and the same process reconnects.
+    fake.die()
+    await fake.connect()
+    const again = await waitFor(() => fake.assigns.find((a) => a.attempt > assign.attempt), { what: 'assigned again' })
+    await fake.result(again)
+    const result = await job.done
+    // maxAttempts 1 and still it ran again: the lost attempts (the one past its deadline, and the
+    // one requeued to the same node just before its connection died) were the link's.
+    expect(result).toMatchObject({ type: 'result', state: 'succeeded', attempts: 1 })
+    expect(result.type === 'result' && result.lost).toBeGreaterThanOrEqual(1)
   })
 
   it('a result for an attempt not assigned to that node is ignored and counted', async () => {

@@ -65,7 +65,7 @@ function handleResult(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, 
   if (event.state === 'canceled') {
     // Workers only cancel on our word; a canceled result for a live job means the attempt is gone.
     ack()
-    lifecycle.loseAttempt(job, event.attempt, `node ${nodeId} canceled attempt ${event.attempt}`)
+    lifecycle.loseAttempt(job, event.attempt, 'canceled', `node ${nodeId} canceled attempt ${event.attempt}`)
     return
   }
   const current = job.node

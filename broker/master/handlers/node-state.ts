@@ -1,6 +1,8 @@
 import { decode, nodeStateSchema } from '../../../src/protocol/index.js'
 import type { MasterContext } from '../context.js'
+import type { LossKind } from '../../store/job-record.js'
 import type { Lifecycle } from '../lifecycle.js'
+import type { Heard } from '../losses.js'
 import type { NodeEntry } from '../node-table.js'
 
 /** `{ns}/nodes/{node}/state`: births, drains and wills, under the epoch rules of docs/protocol.md §9. */
@@ -12,7 +14,12 @@ export function handleNodeState(ctx: MasterContext, lifecycle: Lifecycle, nodeId
     ctx.logger.warn({ node: nodeId, reason: decoded.message }, 'malformed node state')
     return
   }
-  const change = ctx.nodes.apply(nodeId, decoded.value, ctx.now(), retained)
+  const message = decoded.value
+  const change = ctx.nodes.apply(nodeId, message, ctx.now(), retained)
+  // Whatever this message proves about the process behind the node's earlier losses, it proves
+  // before those it may cause itself (docs/protocol.md §10). A retained message may predate them.
+  const heard: Heard = { epoch: message.epoch, will: message.state === 'offline' && message.reason !== 'shutdown' }
+  if (!retained && change.kind !== 'stale') lifecycle.heardFrom(nodeId, heard)
   switch (change.kind) {
     case 'stale':
       ctx.counters.inc('ignored_stale_state')
@@ -20,14 +27,15 @@ export function handleNodeState(ctx: MasterContext, lifecycle: Lifecycle, nodeId
       return
     case 'offline':
       ctx.logger.info({ node: nodeId, epoch: change.epoch, reason: decoded.value.reason }, 'node offline')
-      connectionLost(ctx, lifecycle, change.node, `node ${nodeId} went offline (${decoded.value.reason ?? 'will'})`)
+      // A graceful `offline` is the process speaking: what it still held was lost to no crash.
+      connectionLost(ctx, lifecycle, change.node, `node ${nodeId} went offline (${message.reason ?? 'will'})`, 'offline', ctx.options.lostGraceMs, heard.will ? undefined : heard)
       return
     case 'update':
       lifecycle.onCapacity()
       return
     case 'birth': {
       ctx.logger.info({ node: nodeId, epoch: change.node.epoch, slots: change.node.slots }, 'node online')
-      reconcile(ctx, lifecycle, change.node, change.running)
+      reconcile(ctx, lifecycle, change.node, change.running, heard)
       lifecycle.onCapacity()
       return
     }
@@ -38,7 +46,15 @@ export function handleNodeState(ctx: MasterContext, lifecycle: Lifecycle, nodeId
  * The connection holding these attempts is gone. With a lost-grace the node may come back with
  * them (its next birth decides); otherwise they are requeued now.
  */
-export function connectionLost(ctx: MasterContext, lifecycle: Lifecycle, node: NodeEntry, reason: string, graceMs = ctx.options.lostGraceMs): void {
+export function connectionLost(
+  ctx: MasterContext,
+  lifecycle: Lifecycle,
+  node: NodeEntry,
+  reason: string,
+  kind: LossKind = 'offline',
+  graceMs = ctx.options.lostGraceMs,
+  heard?: Heard,
+): void {
   for (const jobId of [...node.inFlight]) {
     const job = ctx.active.get(jobId)
     if (!job) {
@@ -46,13 +62,16 @@ export function connectionLost(ctx: MasterContext, lifecycle: Lifecycle, node: N
       continue
     }
     const attempt = job.attempt
-    if (graceMs <= 0) lifecycle.loseAttempt(job, attempt, reason)
-    else ctx.timers.set(job.id, graceMs, () => lifecycle.loseAttempt(job, attempt, `${reason}; not back within ${graceMs} ms`))
+    if (graceMs <= 0) lifecycle.loseAttempt(job, attempt, kind, reason, heard)
+    else ctx.timers.set(job.id, graceMs, () => lifecycle.loseAttempt(job, attempt, kind, `${reason}; not back within ${graceMs} ms`, heard))
   }
 }
 
-/** A birth lists what the node still runs: keep those attempts, lose the ones it no longer has. */
-function reconcile(ctx: MasterContext, lifecycle: Lifecycle, node: NodeEntry, running: { jobId: string; attempt: number }[]): void {
+/**
+ * A birth lists what the node still runs: keep those attempts, lose the ones it no longer has.
+ * The birth itself says what those losses were: the same process (a link) or another (a crash).
+ */
+function reconcile(ctx: MasterContext, lifecycle: Lifecycle, node: NodeEntry, running: { jobId: string; attempt: number }[], heard: Heard): void {
   const held = new Map(running.map((entry) => [entry.jobId, entry.attempt]))
   for (const jobId of [...node.inFlight]) {
     const job = ctx.active.get(jobId)
@@ -63,10 +82,10 @@ function reconcile(ctx: MasterContext, lifecycle: Lifecycle, node: NodeEntry, ru
     if (held.get(jobId) === job.attempt) {
       job.epoch = node.epoch
       if (job.state === 'assigned') lifecycle.markRunning(job)
-      else ctx.timers.set(job.id, job.spec.timeoutMs + ctx.options.runGraceMs, () => lifecycle.loseAttempt(job, job.attempt, 'no result within timeoutMs + grace', true))
+      else lifecycle.runDeadline(job)
       held.delete(jobId)
     } else {
-      lifecycle.loseAttempt(job, job.attempt, `node ${node.id} came back without attempt ${job.attempt}`)
+      lifecycle.loseAttempt(job, job.attempt, 'rebirth', `node ${node.id} came back without attempt ${job.attempt}`, heard)
     }
   }
   // Anything else it runs is not its to run any more (requeued elsewhere, or already final).

@@ -14,7 +14,13 @@ const jobCommon = {
   id: jobIdSchema,
   priority: z.number().int().min(-LIMITS.maxPriority).max(LIMITS.maxPriority).default(0),
   timeoutMs: z.number().int().min(1).max(LIMITS.maxTimeoutMs).default(60_000),
+  /** Attempts that may be charged: lost to a worker process that died, or silent past its run deadline. */
   maxAttempts: z.number().int().min(1).max(LIMITS.maxAttempts).default(3),
+  /**
+   * Attempts that may be lost for any reason, dropped and stalled connections included
+   * (docs/protocol.md §10). Absent means `maxLostOf`'s default, which depends on maxAttempts.
+   */
+  maxLost: z.number().int().min(1).max(LIMITS.maxLost).optional(),
   requires: z
     .object({ labels: z.array(labelSchema).max(LIMITS.maxLabels).default([]) })
     .default({ labels: [] }),
@@ -84,6 +90,18 @@ export type CommandJobSpec = Extract<JobSpec, { kind: 'command' }>
 export type NoopJobSpec = Extract<JobSpec, { kind: 'noop' }>
 export type SubmitMessage = z.infer<typeof submitSchema>
 export type SubmitInput = z.input<typeof submitSchema>
+
+/**
+ * A flaky link may lose an attempt many times where a crash loses it a few: 20 losses in a row
+ * is far beyond what a link that ever delivers causes (at one loss in two, 1 job in a million),
+ * while a job that cannot be delivered at all still ends within 20 requeues.
+ */
+export const DEFAULT_MAX_LOST = 20
+
+/** The job's budget of lost attempts: `maxLost`, by default 20 but never below maxAttempts. */
+export function maxLostOf(spec: Pick<JobSpec, 'maxAttempts' | 'maxLost'>): number {
+  return spec.maxLost ?? Math.max(DEFAULT_MAX_LOST, spec.maxAttempts)
+}
 
 /** Strips the submit envelope, keeping what the worker needs. */
 export function specOf(submit: SubmitMessage): JobSpec {

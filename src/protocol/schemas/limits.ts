@@ -5,6 +5,8 @@
 export const LIMITS = {
   maxTimeoutMs: 24 * 60 * 60 * 1000,
   maxAttempts: 100,
+  /** Bounded so that attempt numbers (lost + refused + 1) stay within an attempt's 1 … 1000. */
+  maxLost: 500,
   maxPriority: 1_000_000,
   maxArgs: 256,
   maxArgLength: 8 * 1024,

@@ -17,6 +17,14 @@ export const REJECT_CODES = [
 export const rejectCodeSchema = z.enum(REJECT_CODES)
 export type RejectCode = (typeof REJECT_CODES)[number]
 
+/**
+ * Why the master itself ended a job (a worker's own result carries none): the stable part of a
+ * `result`'s `error`, for programs (docs/protocol.md §10, docs/errors.md).
+ */
+export const RESULT_CODES = ['MAX_ATTEMPTS', 'MAX_LOST', 'MAX_REJECTIONS', 'REFUSED_EVERYWHERE'] as const
+export const resultCodeSchema = z.enum(RESULT_CODES)
+export type ResultCode = (typeof RESULT_CODES)[number]
+
 const replyBase = { v: v1, correlationId: correlationIdSchema.optional() }
 
 /** master → client, on `replyTo` and on `{ns}/jobs/{jobId}/events`. */
@@ -53,6 +61,10 @@ export const resultReplySchema = z.object({
   node: z.string().nullable(),
   output: jobOutputSchema,
   error: z.string().optional(),
+  /** Set when the master ended the job because a budget was spent (RESULT_CODES). */
+  code: resultCodeSchema.optional(),
+  /** Attempts lost to dropped connections or dead workers, when there were any (docs/protocol.md §10). */
+  lost: z.number().int().min(1).optional(),
 })
 
 export const jobReplySchema = z.discriminatedUnion('type', [

@@ -1,5 +1,6 @@
 import type { JobOutput } from './outputs.js'
 import type { JobKind } from './job-spec.js'
+import type { ResultCode } from './replies.js'
 import type { JobState, NodeLifecycle } from './states.js'
 
 /** What `jobs.get` and `jobs.list` return for one job. */
@@ -17,6 +18,9 @@ export interface JobView {
   /** Set once the job is final. */
   output?: JobOutput
   error?: string
+  /** As in the result: why the master ended the job, and the attempts lost so far. */
+  code?: ResultCode
+  lost?: number
 }
 
 /** What `nodes.list` returns for one node. */
