@@ -13,5 +13,9 @@ describe('chaos: never lose a job, never report one twice (docs/protocol.md §10
     expect(report.lost).toBe(0)
     expect(report.duplicated).toBe(0)
     expect(report.settled).toBe(2000)
+    // Cut and stalled links cost attempts, never the job (docs/protocol.md §10); a worker kill -9
+    // is charged, but no job here meets 10 of them.
+    expect(report.states.failed ?? 0).toBe(0)
+    expect(report.codes).toEqual({})
   }, 240_000)
 })

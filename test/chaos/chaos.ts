@@ -18,13 +18,29 @@ export interface ChaosOptions {
   /** Whether to kill -9 the broker-master once, mid-run. */
   killBroker: boolean
   log: (line: string) => void
+  /** Which faults to inject (default all): kill -9 of a worker, and cut, stalled or delayed links. */
+  faults?: readonly Fault[]
+  /** A fault every this many ms (default: at random, every 150–600 ms). */
+  faultEveryMs?: number
+  /** Every job a `noop` of this many ms with the spec's default budgets (default: a mix of short noops and commands, maxAttempts 10). */
+  noopMs?: number
+  /** The workers' --keepalive in seconds (default 2) and --slots (default 4). */
+  keepaliveS?: number
+  slots?: number
 }
+
+export const FAULTS = ['kill', 'cut', 'stall', 'delay'] as const
+export type Fault = (typeof FAULTS)[number]
+/** How often each fault is drawn, relative to the others in the run. */
+const FAULT_WEIGHTS: Record<Fault, number> = { kill: 0.3, cut: 0.3, stall: 0.25, delay: 0.15 }
 
 export type ChaosReport = ReturnType<Ledger['report']> & {
   seed: number
   actions: Record<string, number>
   elapsedMs: number
   storeCounts?: Record<string, number>
+  /** TCP connections the workers made through their proxies (the first ones included). */
+  connections: number
 }
 
 /**
@@ -46,7 +62,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   let broker = await startBroker(port, dataDir, namespace)
   const proxies = await Promise.all(Array.from({ length: options.workers }, () => FaultProxy.start({ target: { host: '127.0.0.1', port } })))
-  const workers: Array<CliProcess | undefined> = await Promise.all(proxies.map((proxy, i) => startWorker(proxy, namespace, i)))
+  const workerFlags = ['--keepalive', String(options.keepaliveS ?? 2), '--slots', String(options.slots ?? 4)]
+  const startWorker = (proxy: FaultProxy, i: number) => startWorkerProcess(proxy, namespace, i, workerFlags)
+  const faults = options.faults ?? FAULTS
+  const faultWeight = faults.reduce((sum, fault) => sum + FAULT_WEIGHTS[fault], 0)
+  const workers: Array<CliProcess | undefined> = await Promise.all(proxies.map((proxy, i) => startWorker(proxy, i)))
   const clients = await Promise.all(
     Array.from({ length: options.submitters }, (_, i) =>
       EdgerunClient.connect({ url: brokerUrl, namespace, clientId: `submitter-${i}`, rpcTimeoutMs: 3000 }),
@@ -54,6 +74,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   )
   for (const client of clients) client.on('reply', (reply) => ledger.raw(reply))
   log(`chaos: seed ${options.seed}, ${options.jobs} jobs, ${options.workers} workers, ${options.submitters} submitters, broker ${brokerUrl}`)
+  // The run's windows start once everything is up: starting processes can take seconds on a busy machine.
+  const runStart = Date.now()
 
   try {
     const submitWindowMs = options.durationS * 1000 * 0.7
@@ -64,20 +86,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const id = `job-${i}`
         const client = clients[i % clients.length]!
         const spec =
-          random() < 0.5
-            ? { id, kind: 'noop' as const, sleepMs: between(random, 0, 20), maxAttempts: 10 }
-            : { id, kind: 'command' as const, name: 'sleep', args: [`0.00${between(random, 1, 9)}`], maxAttempts: 10 }
+          options.noopMs !== undefined
+            ? { id, kind: 'noop' as const, sleepMs: options.noopMs }
+            : random() < 0.5
+              ? { id, kind: 'noop' as const, sleepMs: between(random, 0, 20), maxAttempts: 10 }
+              : { id, kind: 'command' as const, name: 'sleep', args: [`0.00${between(random, 1, 9)}`], maxAttempts: 10 }
         ledger.submit(id)
         void client.submit(spec).then((reply) => ledger.settle(id, reply))
-        const due = started + ((i + 1) / options.jobs) * submitWindowMs
+        const due = runStart + ((i + 1) / options.jobs) * submitWindowMs
         if (due > Date.now()) await sleep(due - Date.now())
       }
     })()
-    const brokerKillAt = started + options.durationS * 1000 * 0.4
+    const brokerKillAt = runStart + options.durationS * 1000 * 0.4
     let brokerKilled = !options.killBroker
     const chaos = (async () => {
       while (!stopChaos) {
-        await sleep(between(random, 150, 600))
+        await sleep(options.faultEveryMs ?? between(random, 150, 600))
         if (stopChaos) break
         if (!brokerKilled && Date.now() >= brokerKillAt) {
           brokerKilled = true
@@ -92,8 +116,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         }
         const i = between(random, 0, options.workers - 1)
         const proxy = proxies[i]!
-        const roll = random()
-        if (roll < 0.3) {
+        const fault = pick(faults, random() * faultWeight)
+        if (fault === 'kill') {
           const victim = workers[i]
           if (!victim) continue // still restarting from an earlier kill
           count('kill-worker')
@@ -104,13 +128,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           const downMs = between(random, 100, 1200)
           restarts.push(
             sleep(downMs).then(async () => {
-              workers[i] = await startWorker(proxy, namespace, i)
+              workers[i] = await startWorker(proxy, i)
             }),
           )
-        } else if (roll < 0.6) {
+        } else if (fault === 'cut') {
           count('cut')
           proxy.cut()
-        } else if (roll < 0.85) {
+        } else if (fault === 'stall') {
           count('stall')
           proxy.stall()
           void sleep(between(random, 300, 4000)).then(() => proxy.resume())
@@ -122,7 +146,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     })()
     await submitting
-    const chaosUntil = started + options.durationS * 1000
+    const chaosUntil = runStart + options.durationS * 1000
     if (chaosUntil > Date.now()) await sleep(chaosUntil - Date.now())
     stopChaos = true
     await chaos
@@ -131,11 +155,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       proxy.resume()
       proxy.delay(0)
     }
-    for (let i = 0; i < workers.length; i++) if (!workers[i]) workers[i] = await startWorker(proxies[i]!, namespace, i)
-    log(`chaos: faults stopped after ${Date.now() - started} ms; ${ledger.pending} job(s) still owed a result`)
+    for (let i = 0; i < workers.length; i++) if (!workers[i]) workers[i] = await startWorker(proxies[i]!, i)
+    log(`chaos: faults stopped after ${Date.now() - runStart} ms; ${ledger.pending} job(s) still owed a result`)
     await waitFor(() => ledger.pending === 0, { timeoutMs: 120_000, intervalMs: 100, what: 'every job settled' }).catch((error) => log(`chaos: ${(error as Error).message}`))
     const stats = await clients[0]!.stats().catch(() => undefined)
-    return { ...ledger.report(), seed: options.seed, actions, elapsedMs: Date.now() - started, storeCounts: stats?.jobs }
+    const connections = proxies.reduce((sum, proxy) => sum + proxy.stats.accepted, 0)
+    return { ...ledger.report(), seed: options.seed, actions, elapsedMs: Date.now() - started, storeCounts: stats?.jobs, connections }
   } finally {
     await Promise.all(clients.map((client) => client.close()))
     for (const worker of workers) worker?.kill('SIGKILL')
@@ -152,11 +177,20 @@ async function startBroker(port: number, dataDir: string, namespace: string): Pr
   return broker
 }
 
+/** The fault whose share of the weights `roll` (0 … their sum) falls in. */
+function pick(faults: readonly Fault[], roll: number): Fault {
+  for (const fault of faults) {
+    if (roll < FAULT_WEIGHTS[fault]) return fault
+    roll -= FAULT_WEIGHTS[fault]
+  }
+  return faults[faults.length - 1]!
+}
+
 /** Starts worker i behind its proxy; a restart that races its own will is retried until it holds its id. */
-async function startWorker(proxy: FaultProxy, namespace: string, i: number): Promise<CliProcess> {
+async function startWorkerProcess(proxy: FaultProxy, namespace: string, i: number, flags: string[]): Promise<CliProcess> {
   for (let tries = 0; ; tries++) {
     const worker = spawnCli([
-      'worker', '--url', proxy.url(), '--namespace', namespace, '--id', `w${i}`, '--slots', '4', '--keepalive', '2',
+      'worker', '--url', proxy.url(), '--namespace', namespace, '--id', `w${i}`, ...flags,
       '--command', 'sleep=/bin/sleep', '--no-judge', '--drain-timeout', '0', '--log-level', 'silent',
     ])
     await waitFor(() => worker.output().includes('online') || worker.child.exitCode !== null, { timeoutMs: 30_000, what: `worker w${i} online` })

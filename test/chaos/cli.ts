@@ -1,26 +1,58 @@
 import { parseArgs } from 'node:util'
-import { runChaos } from './chaos.js'
+import { FAULTS, runChaos, type Fault } from './chaos.js'
 
-/** `npm run chaos -- --jobs N --duration S [--seed X] [--workers N] [--submitters N]` */
+/**
+ * `npm run chaos -- --jobs N --duration S [--seed X] [--workers N] [--submitters N]
+ *   [--faults kill,cut,stall,delay] [--fault-every MS] [--noop-ms MS] [--keepalive S] [--slots N]
+ *   [--no-broker-kill] [--flaky]`
+ *
+ * `--flaky` is the flaky-link run of docs/protocol.md §10: 3 workers whose links are cut or
+ * stalled every 700 ms for 40 s (keepalive 2 s), 4,000 noop jobs of 500 ms with the default
+ * budgets, no kills. Flags given with it override its values.
+ */
 const { values } = parseArgs({
   options: {
-    jobs: { type: 'string', default: '20000' },
-    duration: { type: 'string', default: '120' },
+    jobs: { type: 'string' },
+    duration: { type: 'string' },
     seed: { type: 'string', default: process.env.CHAOS_SEED },
-    workers: { type: 'string', default: '3' },
-    submitters: { type: 'string', default: '2' },
+    workers: { type: 'string' },
+    submitters: { type: 'string' },
+    faults: { type: 'string' },
+    'fault-every': { type: 'string' },
+    'noop-ms': { type: 'string' },
+    keepalive: { type: 'string' },
+    slots: { type: 'string' },
+    'no-broker-kill': { type: 'boolean', default: false },
+    flaky: { type: 'boolean', default: false },
   },
 })
+const preset: Record<string, string | undefined> = values.flaky
+  ? { jobs: '4000', duration: '40', workers: '3', submitters: '2', faults: 'cut,stall', 'fault-every': '700', 'noop-ms': '500', keepalive: '2', slots: '16' }
+  : { jobs: '20000', duration: '120', workers: '3', submitters: '2' }
+const option = (name: 'jobs' | 'duration' | 'workers' | 'submitters' | 'faults' | 'fault-every' | 'noop-ms' | 'keepalive' | 'slots') => values[name] ?? preset[name]
+const number = (text: string | undefined) => (text === undefined ? undefined : Number(text))
+const faults = option('faults')?.split(',') as Fault[] | undefined
+for (const fault of faults ?? []) if (!FAULTS.includes(fault)) throw new Error(`--faults: unknown fault ${fault} (known: ${FAULTS.join(', ')})`)
+
 const seed = values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31)
 const report = await runChaos({
-  jobs: Number(values.jobs),
-  durationS: Number(values.duration),
+  jobs: Number(option('jobs')),
+  durationS: Number(option('duration')),
   seed,
-  workers: Number(values.workers),
-  submitters: Number(values.submitters),
-  killBroker: true,
+  workers: Number(option('workers')),
+  submitters: Number(option('submitters')),
+  killBroker: !values.flaky && !values['no-broker-kill'],
   log: (line) => console.error(line),
+  ...(faults ? { faults } : {}),
+  faultEveryMs: number(option('fault-every')),
+  noopMs: number(option('noop-ms')),
+  keepaliveS: number(option('keepalive')),
+  slots: number(option('slots')),
 })
 console.log(JSON.stringify(report, null, 2))
-console.error(`chaos: ${report.submitted} submitted, ${report.lost} lost, ${report.duplicated} duplicated, ${report.conflicting} conflicting (seed ${seed}; replay with CHAOS_SEED=${seed})`)
-process.exit(report.lost === 0 && report.duplicated === 0 ? 0 : 1)
+const failed = report.states.failed ?? 0
+console.error(
+  `chaos: ${report.submitted} submitted, ${report.lost} lost, ${report.duplicated} duplicated, ${report.conflicting} conflicting, ${failed} failed ` +
+    `(${report.connections} connections, ${JSON.stringify(report.actions)}; seed ${seed}; replay with CHAOS_SEED=${seed})`,
+)
+process.exit(report.lost === 0 && report.duplicated === 0 && failed === 0 ? 0 : 1)

@@ -40,6 +40,9 @@ export class Ledger {
     let conflicting = 0
     let viaCatchUp = 0
     const states: Record<string, number> = {}
+    /** The `code` of results the master ended itself (MAX_ATTEMPTS, MAX_LOST, …). */
+    const codes: Record<string, number> = {}
+    let lostAttempts = 0
     const problems: string[] = []
     for (const id of this.submitted) {
       const final = this.settled.get(id)
@@ -50,6 +53,8 @@ export class Ledger {
         continue
       }
       states[final.state] = (states[final.state] ?? 0) + 1
+      if (final.code) codes[final.code] = (codes[final.code] ?? 0) + 1
+      lostAttempts += final.lost ?? 0
       if (raw.length === 0) viaCatchUp++
       if (raw.length > 1) {
         duplicated++
@@ -57,6 +62,6 @@ export class Ledger {
         if (problems.length < 20) problems.push(`duplicated ${id}: ${raw.join(' | ')}`)
       }
     }
-    return { submitted: this.submitted.size, settled: this.settled.size, lost, duplicated, conflicting, viaCatchUp, rejected: this.rejected.size, states, problems }
+    return { submitted: this.submitted.size, settled: this.settled.size, lost, duplicated, conflicting, viaCatchUp, rejected: this.rejected.size, states, codes, lostAttempts, problems }
   }
 }
