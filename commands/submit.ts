@@ -33,7 +33,8 @@ export default class SubmitCommand extends BaseCommand {
     id: Flags.string({ description: 'job id (the idempotency key; default: generated)' }),
     priority: Flags.integer({ description: 'higher runs first', default: 0 }),
     timeout: Flags.integer({ description: 'ms one attempt may run', min: 1 }),
-    attempts: Flags.integer({ description: 'attempts before the job fails', min: 1 }),
+    attempts: Flags.integer({ description: 'maxAttempts: attempts lost to a dying worker before the job fails', min: 1 }),
+    'max-lost': Flags.integer({ description: 'maxLost: attempts lost for any reason, dropped links included, before the job fails (default: 20, at least --attempts)', min: 1 }),
     label: Flags.string({ description: 'label the node must have (repeatable)', multiple: true, default: [] }),
     wait: Flags.boolean({ description: 'queue the job while no node can take it (--no-wait: reject at once)', default: true, allowNo: true }),
     detach: Flags.boolean({ description: 'return once the job is accepted, without waiting for its result', default: false }),
@@ -48,6 +49,7 @@ export default class SubmitCommand extends BaseCommand {
       requires: { labels: flags.label },
       ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
       ...(flags.attempts !== undefined ? { maxAttempts: flags.attempts } : {}),
+      ...(flags['max-lost'] !== undefined ? { maxLost: flags['max-lost'] } : {}),
     }
     if (flags.judge && flags.judge.length > 0) {
       if (!flags.problem) throw new EdgerunError('BAD_FLAG', '--judge needs --problem DIR')

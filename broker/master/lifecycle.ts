@@ -155,9 +155,9 @@ export class Lifecycle {
 
   /**
    * A node's state message (not a retained one, which may predate the losses): it resolves the
-   * open losses on that node that it can, and a job whose process kept dying fails here if it
-   * waits in the queue. A job in flight elsewhere is left to that attempt, whose result or loss
-   * decides.
+   * open losses on that node that it can. A job whose charges reach maxAttempts fails here,
+   * wherever it is: an attempt in flight elsewhere is canceled rather than given the chance to
+   * kill one more worker.
    */
   heardFrom(nodeId: string, heard: Heard): void {
     const ids = this.openLosses.take(nodeId)
@@ -182,9 +182,14 @@ export class Lifecycle {
       if (open) this.openLosses.add(nodeId, id)
       if (!resolved) continue
       this.ctx.logger.info({ jobId: id, node: nodeId, verdict: resolved.verdict, charged: job.charged }, 'loss resolved')
-      const ending = job.state === 'queued' ? spentBudget(job, resolved) : undefined
-      if (ending) this.finalize(job, ending.state, null, ending.error, nodeId, job.charged, ending.code)
-      else this.save(job)
+      const ending = spentBudget(job, resolved)
+      if (!ending) {
+        this.save(job)
+        continue
+      }
+      const inFlight = job.state === 'assigned' || job.state === 'running' ? { node: job.node, attempt: job.attempt } : undefined
+      this.finalize(job, ending.state, null, ending.error, nodeId, job.charged, ending.code)
+      if (inFlight?.node) this.ctx.notifier.control(inFlight.node, 'cancel', { jobId: id, attempt: inFlight.attempt })
     }
   }
 

@@ -169,6 +169,9 @@ describe('acknowledged assignment and requeue (docs/protocol.md §10)', () => {
     const result = await reply
     expect(result).toMatchObject({ type: 'result', state: 'timed_out', code: 'MAX_ATTEMPTS', attempts: 1 })
     expect(result.type === 'result' && result.error).toMatch(/no result came within timeoutMs \+ run grace once while its worker stayed connected/)
+    // The requeued attempt already went out again: with maxAttempts spent it is canceled, not left to run.
+    const second = await fake.nextAssign(1)
+    await waitFor(() => fake.controls.find((c) => c.op === 'cancel' && c.jobId === 'silent' && c.attempt === second.attempt), { what: 'cancel of the attempt in flight' })
   })
 
   it('a run deadline missed during a stall that ends with the same process back costs no attempt', async () => {
