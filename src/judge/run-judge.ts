@@ -33,8 +33,7 @@ const MiB = 1024 * KiB
 const COMPILE_OUTPUT_MAX = 8 * KiB
 const STDERR_READ_MAX = 16 * KiB
 const OUTPUT_LIMIT_MAX = 64 * MiB
-const COMPILE_CPU_SECONDS = 10
-const COMPILE_WALL_MS = 15_000
+const COMPILE_CPU_MS = 10_000
 /** Threads count too (V8 runs ~10): enough for any honest solution, few enough to stop a fork bomb. */
 const PROCESS_LIMIT = 64
 const SANDBOX_ENV_PATH = '/usr/local/bin:/usr/bin:/bin'
@@ -44,8 +43,15 @@ export function outputLimitFor(expected: string): number {
   return Math.min(OUTPUT_LIMIT_MAX, 2 * Buffer.byteLength(expected) + MiB)
 }
 
-export function wallLimitFor(timeLimitMs: number): number {
-  return 2 * timeLimitMs + 500
+/**
+ * The wall-clock limit of a run whose CPU limit is `cpuLimitMs`. It exists only to stop programs
+ * that use no CPU (sleepers, a read that never returns), so it is generous: a run that needs all
+ * of its CPU limit trips it only if it gets less than 1/13 of a core throughout (1 s limit; a
+ * third of a core for long limits), one that needs little CPU practically never. Contention
+ * alone must not turn a verdict into TLE.
+ */
+export function wallLimitFor(cpuLimitMs: number): number {
+  return 3 * cpuLimitMs + 10_000
 }
 
 class JobDir {
@@ -114,13 +120,15 @@ async function build(ctx: Context, source: string): Promise<{ ok: boolean; outpu
     uid: dir.uid,
     stdinPath: '/dev/null',
     privDir: dir.priv,
-    wallMs: COMPILE_WALL_MS,
+    wallMs: wallLimitFor(COMPILE_CPU_MS),
     env: environment(box),
     signal: ctx.signal,
     stdoutReadMax: COMPILE_OUTPUT_MAX,
     stderrReadMax: COMPILE_OUTPUT_MAX + 1,
     limits: {
-      cpuSeconds: COMPILE_CPU_SECONDS,
+      cpuSeconds: COMPILE_CPU_MS / 1000,
+      // gcc runs cc1, as and ld one after another: the limit is on all of them together.
+      treeCpuMs: COMPILE_CPU_MS,
       // RLIMIT_DATA rather than AS: node --check reserves address space like any V8.
       dataBytes: 2048 * MiB,
       stackBytes: 64 * MiB,
@@ -132,7 +140,9 @@ async function build(ctx: Context, source: string): Promise<{ ok: boolean; outpu
   if (run.killedBy === 'abort') return { ok: false, output: 'aborted', internal: true }
   if (run.failure) return { ok: false, output: run.failure, internal: true }
   const messages = truncate([run.stdout?.toString('utf8') ?? '', run.stderr].filter(Boolean).join('\n'), COMPILE_OUTPUT_MAX)
-  if (run.killedBy === 'wall' || run.signal === 'SIGXCPU') return { ok: false, output: `${messages}\ncompilation exceeded its time limit`.trim() }
+  if (run.killedBy === 'wall' || run.killedBy === 'cpu' || run.signal === 'SIGXCPU') {
+    return { ok: false, output: `${messages}\ncompilation exceeded its time limit`.trim() }
+  }
   if (run.exitCode !== 0 || run.signal !== null) {
     const how = run.signal !== null ? `compiler killed by ${run.signal}` : ''
     return { ok: false, output: [messages, how].filter(Boolean).join('\n') || `exit code ${run.exitCode}` }
@@ -172,7 +182,9 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
     stdoutReadMax: outputLimitBytes,
     stderrReadMax: STDERR_READ_MAX,
     limits: {
+      // Per process, whole seconds: the backstop. The limit proper is on the whole tree, in ms.
       cpuSeconds: Math.ceil(job.timeLimitMs / 1000),
+      treeCpuMs: job.timeLimitMs,
       addressSpaceBytes: memory.addressSpaceBytes,
       dataBytes: memory.dataBytes,
       stackBytes: memory.stackBytes,

@@ -1,7 +1,12 @@
 /**
- * Turns what the sandbox saw into a verdict. The order matters: a program that printed past the
- * output limit is OLE even though it then died of SIGXFSZ; one that ran out of CPU is TLE even
- * though SIGXCPU is "a signal"; memory failures are recognised before generic crashes.
+ * Turns what the sandbox saw into a verdict. Load must not change it, so it rests on what a busy
+ * machine does not change: CPU time, memory, output size, exit status. The wall clock only
+ * catches programs that use no CPU (sleepers, a read that never returns), and its limit is
+ * generous (`wallLimitFor`), so when it trips and the CPU time is under the limit, the program
+ * was idle, not starved. The order matters: a program that printed past the output limit is OLE
+ * even though it then died of SIGXFSZ; one that ran out of CPU is TLE even though SIGXCPU is "a
+ * signal"; a resident set over the limit is MLE however the program ended; memory failures are
+ * recognised before generic crashes.
  */
 import type { Verdict } from '../protocol/index.js'
 import type { SandboxRun } from './sandbox/run.js'
@@ -28,15 +33,17 @@ const OUT_OF_MEMORY = /std::bad_alloc|MemoryError|JavaScript heap out of memory|
 
 export function classifyRun(run: SandboxRun, limits: VerdictLimits): RunVerdict {
   if (run.failure) return { verdict: 'IE', detail: run.failure }
-  if (run.killedBy === 'wall') return { verdict: 'TLE', detail: 'wall-clock limit exceeded' }
   if (run.stdoutBytes >= limits.outputLimitBytes || run.signal === 'SIGXFSZ') {
     return { verdict: 'OLE', detail: `output limit of ${limits.outputLimitBytes} bytes exceeded` }
   }
-  const cpuMs = run.cpuMs ?? run.wallMs
-  if (run.signal === 'SIGXCPU' || cpuMs > limits.timeLimitMs) return { verdict: 'TLE', detail: 'CPU time limit exceeded' }
+  const cpuMs = run.cpuMs ?? (run.killedBy === 'wall' ? 0 : run.wallMs)
+  if (run.killedBy === 'cpu' || run.signal === 'SIGXCPU' || cpuMs > limits.timeLimitMs) {
+    return { verdict: 'TLE', detail: 'CPU time limit exceeded' }
+  }
   const limitKb = limits.memoryLimitMb * 1024
   const rssKb = run.maxRssKb ?? 0
   if (rssKb > limitKb + limits.rssAllowanceKb) return { verdict: 'MLE', detail: 'memory limit exceeded' }
+  if (run.killedBy === 'wall') return { verdict: 'TLE', detail: 'wall-clock limit exceeded (sleeping or blocked)' }
   const failed = run.exitCode !== 0 || run.signal !== null
   if (failed) {
     if (OUT_OF_MEMORY.test(run.stderr)) return { verdict: 'MLE', detail: 'memory allocation failed' }

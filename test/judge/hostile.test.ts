@@ -177,6 +177,52 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     await expectNoProcesses(tag)
   })
 
+  it('ends the test when the program exits: busy leftovers holding stdout are killed, not waited for', { timeout: 30_000 }, async () => {
+    requireLanguage(languages, 'c')
+    const tag = marker('orphan')
+    const source = `
+      #include <stdio.h>
+      #include <sys/prctl.h>
+      #include <unistd.h>
+      int main(void) {
+        prctl(PR_SET_NAME, "${tag}");
+        if (fork() == 0) for (;;) {}
+        if (fork() == 0) { setsid(); for (;;) {} }
+        puts("ok");
+        return 0;
+      }`
+    const output = await runJudge(judgeJob('c', source, { tests: [{ name: 'a', input: '', expected: 'ok\n' }, { name: 'b', input: '', expected: 'ok\n' }] }), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+    // Each test ended long before the CPU limit: the spinners did not outlive their test.
+    for (const test of output.tests) expect(test.timeMs, JSON.stringify(output)).toBeLessThan(1000)
+    await expectNoProcesses(tag)
+  })
+
+  it('counts the CPU time of the whole process tree', { timeout: 30_000 }, async () => {
+    requireLanguage(languages, 'c')
+    const tag = marker('tree')
+    // Two spinning children and a parent that only waits: each process stays under the limit
+    // for a while, the tree does not.
+    const source = `
+      #include <sys/prctl.h>
+      #include <sys/wait.h>
+      #include <unistd.h>
+      int main(void) {
+        prctl(PR_SET_NAME, "${tag}");
+        for (int i = 0; i < 2; i++) if (fork() == 0) for (;;) {}
+        while (wait(0) > 0) {}
+        return 0;
+      }`
+    const output = await runJudge(judgeJob('c', source), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('TLE')
+    if (caps.launcher === 'helper' && caps.pidns && caps.mountns) {
+      // The helper sums the tree and stops it at the limit.
+      expect(output.tests[0]!.detail).toBe('CPU time limit exceeded')
+      expect(output.tests[0]!.timeMs).toBeGreaterThan(1000)
+    }
+    await expectNoProcesses(tag)
+  })
+
   it('on abort, kills the program and rejects with an AbortError', { timeout: 30_000 }, async () => {
     requireLanguage(languages, 'c')
     const tag = marker('aborted-')

@@ -21,10 +21,12 @@ describe('sandboxInfo', () => {
 })
 
 describe('parseMeta', () => {
-  it('reads the helper stats line', () => {
-    expect(parseMeta('edgerun-stats 0 0 12345 2048\n')).toEqual({ exitCode: 0, signal: null, cpuMs: 12, maxRssKb: 2048 })
-    expect(parseMeta('edgerun-stats -1 11 1000 900\n')).toEqual({ exitCode: null, signal: 'SIGSEGV', cpuMs: 1, maxRssKb: 900 })
-    expect(parseMeta('edgerun-stats -1 6 0 1\n')).toMatchObject({ signal: 'SIGABRT' })
+  it('reads the helper stats line, with who killed the program', () => {
+    expect(parseMeta('edgerun-stats 0 0 12345 2048 15000 none\n')).toEqual({ exitCode: 0, signal: null, cpuMs: 12, maxRssKb: 2048, wallMs: 15 })
+    expect(parseMeta('edgerun-stats -1 11 1000 900 2000 none\n')).toEqual({ exitCode: null, signal: 'SIGSEGV', cpuMs: 1, maxRssKb: 900, wallMs: 2 })
+    expect(parseMeta('edgerun-stats -1 6 0 1 0 none\n')).toMatchObject({ signal: 'SIGABRT' })
+    expect(parseMeta('edgerun-stats -1 9 3000 900 13000000 wall\n')).toMatchObject({ signal: 'SIGKILL', killedBy: 'wall', wallMs: 13000 })
+    expect(parseMeta('edgerun-stats -1 9 1010000 900 1500000 cpu\n')).toMatchObject({ signal: 'SIGKILL', killedBy: 'cpu', cpuMs: 1010 })
   })
 
   it('reads GNU time, with and without a terminating signal', () => {
@@ -86,9 +88,15 @@ function run(overrides: Partial<SandboxRun>): SandboxRun {
 const limits: VerdictLimits = { timeLimitMs: 1000, memoryLimitMb: 64, rssAllowanceKb: 0, outputLimitBytes: 1 << 20 }
 
 describe('classifyRun', () => {
-  it('decides in order: IE, wall TLE, OLE, CPU TLE, MLE, RE, then the checker', () => {
+  it('decides in order: IE, OLE, CPU TLE, MLE, wall TLE, RE, then the checker', () => {
     expect(classifyRun(run({ failure: 'broken' }), limits).verdict).toBe('IE')
     expect(classifyRun(run({ killedBy: 'wall', signal: 'SIGKILL', exitCode: null }), limits).verdict).toBe('TLE')
+    expect(classifyRun(run({ killedBy: 'cpu', signal: 'SIGKILL', exitCode: null, cpuMs: 1001 }), limits)).toEqual({ verdict: 'TLE', detail: 'CPU time limit exceeded' })
+    // Memory evidence outranks the wall clock: a hog that the wall clock happened to stop is MLE.
+    expect(classifyRun(run({ killedBy: 'wall', signal: 'SIGKILL', exitCode: null, maxRssKb: 70 * 1024 }), limits).verdict).toBe('MLE')
+    // …but being stopped near the limit by the wall clock is the sleeper's TLE, not a failed allocation.
+    expect(classifyRun(run({ killedBy: 'wall', signal: 'SIGKILL', exitCode: null, maxRssKb: 60 * 1024 }), limits).verdict).toBe('TLE')
+    expect(classifyRun(run({ killedBy: 'wall', signal: 'SIGKILL', exitCode: null, cpuMs: 1500 }), limits).detail).toBe('CPU time limit exceeded')
     expect(classifyRun(run({ stdoutBytes: 1 << 20, signal: 'SIGXFSZ', exitCode: null }), limits).verdict).toBe('OLE')
     expect(classifyRun(run({ stdoutBytes: 1 << 20, exitCode: 1, stderr: 'OSError: File too large' }), limits).verdict).toBe('OLE')
     expect(classifyRun(run({ signal: 'SIGXCPU', exitCode: null, cpuMs: 1000 }), limits).verdict).toBe('TLE')

@@ -3,7 +3,8 @@
  * unshare nor wait4, so something else must do those. Two launchers, same semantics:
  *
  * 1. `edgerun-sandbox` (helper-source.ts), compiled on first use when a C compiler exists: one
- *    exec does namespaces, read-only mounts, rlimits, the uid switch and wait4. ~3 ms a run.
+ *    exec does namespaces, read-only mounts, rlimits, the uid switch, the wall-clock and
+ *    whole-tree CPU limits, wait4, and the end of whatever the program left behind. ~3 ms a run.
  *
  * 2. Otherwise a chain of util-linux/GNU tools, each exec'ing the next:
  *
@@ -27,8 +28,13 @@
 import type { SandboxCapabilities } from './probe.js'
 
 export interface SandboxLimits {
-  /** RLIMIT_CPU soft limit, whole seconds; the hard limit is one second more. */
+  /** RLIMIT_CPU soft limit, whole seconds, per process; the hard limit is one second more. */
   cpuSeconds: number
+  /**
+   * CPU time of the whole process tree, ms: the helper stops the run once the tree has used more
+   * (with a pid namespace and its own /proc; elsewhere RLIMIT_CPU and the wall clock stop it).
+   */
+  treeCpuMs?: number
   /** RLIMIT_AS, bytes (native code and interpreters with modest reservations). */
   addressSpaceBytes?: number
   /** RLIMIT_DATA, bytes (JIT runtimes that reserve huge PROT_NONE ranges they never touch). */
@@ -50,6 +56,11 @@ export interface SandboxCommandSpec {
   boxDir: string
   uid?: number
   limits: SandboxLimits
+  /**
+   * Wall-clock limit, ms, from the program's start. The helper enforces it itself; with the
+   * util-linux chain the worker does. Absent: none (the probe's self-test).
+   */
+  wallMs?: number
 }
 
 export const TIME_MARK = 'edgerun-time'
@@ -133,8 +144,13 @@ function helperCommand(helper: string, caps: SandboxCapabilities, spec: SandboxC
   args.push('--cwd', spec.boxDir)
   if (caps.mode === 'root' && caps.dropUser && spec.uid !== undefined) args.push('--uid', String(spec.uid), '--gid', String(spec.uid))
   const { limits } = spec
+  // With its own /proc the helper stops the tree at treeCpuMs, to the tick, on the same clock as
+  // the reported time (the kernel's RLIMIT_CPU clock can run ahead of it by a fifth on a busy
+  // VM). RLIMIT_CPU is then only the backstop, a second further on.
+  const polled = limits.treeCpuMs !== undefined && caps.pidns && caps.mountns
+  const cpuSoft = polled ? limits.cpuSeconds + 1 : limits.cpuSeconds
   const rlimits: [string, number | string | undefined][] = [
-    ['cpu', `${limits.cpuSeconds}:${limits.cpuSeconds + 1}`],
+    ['cpu', `${cpuSoft}:${cpuSoft + 1}`],
     ['stack', limits.stackBytes],
     ['nproc', limits.processes],
     ['fsize', limits.fileSizeBytes],
@@ -143,6 +159,8 @@ function helperCommand(helper: string, caps: SandboxCapabilities, spec: SandboxC
     ['data', limits.dataBytes],
   ]
   for (const [name, value] of rlimits) if (value !== undefined) args.push('--limit', `${name}=${value}`)
+  if (spec.wallMs !== undefined) args.push('--wall-ms', String(Math.ceil(spec.wallMs)))
+  if (limits.treeCpuMs !== undefined) args.push('--cpu-ms', String(Math.ceil(limits.treeCpuMs)))
   args.push('--', ...spec.argv)
   return { file: helper, args, metaFd: 3 }
 }

@@ -1,22 +1,33 @@
 /**
  * C source of `edgerun-sandbox`, a tiny setuid-free launcher compiled on first use (see
  * helper.ts). It does in one exec what the util-linux chain does in eight: namespaces, a
- * read-only host view, rlimits, the uid switch, and wait4() for exact CPU time and peak RSS. On a
- * trivial test that is ~3 ms instead of ~11 ms, which is most of the judge's per-test cost.
+ * read-only host view, rlimits, the uid switch, and the supervision of the run: wall-clock and
+ * whole-tree CPU limits, exact CPU time and peak RSS, and the end of every process the program
+ * left behind. On a trivial test that is ~3 ms instead of ~11 ms, which is most of the judge's
+ * per-test cost.
  *
  * It is a TypeScript string rather than a .c file so that it ships inside dist/.
  *
  * Usage: edgerun-sandbox [--net] [--ipc] [--mount] [--pid] [--userns] [--mount-proc]
  *          [--bind DIR]… [--ro DIR]… [--cwd DIR] [--uid N --gid N] [--drop-caps]
+ *          [--wall-ms N] [--cpu-ms N]
  *          [--limit cpu|as|data|stack|nproc|fsize|nofile=SOFT[:HARD]]… -- PROGRAM ARGS…
  * fd 0/1/2 are the program's; fd 3 (close-on-exec) receives one line
- *   "edgerun-stats EXIT SIGNAL CPU_US MAXRSS_KB"
- * or "edgerun-sandbox: what: why" lines when the sandbox itself fails (exit status 125).
+ *   "edgerun-stats EXIT SIGNAL CPU_US MAXRSS_KB WALL_US KILLED"
+ * (KILLED: none, wall or cpu; CPU_US and MAXRSS_KB cover every process of the run, the ones the
+ * program left behind included) or "edgerun-sandbox: what: why" lines when the sandbox itself
+ * fails (exit status 125).
+ *
+ * The run ends when the program itself ends (or a limit stops it): whatever it left behind is
+ * killed then, not waited for. In a pid namespace the supervisor is its init and kill(-1) reaches
+ * everything; without one, the supervisor is a child subreaper, so every orphan, setsid or not,
+ * becomes its child and is found in /proc.
  */
-export const HELPER_VERSION = 1
+export const HELPER_VERSION = 2
 
 export const HELPER_SOURCE = String.raw`
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,6 +36,7 @@ export const HELPER_SOURCE = String.raw`
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/securebits.h>
 #include <sys/mount.h>
@@ -37,6 +49,8 @@ export const HELPER_SOURCE = String.raw`
 #define META_FD 3
 #define MAX_PATHS 64
 #define MAX_LIMITS 16
+/* How often the whole tree's CPU time is summed: a tenth of a typical limit, a few µs of work. */
+#define CPU_POLL_US 25000
 
 struct limit { int resource; rlim_t soft, hard; };
 
@@ -44,6 +58,7 @@ static int ns_flags, userns, mount_proc, drop_caps;
 static const char *binds[MAX_PATHS], *ros[MAX_PATHS], *cwd;
 static int nbinds, nros, nlimits;
 static long uid = -1, gid = -1;
+static long long wall_ms, cpu_ms;
 static struct limit limits[MAX_LIMITS];
 static char **program;
 
@@ -102,6 +117,8 @@ static void parse(int argc, char **argv) {
     else if (!strcmp(a, "--uid")) { uid = atol(next); i++; }
     else if (!strcmp(a, "--gid")) { gid = atol(next); i++; }
     else if (!strcmp(a, "--limit")) { parse_limit(next); i++; }
+    else if (!strcmp(a, "--wall-ms")) { wall_ms = atoll(next); i++; }
+    else if (!strcmp(a, "--cpu-ms")) { cpu_ms = atoll(next); i++; }
     else usage(a);
   }
   if (!program || !program[0]) usage("no program");
@@ -166,21 +183,144 @@ static void exec_program(void) {
   fail(program[0]);
 }
 
-/* Runs the program as a child and reports its fate; as a pid namespace's init, reaps orphans too. */
-static int supervise(void) {
-  pid_t child = fork();
-  if (child < 0) fail("fork");
-  if (child == 0) exec_program();
-  struct rusage ru;
-  int status;
+static pid_t program_pid;
+static int program_status, program_done;
+static sigset_t sigchld;
+
+static long long now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* Sleeps until a child changes state or us microseconds pass; a SIGCHLD that came first is still pending. */
+static void wait_chld(long long us) {
+  struct timespec t = { us / 1000000, (us % 1000000) * 1000 };
+  sigtimedwait(&sigchld, NULL, &t);
+}
+
+/* Reaps whatever has ended, noting the program's own status. 1 when children remain. */
+static int reap(void) {
   for (;;) {
-    pid_t done = wait4(-1, &status, 0, &ru);
-    if (done == child) break;
-    if (done < 0 && errno != EINTR) fail("wait4");
+    int status;
+    pid_t done = waitpid(-1, &status, WNOHANG | __WALL);
+    if (done == program_pid) { program_status = status; program_done = 1; }
+    if (done > 0) continue;
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0 && errno != ECHILD) fail("waitpid");
+    return done == 0;
   }
+}
+
+static int read_small(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = 0;
+  return 0;
+}
+
+/* After the ")" that ends the command name in /proc/PID/stat: field 3 (state) onwards. */
+static const char *stat_fields(const char *pid, char *buf, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%s/stat", pid);
+  if (read_small(path, buf, size)) return NULL;
+  const char *close = strrchr(buf, ')');
+  return close && close[1] ? close + 2 : NULL;
+}
+
+/* CPU time, ms, of every process still in the namespace and of the children each one reaped
+   (the ones this init reaped are in RUSAGE_CHILDREN). Only with a /proc of the namespace's own. */
+static long long tree_cpu_ms(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  long long us = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+  long long ticks = 0;
+  DIR *dir = opendir("/proc");
+  if (!dir) return us / 1000;
+  struct dirent *entry;
+  char buf[1024];
+  while ((entry = readdir(dir))) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9' || !strcmp(entry->d_name, "1")) continue; /* 1: ourselves */
+    const char *f = stat_fields(entry->d_name, buf, sizeof buf);
+    unsigned long long ut, st;
+    long long cut, cst;
+    if (f && sscanf(f, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &ut, &st, &cut, &cst) == 4)
+      ticks += (long long)(ut + st) + cut + cst;
+  }
+  closedir(dir);
+  return us / 1000 + ticks * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+/* Without a pid namespace: SIGKILL to each of our children (as a subreaper, orphans are ours). */
+static void kill_children(void) {
+  char path[64], buf[4096];
+  pid_t self = getpid();
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)self);
+  if (!read_small(path, buf, sizeof buf)) {
+    char *end = buf;
+    for (long pid; (pid = strtol(end, &end, 10)) > 0;) kill((pid_t)pid, SIGKILL);
+    if (buf[0]) return;
+  }
+  /* No children file (or it was empty while a child remains): look at every process's parent. */
+  DIR *dir = opendir("/proc");
+  if (!dir) return;
+  struct dirent *entry;
+  while ((entry = readdir(dir))) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    const char *f = stat_fields(entry->d_name, buf, sizeof buf);
+    int ppid;
+    if (f && sscanf(f, "%*c %d", &ppid) == 1 && ppid == self) kill((pid_t)atol(entry->d_name), SIGKILL);
+  }
+  closedir(dir);
+}
+
+/* Kills and reaps every process of the run, the program's leftovers included. */
+static void end_run(int pid_init) {
+  while (reap()) {
+    if (pid_init) kill(-1, SIGKILL);
+    else kill_children();
+    wait_chld(10000);
+  }
+}
+
+/* Runs the program as a child, stops it at its limits, ends the run when it ends, reports. */
+static int supervise(int pid_init) {
+  sigemptyset(&sigchld);
+  sigaddset(&sigchld, SIGCHLD);
+  /* Blocked, so that no SIGCHLD is lost between a reap and the wait (and an init gets it at all). */
+  sigprocmask(SIG_BLOCK, &sigchld, NULL);
+  if (!pid_init && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) fail("subreaper");
+  long long start = now_us();
+  program_pid = fork();
+  if (program_pid < 0) fail("fork");
+  if (program_pid == 0) {
+    sigprocmask(SIG_UNBLOCK, &sigchld, NULL);
+    exec_program();
+  }
+  /* The tree's CPU time can only be summed with a /proc that shows this namespace alone. */
+  int poll_cpu = cpu_ms > 0 && pid_init && mount_proc;
+  const char *killed = "none";
+  for (;;) {
+    reap();
+    if (program_done) break;
+    long long elapsed = now_us() - start;
+    if (wall_ms > 0 && elapsed >= wall_ms * 1000) { killed = "wall"; break; }
+    if (poll_cpu && tree_cpu_ms() > cpu_ms) { killed = "cpu"; break; }
+    long long next = poll_cpu ? CPU_POLL_US : 3600LL * 1000000;
+    if (wall_ms > 0 && wall_ms * 1000 - elapsed < next) next = wall_ms * 1000 - elapsed;
+    wait_chld(next);
+  }
+  long long wall_us = now_us() - start;
+  end_run(pid_init);
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  int status = program_status;
   long long cpu_us = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-  dprintf(META_FD, "edgerun-stats %d %d %lld %ld\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-          WIFSIGNALED(status) ? WTERMSIG(status) : 0, cpu_us, ru.ru_maxrss);
+  dprintf(META_FD, "edgerun-stats %d %d %lld %ld %lld %s\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          WIFSIGNALED(status) ? WTERMSIG(status) : 0, cpu_us, ru.ru_maxrss, wall_us, killed);
   return 0;
 }
 
@@ -190,7 +330,7 @@ int main(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   parse(argc, argv);
   setup_namespaces();
-  if (!(ns_flags & CLONE_NEWPID)) return supervise();
+  if (!(ns_flags & CLONE_NEWPID)) return supervise(0);
   /* Our children land in the new pid namespace; the first is its init. When init exits, the
      kernel kills everything left in the namespace, setsid or not. */
   pid_t init = fork();
@@ -200,7 +340,7 @@ int main(int argc, char **argv) {
        The worker kills the whole process group anyway.) */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail("mount /proc");
-    _exit(supervise());
+    _exit(supervise(1));
   }
   int status;
   while (waitpid(init, &status, 0) < 0)

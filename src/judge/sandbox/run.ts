@@ -1,6 +1,12 @@
 /**
  * Runs one program through the sandbox chain and reports what happened: exit status, CPU time,
- * peak RSS, and whether the worker had to kill it. Verdicts are decided elsewhere.
+ * peak RSS, and whether a limit stopped it. Verdicts are decided elsewhere.
+ *
+ * Who keeps the wall clock matters under load. The helper keeps it next to the program and says
+ * whether it had to kill; the worker's own timer is then only a backstop for a stuck launcher.
+ * A Node timer can fire late, after the program had already ended (a busy event loop runs due
+ * timers before it looks at exited children), so a timer kill is believed only when the launcher's
+ * report does not show the program ending on its own.
  */
 import { spawn } from 'node:child_process'
 import { constants as osConstants } from 'node:os'
@@ -25,12 +31,17 @@ export interface SandboxRunSpec extends SandboxCommandSpec {
 export interface SandboxRun {
   exitCode: number | null
   signal: string | null
-  /** user + system time from wait4, ms; undefined when GNU time is missing or the run was killed. */
+  /**
+   * user + system time, ms: with the helper, of every process of the run (leftovers included);
+   * with GNU time, of the program and the children it waited for. Undefined when not measured.
+   */
   cpuMs?: number
-  /** Peak resident set size, KB; undefined when not measured. */
+  /** Peak resident set size of the largest process, KB; undefined when not measured. */
   maxRssKb?: number
+  /** From the program's start to its end (the helper's clock), or the whole launch otherwise. */
   wallMs: number
-  killedBy?: 'wall' | 'abort'
+  /** wall: stopped on the wall-clock limit; cpu: the tree's CPU time passed the limit; abort: the caller's signal. */
+  killedBy?: 'wall' | 'cpu' | 'abort'
   stdoutBytes: number
   /** Undefined when longer than stdoutReadMax. */
   stdout?: Buffer
@@ -61,7 +72,15 @@ interface Meta {
   signal: string | null
   cpuMs?: number
   maxRssKb?: number
+  /** Only the helper reports these two. */
+  wallMs?: number
+  killedBy?: 'wall' | 'cpu'
 }
+
+/** How a program that the worker's timer killed ends, as the launcher reports it. */
+const WORKER_KILL_SIGNAL = 'SIGKILL'
+/** The helper keeps the wall clock; the worker's timer waits this much longer before it steps in. */
+const HELPER_BACKSTOP_MS = 10_000
 
 /**
  * Reads the launcher's report: the helper's stats line, GNU time's line (after its "terminated by
@@ -73,15 +92,18 @@ export function parseMeta(text: string): Meta | { failure: string } | undefined 
   if (broken.length > 0) return { failure: broken.join('; ') }
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!
-    const stats = line.match(new RegExp(`^${STATS_MARK} (-?\\d+) (\\d+) (\\d+) (\\d+)$`))
+    const stats = line.match(new RegExp(`^${STATS_MARK} (-?\\d+) (\\d+) (\\d+) (\\d+) (\\d+) (none|wall|cpu)$`))
     if (stats) {
       const signal = Number(stats[2])
-      return {
+      const meta: Meta = {
         exitCode: signal ? null : Number(stats[1]),
         signal: signal ? signalName(signal) : null,
         cpuMs: Math.round(Number(stats[3]) / 1000),
         maxRssKb: Number(stats[4]),
+        wallMs: Math.round(Number(stats[5]) / 1000),
       }
+      if (stats[6] !== 'none') meta.killedBy = stats[6] as 'wall' | 'cpu'
+      return meta
     }
     const timed = line.match(new RegExp(`^${TIME_MARK} ([\\d.]+) ([\\d.]+) ([\\d.]+) (\\d+) (\\d+)$`))
     if (timed) {
@@ -115,7 +137,8 @@ async function readHead(path: string, max: number): Promise<string> {
 
 /**
  * Without a pid namespace, processes that left the process group (setsid) survive it. As long
- * as the job has a uid of its own, "kill everything of that uid" finds them.
+ * as the job has a uid of its own, "kill everything of that uid" finds them. (The helper needs
+ * this only when it was killed itself: it ends the leftovers of every run it supervised.)
  */
 async function sweepUid(caps: SandboxCapabilities, uid: number): Promise<void> {
   const { helper, setpriv, sh } = caps.tools
@@ -156,7 +179,7 @@ export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSp
     throw openFailure.reason
   }
   const [stdinH, stdoutH, metaH, stderrH] = handles as [FileHandle, FileHandle, FileHandle, FileHandle]
-  let killedBy: SandboxRun['killedBy']
+  let killedBy: 'wall' | 'abort' | undefined
   let spawnError: Error | undefined
   let chainStatus: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null }
   const started = performance.now()
@@ -173,7 +196,7 @@ export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSp
         killedBy ??= reason
         killGroup(child.pid)
       }
-      const timer = setTimeout(() => kill('wall'), spec.wallMs)
+      const timer = setTimeout(() => kill('wall'), caps.launcher === 'helper' ? spec.wallMs + HELPER_BACKSTOP_MS : spec.wallMs)
       const onAbort = () => kill('abort')
       spec.signal?.addEventListener('abort', onAbort, { once: true })
       if (spec.signal?.aborted) onAbort()
@@ -199,7 +222,9 @@ export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSp
     await Promise.all(handles.map((handle) => handle.close()))
   }
   const wallMs = performance.now() - started
-  if (!caps.pidns && caps.dropUser && spec.uid !== undefined) await sweepUid(caps, spec.uid)
+  // The helper, a child subreaper, has already ended every leftover unless it was killed itself.
+  const leftoversPossible = caps.launcher !== 'helper' || killedBy !== undefined
+  if (!caps.pidns && caps.dropUser && spec.uid !== undefined && leftoversPossible) await sweepUid(caps, spec.uid)
 
   const [metaText, stdoutStat] = await Promise.all([readFile(metaPath, 'utf8'), stat(stdoutPath)])
   const stdout = stdoutStat.size <= spec.stdoutReadMax ? await readFile(stdoutPath) : undefined
@@ -215,5 +240,10 @@ export async function runSandboxed(caps: SandboxCapabilities, spec: SandboxRunSp
     const how = chainStatus.signal ? `signal ${chainStatus.signal}` : `exit code ${chainStatus.code}`
     return { ...base, exitCode: null, signal: null, failure: `sandbox failed (${how}): ${metaText.trim().slice(0, 500) || 'no report'}` }
   }
-  return { ...base, ...meta }
+  const { killedBy: launcherKill, wallMs: programWallMs, ...measured } = meta
+  // A launcher report of a program that did not die of SIGKILL means the program ended before
+  // the worker's timer did anything: the timer fired late, and the run stands as it ended.
+  const workerKill = killedBy === 'wall' && meta.signal === WORKER_KILL_SIGNAL ? 'wall' : undefined
+  const kill = killedBy === 'abort' ? 'abort' : (launcherKill ?? workerKill)
+  return { ...base, ...measured, wallMs: programWallMs ?? wallMs, killedBy: kill }
 }
