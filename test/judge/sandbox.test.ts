@@ -1,8 +1,12 @@
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { detectLanguages, runJudge, sandboxInfo } from '../../src/judge/index.js'
 import { buildSandboxCommand } from '../../src/judge/sandbox/command.js'
-import { sandboxCapabilities, writableMounts } from '../../src/judge/sandbox/probe.js'
-import { parseMeta, type SandboxRun } from '../../src/judge/sandbox/run.js'
+import { probeSandbox, sandboxCapabilities, writableMounts } from '../../src/judge/sandbox/probe.js'
+import { parseMeta, runSandboxed, type SandboxRun } from '../../src/judge/sandbox/run.js'
+import { leaseUid } from '../../src/judge/sandbox/uid-pool.js'
 import { classifyRun, type VerdictLimits } from '../../src/judge/verdict.js'
 import { requireLanguage } from '../helpers/binaries.js'
 import { judgeJob } from './judge-helpers.js'
@@ -79,6 +83,49 @@ describe('buildSandboxCommand', () => {
     if (caps.dropUser) expect(text).toMatch(/3000123/)
     expect(text).toMatch(/cpu=2:3/)
     expect(args.at(-1)).toBe('/prog/main')
+  })
+})
+
+describe('runSandboxed', () => {
+  it('a wall-clock timer that fires after the program ended is not a kill (an event loop that was busy)', { timeout: 60_000 }, async ({ skip }) => {
+    // The util-linux chain, where the worker's own timer is the wall clock (the helper keeps it
+    // itself). A worker busy when the limit passes runs the due timer before it notices the
+    // exit: under load, that turned finished programs into TLE.
+    const caps = probeSandbox({ launcher: 'chain' })
+    skip(caps.unusable !== undefined, 'no util-linux chain here')
+    const root = mkdtempSync(join(tmpdir(), 'edgerun-late-timer-'))
+    const lease = caps.dropUser ? leaseUid() : undefined
+    try {
+      chmodSync(root, 0o711)
+      const privDir = join(root, 'priv')
+      const boxDir = join(root, 'box')
+      mkdirSync(privDir, { mode: 0o700 })
+      mkdirSync(boxDir, { mode: 0o700 })
+      if (lease) chownSync(boxDir, lease.uid, lease.uid)
+      writeFileSync(join(privDir, 'stdin'), '')
+      const running = runSandboxed(caps, {
+        argv: [caps.tools.sh, '-c', 'echo done'], jobDir: root, boxDir, uid: lease?.uid, stdinPath: join(privDir, 'stdin'), privDir,
+        wallMs: 50, env: { PATH: '/usr/bin:/bin' }, stdoutReadMax: 1000, stderrReadMax: 1000,
+        limits: { cpuSeconds: 5, stackBytes: 8 << 20, processes: 16, fileSizeBytes: 1 << 20, openFiles: 64 },
+      })
+      // runSandboxed spawns once its four files are open; one more turn and it has.
+      const metaPath = join(privDir, 'meta')
+      while (!existsSync(metaPath)) await new Promise((resolve) => setImmediate(resolve))
+      await new Promise((resolve) => setTimeout(resolve, 0))
+      // Now hold the event loop, without a single turn, until the launcher has reported the
+      // program's exit: the 50 ms timer can only fire after that, late.
+      const until = Date.now() + 30_000
+      while (!/^edgerun-(time|status) /m.test(readFileSync(metaPath, 'utf8'))) {
+        if (Date.now() > until) throw new Error('the chain did not report within 30 s')
+      }
+      const run = await running
+      expect(run.killedBy, JSON.stringify(run)).toBeUndefined()
+      expect(run).toMatchObject({ exitCode: 0, signal: null })
+      expect(run.stdout?.toString()).toBe('done\n')
+    } finally {
+      lease?.release()
+      rmSync(root, { recursive: true, force: true })
+    }
   })
 })
 
