@@ -4,18 +4,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { detectLanguages, languageFromFile, loadProblem, runJudge } from '../../src/judge/index.js'
-import { VERDICTS, type JudgeJobSpec, type Verdict } from '../../src/protocol/index.js'
+import type { JudgeJobSpec } from '../../src/protocol/index.js'
 import { requireLanguage } from '../helpers/binaries.js'
+import { expectedVerdict } from './judge-helpers.js'
 
 const PROBLEMS = fileURLToPath(new URL('../../examples/problems/', import.meta.url))
 const available = await detectLanguages()
-
-/** `wa.cpp` expects WA, `ac.py` AC: the verdict is the file name up to its first dot. */
-function expectedVerdict(file: string): Verdict {
-  const verdict = file.split('.')[0]!.toUpperCase()
-  if (!(VERDICTS as readonly string[]).includes(verdict)) throw new Error(`${file}: name does not start with a verdict`)
-  return verdict as Verdict
-}
 
 const problems = readdirSync(PROBLEMS, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
-import type { JudgeJobSpec, JudgeLanguage } from '../../src/protocol/index.js'
+import { VERDICTS, type JudgeJobSpec, type JudgeLanguage, type Verdict } from '../../src/protocol/index.js'
 
 export function marker(prefix = 'edgr'): string {
   return `${prefix}${randomBytes(5).toString('hex')}`
@@ -49,4 +49,11 @@ export async function expectNoProcesses(text: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error(`processes left behind: ${left.join(' | ')}`)
+}
+
+/** `wa.cpp` expects WA, `ac.py` AC, `ac.orphans.c` AC: the verdict is the file name up to its first dot. */
+export function expectedVerdict(file: string): Verdict {
+  const verdict = file.split('.')[0]!.toUpperCase()
+  if (!(VERDICTS as readonly string[]).includes(verdict)) throw new Error(`${file}: name does not start with a verdict`)
+  return verdict as Verdict
 }
