@@ -303,15 +303,19 @@ static int supervise(int pid_init) {
   /* The tree's CPU time can only be summed with a /proc that shows this namespace alone. */
   int poll_cpu = cpu_ms > 0 && pid_init && mount_proc;
   const char *killed = "none";
+  long long next_poll = CPU_POLL_US; /* most runs end before the first poll, and pay nothing */
   for (;;) {
     reap();
     if (program_done) break;
     long long elapsed = now_us() - start;
     if (wall_ms > 0 && elapsed >= wall_ms * 1000) { killed = "wall"; break; }
-    if (poll_cpu && tree_cpu_ms() > cpu_ms) { killed = "cpu"; break; }
-    long long next = poll_cpu ? CPU_POLL_US : 3600LL * 1000000;
-    if (wall_ms > 0 && wall_ms * 1000 - elapsed < next) next = wall_ms * 1000 - elapsed;
-    wait_chld(next);
+    if (poll_cpu && elapsed >= next_poll) {
+      if (tree_cpu_ms() > cpu_ms) { killed = "cpu"; break; }
+      next_poll = elapsed + CPU_POLL_US;
+    }
+    long long until = poll_cpu ? next_poll : elapsed + 3600LL * 1000000;
+    if (wall_ms > 0 && wall_ms * 1000 < until) until = wall_ms * 1000;
+    wait_chld(until - elapsed);
   }
   long long wall_us = now_us() - start;
   end_run(pid_init);
