@@ -9,6 +9,7 @@ import { parseMeta, runSandboxed, type SandboxRun } from '../../src/judge/sandbo
 import { leaseUid } from '../../src/judge/sandbox/uid-pool.js'
 import { classifyRun, type VerdictLimits } from '../../src/judge/verdict.js'
 import { requireLanguage } from '../helpers/binaries.js'
+import { waitFor } from '../helpers/wait.js'
 import { judgeJob } from './judge-helpers.js'
 
 const languages = await detectLanguages()
@@ -103,25 +104,37 @@ describe('runSandboxed', () => {
       mkdirSync(boxDir, { mode: 0o700 })
       if (lease) chownSync(boxDir, lease.uid, lease.uid)
       writeFileSync(join(privDir, 'stdin'), '')
+      // The program says it started, then waits for a go that the test gives only while it holds
+      // the event loop, so its exit can only be noticed after the timer is due.
+      const WALL_MS = 5000
       const running = runSandboxed(caps, {
-        argv: [caps.tools.sh, '-c', 'echo done'], jobDir: root, boxDir, uid: lease?.uid, stdinPath: join(privDir, 'stdin'), privDir,
-        wallMs: 50, env: { PATH: '/usr/bin:/bin' }, stdoutReadMax: 1000, stderrReadMax: 1000,
+        argv: [caps.tools.sh, '-c', 'echo > started; while [ ! -e go ]; do sleep 0.01; done; echo done'],
+        jobDir: root, boxDir, uid: lease?.uid, stdinPath: join(privDir, 'stdin'), privDir,
+        wallMs: WALL_MS, env: { PATH: '/usr/bin:/bin' }, stdoutReadMax: 1000, stderrReadMax: 1000,
         limits: { cpuSeconds: 5, stackBytes: 8 << 20, processes: 16, fileSizeBytes: 1 << 20, openFiles: 64 },
       })
-      // runSandboxed spawns once its four files are open; one more turn and it has.
-      const metaPath = join(privDir, 'meta')
-      while (!existsSync(metaPath)) await new Promise((resolve) => setImmediate(resolve))
-      await new Promise((resolve) => setTimeout(resolve, 0))
-      // Now hold the event loop, without a single turn, until the launcher has reported the
-      // program's exit: the 50 ms timer can only fire after that, late.
-      const until = Date.now() + 30_000
-      while (!/^edgerun-(time|status) /m.test(readFileSync(metaPath, 'utf8'))) {
-        if (Date.now() > until) throw new Error('the chain did not report within 30 s')
-      }
+      await waitFor(() => existsSync(join(boxDir, 'started')), { timeoutMs: WALL_MS - 500, intervalMs: 1, what: 'the program started' })
+      const timerDue = Date.now() + WALL_MS // the timer was set before the program started
+      // Hold the event loop, not a single turn, until the timer is due and the launcher has
+      // reported the program's exit. Held in a check-phase callback, as an I/O callback would be:
+      // the next thing the loop does after it is to run due timers, before it polls for the
+      // exited child. (A hold in the timers phase would let the poll come first.)
+      await new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          writeFileSync(join(boxDir, 'go'), '')
+          const metaPath = join(privDir, 'meta')
+          const until = Date.now() + 30_000
+          while (Date.now() < timerDue || !/^edgerun-(time|status) /m.test(readFileSync(metaPath, 'utf8'))) {
+            if (Date.now() > until) return reject(new Error('the chain did not report within 30 s'))
+          }
+          resolve()
+        }),
+      )
       const run = await running
       expect(run.killedBy, JSON.stringify(run)).toBeUndefined()
       expect(run).toMatchObject({ exitCode: 0, signal: null })
       expect(run.stdout?.toString()).toBe('done\n')
+      expect(run.wallMs).toBeGreaterThanOrEqual(WALL_MS)
     } finally {
       lease?.release()
       rmSync(root, { recursive: true, force: true })

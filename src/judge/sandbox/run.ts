@@ -4,9 +4,10 @@
  *
  * Who keeps the wall clock matters under load. The helper keeps it next to the program and says
  * whether it had to kill; the worker's own timer is then only a backstop for a stuck launcher.
- * A Node timer can fire late, after the program had already ended (a busy event loop runs due
- * timers before it looks at exited children), so a timer kill is believed only when the launcher's
- * report does not show the program ending on its own.
+ * A Node timer can fire late, after the program had already ended: a loop that was busy in an
+ * I/O callback when both happened runs due timers before it polls for exited children. So a
+ * timer kill is believed only when the launcher's report does not show the program ending on
+ * its own.
  */
 import { spawn } from 'node:child_process'
 import { constants as osConstants } from 'node:os'
