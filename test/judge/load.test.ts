@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { detectLanguages, languageFromFile, loadProblem } from '../../src/judge/index.js'
+import { requireLanguage } from '../helpers/binaries.js'
 import { TestCluster } from '../helpers/cluster.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
 import { spawnCli, type CliProcess } from '../helpers/processes.js'
@@ -33,7 +34,6 @@ const available = await detectLanguages()
 const solutions = readdirSync(PROBLEMS, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .flatMap((problem) => readdirSync(join(PROBLEMS, problem.name, 'solutions')).map((file) => ({ problem: problem.name, file })))
-  .filter(({ file }) => available.includes(languageFromFile(file)!))
   .sort((a, b) => `${a.problem}/${a.file}`.localeCompare(`${b.problem}/${b.file}`))
 
 interface TestView {
@@ -48,6 +48,8 @@ let cluster: TestCluster
 const workers: CliProcess[] = []
 
 beforeAll(async () => {
+  // Every toolchain the examples use must be here: a verdict that is never judged proves nothing.
+  for (const language of new Set(solutions.map(({ file }) => languageFromFile(file)!))) requireLanguage(available, language)
   cluster = await TestCluster.start()
   for (let i = 0; i < WORKERS; i++) {
     const id = `load-${i}`
