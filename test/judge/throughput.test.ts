@@ -1,7 +1,7 @@
 /**
- * Judge throughput: test executions per second of a trivial C solution with two judges running
- * at once (the 2-core target is ≥ 100/s). The assertion is a loose floor, to catch a regression
- * by a large factor without flaking on a busy CI machine; the number itself is printed.
+ * Two judges at once on each launcher, many tests of a trivial C solution: every test is judged
+ * AC and reported. The rate is printed for a glance, never asserted: speed belongs in
+ * `npm run bench -- --only judge`, which holds the target as a ratio measured in one run.
  * EDGERUN_JUDGE_BENCH_TESTS sets the tests per judge (default 200).
  */
 import { describe, expect, it } from 'vitest'
@@ -14,12 +14,12 @@ const TESTS = Number(process.env.EDGERUN_JUDGE_BENCH_TESTS ?? 200)
 const JUDGES = 2
 const languages = await detectLanguages()
 
-const launchers: [string, SandboxCapabilities, number][] = [['default', sandboxCapabilities(), 30]]
+const launchers: [string, SandboxCapabilities][] = [['default', sandboxCapabilities()]]
 const chain = probeSandbox({ launcher: 'chain' })
-if (!chain.unusable && chain.launcher !== sandboxCapabilities().launcher) launchers.push(['util-linux chain', chain, 15])
+if (!chain.unusable && chain.launcher !== sandboxCapabilities().launcher) launchers.push(['util-linux chain', chain])
 
-describe('judge throughput', () => {
-  it.each(launchers)('%s launcher, two judges at once', { timeout: 300_000 }, async (name, caps, floor) => {
+describe('judge under steady load', () => {
+  it.each(launchers)('%s launcher, two judges at once', { timeout: 300_000 }, async (name, caps) => {
     requireLanguage(languages, 'c')
     const tests = Array.from({ length: TESTS }, (_, i) => ({ input: `${i} ${i}\n`, expected: `${2 * i}\n` }))
     const source = '#include <stdio.h>\nint main(void) { long a, b; if (scanf("%ld %ld", &a, &b) != 2) return 1; printf("%ld\\n", a + b); return 0; }'
@@ -31,10 +31,10 @@ describe('judge throughput', () => {
     )
     const total = (performance.now() - started) / 1000
     for (const output of outputs) expect(output.verdict).toBe('AC')
+    expect(finished).toHaveLength(JUDGES * TESTS)
     finished.sort((a, b) => a - b)
     // Steady state: from the first finished test to the last, compile time excluded.
     const steady = (finished.length - 1) / ((finished.at(-1)! - finished[0]!) / 1000)
     console.info(`[judge throughput] ${name}: ${finished.length} tests, ${steady.toFixed(0)} tests/s steady, ${(finished.length / total).toFixed(0)} tests/s including compilation`)
-    expect(steady).toBeGreaterThan(floor)
   })
 })
