@@ -87,7 +87,7 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   })
   const store = !options.runMaster
     ? undefined
-    : masterJobStore({ memory: options.store === 'memory', dataDir: options.dataDir, logger })
+    : masterJobStore({ namespace: options.master.namespace, memory: options.store === 'memory', dataDir: options.dataDir, logger })
   const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })

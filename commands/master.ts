@@ -19,7 +19,7 @@ export default class MasterCommand extends BaseCommand {
   async run(): Promise<{ url: string; namespace: string; instance: string }> {
     const { flags } = await this.parse(MasterCommand)
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-master' })
-    const store = masterJobStore({ memory: flags.memory, dataDir: flags['data-dir'], logger })
+    const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)
     const connection = await Connection.open({

@@ -36,7 +36,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 try {
   const seedStart = performance.now()
   // Seeding is not what is measured: commit inline, so no writer thread's memory stays behind.
-  const store = SqliteJobStore.open({ dataDir, offloadRows: Number.POSITIVE_INFINITY })
+  const store = SqliteJobStore.open({ dataDir, namespace: ns, offloadRows: Number.POSITIVE_INFINITY })
   const now = Date.now()
   // The spec's defaults come from the protocol's schema, like a submit's.
   const spec = jobSpecSchema.parse({ id: 'q-0', kind: 'noop', progress: false })

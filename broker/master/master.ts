@@ -62,6 +62,10 @@ export class Master extends EventEmitter<MasterEvents> {
     this.transport = deps.transport
     this.visibility = deps.visibility ?? (() => 'all')
     const parsed = masterOptionsSchema.parse(options)
+    // A store of another namespace would answer with that namespace's jobs (docs/storage.md).
+    if (deps.store.namespace !== undefined && deps.store.namespace !== parsed.namespace) {
+      throw new Error(`the job store holds namespace ${deps.store.namespace}'s jobs, not ${parsed.namespace}'s`)
+    }
     let seq = deps.store.maxSeq()
     const nodes = new NodeTable()
     const notifier = new Notifier(deps.transport, parsed.namespace)

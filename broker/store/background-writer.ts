@@ -18,7 +18,10 @@ type RowParams = [id: string, seq: number, state: string, owner: string | null, 
 
 export interface WriterOptions {
   path: string
+  /** Takes the namespace's id, then a row's eight values. */
   upsertSql: string
+  /** The id of the store's namespace: the same for every row, so it never crosses per row. */
+  namespaceId: number
   synchronous: 'NORMAL' | 'FULL'
   busyTimeoutMs: number
 }
@@ -35,11 +38,12 @@ db.pragma('busy_timeout = ' + workerData.busyTimeoutMs)
 db.pragma('synchronous = ' + workerData.synchronous)
 db.pragma('cache_size = -16384')
 const upsert = db.prepare(workerData.upsertSql)
-const write = db.transaction((rows) => { for (const r of rows) upsert.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) })
+const ns = workerData.namespaceId
+const write = db.transaction((rows) => { for (const r of rows) upsert.run(ns, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) })
 const writePacked = db.transaction((packed) => {
   for (const line of packed.split('\u0002')) {
     const f = line.split('\u0001')
-    upsert.run(f[0], Number(f[1]), f[2], f[3] === '' ? null : f[3], Number(f[4]), Number(f[5]), Number(f[6]), f[7])
+    upsert.run(ns, f[0], Number(f[1]), f[2], f[3] === '' ? null : f[3], Number(f[4]), Number(f[5]), Number(f[6]), f[7])
   }
 })
 parentPort.on('message', (message) => {

@@ -10,7 +10,7 @@ export type { AttemptRecord, JobRecord } from './job-record.js'
 export { toView } from './job-record.js'
 export type { JobQuery, JobStore } from './job-store.js'
 export { emptyCounts } from './job-store.js'
-export { MemoryJobStore } from './memory-store.js'
+export { MemoryJobStore, type MemoryJobStoreOptions } from './memory-store.js'
 export {
   JOBS_DB_FILE,
   MIGRATIONS,
@@ -20,16 +20,26 @@ export {
 } from './sqlite-store.js'
 
 export type JobStoreOptions =
-  | { kind: 'memory' }
-  | { kind: 'sqlite'; dataDir: string; logger?: Logger; synchronous?: 'normal' | 'full'; borrow?: boolean; beforeCommit?: () => void }
+  | { kind: 'memory'; namespace?: string }
+  | {
+      kind: 'sqlite'
+      dataDir: string
+      /** Whose jobs: a store reads and writes one namespace's only (docs/storage.md). */
+      namespace: string
+      logger?: Logger
+      synchronous?: 'normal' | 'full'
+      borrow?: boolean
+      beforeCommit?: () => void
+    }
 
 export function createJobStore(options: JobStoreOptions): JobStore {
   switch (options.kind) {
     case 'memory':
-      return new MemoryJobStore()
+      return new MemoryJobStore(options.namespace !== undefined ? { namespace: options.namespace } : {})
     case 'sqlite':
       return SqliteJobStore.open({
         dataDir: options.dataDir,
+        namespace: options.namespace,
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.synchronous ? { synchronous: options.synchronous } : {}),
         ...(options.borrow ? { borrow: true } : {}),
@@ -39,16 +49,22 @@ export function createJobStore(options: JobStoreOptions): JobStore {
 }
 
 /**
- * The store a master runs on, in the broker and in `edgerun master` alike: in memory, or SQLite
- * under `dataDir` (default: defaultDataDir()), borrowing the master's records and sending the
- * writes the process holds for the end of the turn before each inline commit, so that an
- * assignment leaves before the commit that records it (docs/storage.md).
+ * The store a master of `namespace` runs on, in the broker and in `edgerun master` alike: in
+ * memory, or SQLite under `dataDir` (default: defaultDataDir()), borrowing the master's records
+ * and sending the writes the process holds for the end of the turn before each inline commit,
+ * so that an assignment leaves before the commit that records it (docs/storage.md).
  */
-export function masterJobStore(options: { memory: boolean; dataDir?: string | undefined; logger?: Logger | undefined }): JobStore {
-  if (options.memory) return createJobStore({ kind: 'memory' })
+export function masterJobStore(options: {
+  namespace: string
+  memory: boolean
+  dataDir?: string | undefined
+  logger?: Logger | undefined
+}): JobStore {
+  if (options.memory) return createJobStore({ kind: 'memory', namespace: options.namespace })
   return createJobStore({
     kind: 'sqlite',
     dataDir: options.dataDir ?? defaultDataDir(),
+    namespace: options.namespace,
     ...(options.logger ? { logger: options.logger } : {}),
     borrow: true,
     beforeCommit: flushCoalescedWrites,

@@ -11,12 +11,20 @@ export interface JobQuery {
  * Where the master keeps jobs (docs/storage.md). Writes are buffered and made durable together:
  * `flush()` resolves once everything written before it is on disk, which is the point at which
  * the master may tell anyone about it. Reads always see the latest writes.
+ *
+ * A store holds the jobs of one namespace: jobs are keyed by (namespace, id), and every method
+ * reads and writes that namespace's jobs only, whatever else shares the file or memory behind it.
  */
 export interface JobStore {
   readonly kind: string
   /**
-   * Inserts or replaces the whole record. A job's `seq` is unique in the store, and its `seq`,
-   * `owner`, `priority` and `createdAt` never change once saved (the master sets them at
+   * The namespace whose jobs this store holds. Undefined only for a private in-memory store,
+   * which holds whatever its one master gives it.
+   */
+  readonly namespace: string | undefined
+  /**
+   * Inserts or replaces the whole record. A job's `seq` is unique in its namespace, and its
+   * `seq`, `owner`, `priority` and `createdAt` never change once saved (the master sets them at
    * admission); a store may index them on the first write only.
    */
   save(job: JobRecord): void
@@ -29,7 +37,7 @@ export interface JobStore {
   loadUnfinished(): JobRecord[]
   /** The same, one at a time, so a million queued jobs never sit in memory all at once. */
   scanUnfinished?(): Iterable<JobRecord>
-  /** The highest `seq` stored, so a restarted master keeps admission order. */
+  /** The highest `seq` stored in this namespace, so a restarted master keeps admission order. */
   maxSeq(): number
   counts(): Record<JobState, number>
   flush(): Promise<void>

@@ -3,11 +3,33 @@ import { isFinal } from '../../src/protocol/index.js'
 import type { JobRecord } from './job-record.js'
 import { emptyCounts, type JobQuery, type JobStore } from './job-store.js'
 
+export interface MemoryJobStoreOptions {
+  /** The namespace whose jobs it holds; without one, a private store for one master. */
+  namespace?: string
+  /**
+   * Hold the jobs in the same memory as this other store, as two SQLite stores share a file:
+   * each still sees only its own namespace's jobs. For tests of exactly that.
+   */
+  shareWith?: MemoryJobStore
+}
+
 /** For tests and throwaway clusters: nothing survives the process. */
 export class MemoryJobStore implements JobStore {
   readonly kind = 'memory'
-  private readonly jobs = new Map<string, JobRecord>()
+  readonly namespace: string | undefined
+  /** Every namespace's jobs, by namespace ('' for a store without one), then by id. */
+  private readonly tables: Map<string, Map<string, JobRecord>>
+  private readonly jobs: Map<string, JobRecord>
   private closed = false
+
+  constructor(options: MemoryJobStoreOptions = {}) {
+    this.namespace = options.namespace
+    this.tables = options.shareWith?.tables ?? new Map()
+    const key = options.namespace ?? ''
+    let jobs = this.tables.get(key)
+    if (!jobs) this.tables.set(key, (jobs = new Map()))
+    this.jobs = jobs
+  }
 
   save(job: JobRecord): void {
     this.assertOpen()

@@ -2,84 +2,35 @@ import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Logger } from '../../src/logging/logger.js'
-import { isFinal, JOB_STATES, type JobState } from '../../src/protocol/index.js'
+import { ID_PATTERN, isFinal, JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import type { JobRecord } from './job-record.js'
 import { BackgroundWriter, type WriterRow } from './background-writer.js'
 import { emptyCounts, type JobQuery, type JobStore } from './job-store.js'
+import {
+  migrate,
+  MIGRATIONS,
+  namespaceId,
+  SCHEMA_VERSION,
+  type SqliteDatabase,
+  UNFINISHED_SQL,
+  UNFINISHED_STATES,
+} from './sqlite-schema.js'
 
 /** The file the store keeps inside its data dir. */
 export const JOBS_DB_FILE = 'jobs.db'
 
-/**
- * The states a restarted master must pick up again. They are spelled out (not derived) because
- * the partial index `jobs_unfinished` bakes them into the schema: if the protocol ever gains a
- * non-final state, `open()` refuses to run until a migration rebuilds that index.
- */
-const UNFINISHED_STATES = ['queued', 'assigned', 'running'] as const satisfies readonly JobState[]
-const UNFINISHED_SQL = UNFINISHED_STATES.map((s) => `'${s}'`).join(', ')
-
-export type SqliteDatabase = Database.Database
-
-/**
- * Schema migrations: entry `i` takes the database from `user_version` i to i + 1. Each runs in
- * its own IMMEDIATE transaction together with the `user_version` bump, so a crash mid-migration
- * leaves the previous version intact. Append only; never edit a released entry.
- */
-export const MIGRATIONS: ReadonlyArray<(db: SqliteDatabase) => void> = [
-  // 0 → 1: the jobs table. `record` is the whole JobRecord as JSON (the source of truth for
-  // reads); the other columns are copies of what is filtered or sorted on.
-  (db) => {
-    db.exec(`
-      CREATE TABLE jobs (
-        id         TEXT PRIMARY KEY NOT NULL,
-        seq        INTEGER NOT NULL,
-        state      TEXT NOT NULL,
-        owner      TEXT,
-        priority   INTEGER NOT NULL,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        record     TEXT NOT NULL
-      );
-      CREATE INDEX jobs_seq ON jobs (seq);
-      CREATE INDEX jobs_state_seq ON jobs (state, seq);
-      CREATE INDEX jobs_owner_seq ON jobs (owner, seq);
-      CREATE INDEX jobs_unfinished ON jobs (seq) WHERE state IN (${UNFINISHED_SQL});
-    `)
-  },
-  // 1 → 2: `seq` becomes the rowid. Every write touched six b-trees (the table, the id index and
-  // four more); now four (table, id, state, owner) plus the small unfinished index. The state and
-  // owner indexes end in the rowid, so they still list in seq order. Measured: 8.2 → 5.7 µs per
-  // row in batches, 58 → 38 µs for a one-row commit (BENCHMARKS.md).
-  (db) => {
-    const shared = db.prepare<[], number>('SELECT seq FROM jobs GROUP BY seq HAVING COUNT(*) > 1 LIMIT 1').pluck().get()
-    if (shared !== undefined) throw new Error(`two jobs share seq ${shared}; a master never writes that, so this database was edited by hand`)
-    db.exec(`
-      CREATE TABLE jobs_v2 (
-        seq        INTEGER PRIMARY KEY,
-        id         TEXT NOT NULL UNIQUE,
-        state      TEXT NOT NULL,
-        owner      TEXT,
-        priority   INTEGER NOT NULL,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        record     TEXT NOT NULL
-      );
-      INSERT INTO jobs_v2 (seq, id, state, owner, priority, created_at, updated_at, record)
-        SELECT seq, id, state, owner, priority, created_at, updated_at, record FROM jobs ORDER BY seq;
-      DROP TABLE jobs;
-      ALTER TABLE jobs_v2 RENAME TO jobs;
-      CREATE INDEX jobs_state ON jobs (state);
-      CREATE INDEX jobs_owner ON jobs (owner);
-      CREATE INDEX jobs_unfinished ON jobs (seq) WHERE state IN (${UNFINISHED_SQL});
-    `)
-  },
-]
-
-export const SCHEMA_VERSION = MIGRATIONS.length
+export type { SqliteDatabase }
+export { MIGRATIONS, SCHEMA_VERSION }
 
 export interface SqliteJobStoreOptions {
   /** Created (recursively) if missing; the database is `${dataDir}/jobs.db`. */
   dataDir: string
+  /**
+   * The namespace whose jobs this store holds: it reads and writes only those. Several
+   * namespaces may share one file. The first store to open a file written before jobs were
+   * kept per namespace adopts its jobs (docs/storage.md, "Namespaces").
+   */
+  namespace: string
   logger?: Logger
   /**
    * false (default): `save()` snapshots the record at once. true: the store keeps the caller's
@@ -111,10 +62,13 @@ export interface SqliteJobStoreOptions {
   beforeCommit?: () => void
 }
 
-/** The upsert both connections run. seq, owner, priority and createdAt never change (JobStore.save). */
-const UPSERT_SQL = `INSERT INTO jobs (id, seq, state, owner, priority, created_at, updated_at, record)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (id) DO UPDATE SET
+/**
+ * The upsert both connections run, the namespace's id first. seq, owner, priority and createdAt
+ * never change (JobStore.save).
+ */
+const UPSERT_SQL = `INSERT INTO jobs (ns, id, seq, state, owner, priority, created_at, updated_at, record)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (ns, id) DO UPDATE SET
     state = excluded.state, updated_at = excluded.updated_at, record = excluded.record`
 
 /** A record ready to be written: the JSON snapshot plus the indexed columns. */
@@ -160,6 +114,9 @@ export class SqliteJobStore implements JobStore {
   readonly kind = 'sqlite'
   /** Absolute path of the database file. */
   readonly path: string
+  readonly namespace: string
+  /** The namespace's id in this database: the `ns` column of its rows. */
+  private readonly ns: number
 
   private readonly db: SqliteDatabase
   private readonly logger: Logger | undefined
@@ -186,19 +143,20 @@ export class SqliteJobStore implements JobStore {
   private closing: Promise<void> | undefined
   private readonly counters = { commits: 0, rowsWritten: 0, lastBatchSize: 0, failedCommits: 0 }
 
+  /** Every statement takes the namespace's id (`ns`) first: a store sees only its own jobs. */
   private readonly stmt: {
-    upsert: Database.Statement<[string, number, string, string | null, number, number, number, string]>
-    getRecord: Database.Statement<[string], string>
-    getMany: Database.Statement<[string], { id: string; record: string }>
-    getState: Database.Statement<[string], string>
-    listAll: Database.Statement<[], StoredRow>
-    listByState: Database.Statement<[string], StoredRow>
-    listByOwner: Database.Statement<[string], StoredRow>
-    listByStateOwner: Database.Statement<[string, string], StoredRow>
-    unfinished: Database.Statement<[], StoredRow>
-    maxSeq: Database.Statement<[], number | null>
-    seqDesc: Database.Statement<[], { id: string; seq: number }>
-    countByState: Database.Statement<[], { state: string; n: number }>
+    upsert: Database.Statement<[number, string, number, string, string | null, number, number, number, string]>
+    getRecord: Database.Statement<[number, string], string>
+    getMany: Database.Statement<[number, string], { id: string; record: string }>
+    getState: Database.Statement<[number, string], string>
+    listAll: Database.Statement<[number], StoredRow>
+    listByState: Database.Statement<[number, string], StoredRow>
+    listByOwner: Database.Statement<[number, string], StoredRow>
+    listByStateOwner: Database.Statement<[number, string, string], StoredRow>
+    unfinished: Database.Statement<[number], StoredRow>
+    maxSeq: Database.Statement<[number], number | null>
+    seqDesc: Database.Statement<[number], { id: string; seq: number }>
+    countByState: Database.Statement<[number], { state: string; n: number }>
   }
   private readonly writeBatch: (rows: Iterable<PendingRow>) => void
 
@@ -215,6 +173,10 @@ export class SqliteJobStore implements JobStore {
           `(${UNFINISHED_STATES.join(', ')}); add a migration`,
       )
     }
+    if (typeof options.namespace !== 'string' || !ID_PATTERN.test(options.namespace)) {
+      throw new TypeError(`sqlite job store: a namespace of 1-64 chars of [A-Za-z0-9._-] is needed, got ${JSON.stringify(options.namespace)}`)
+    }
+    this.namespace = options.namespace
     const dataDir = resolve(options.dataDir)
     this.path = join(dataDir, JOBS_DB_FILE)
     this.logger = options.logger
@@ -242,31 +204,34 @@ export class SqliteJobStore implements JobStore {
       db.pragma('temp_store = MEMORY')
       db.pragma('cache_size = -16384') // 16 MiB
       db.pragma('journal_size_limit = 67108864') // truncate the WAL back to 64 MiB after checkpoints
-      migrate(db, this.path, this.logger)
+      migrate(db, this.path, { namespace: this.namespace }, this.logger)
+      const ns = (this.ns = namespaceId(db, this.namespace))
 
       this.stmt = {
         upsert: db.prepare(UPSERT_SQL),
-        getRecord: db.prepare<[string], string>('SELECT record FROM jobs WHERE id = ?').pluck(),
-        getMany: db.prepare<[string], { id: string; record: string }>('SELECT id, record FROM jobs WHERE id IN (SELECT value FROM json_each(?))'),
-        getState: db.prepare<[string], string>('SELECT state FROM jobs WHERE id = ?').pluck(),
-        listAll: db.prepare<[], StoredRow>('SELECT id, seq, record FROM jobs ORDER BY seq DESC'),
-        listByState: db.prepare<[string], StoredRow>(
-          'SELECT id, seq, record FROM jobs WHERE state = ? ORDER BY seq DESC',
+        getRecord: db.prepare<[number, string], string>('SELECT record FROM jobs WHERE ns = ? AND id = ?').pluck(),
+        getMany: db.prepare<[number, string], { id: string; record: string }>(
+          'SELECT id, record FROM jobs WHERE ns = ? AND id IN (SELECT value FROM json_each(?))',
         ),
-        listByOwner: db.prepare<[string], StoredRow>(
-          'SELECT id, seq, record FROM jobs WHERE owner = ? ORDER BY seq DESC',
+        getState: db.prepare<[number, string], string>('SELECT state FROM jobs WHERE ns = ? AND id = ?').pluck(),
+        listAll: db.prepare<[number], StoredRow>('SELECT id, seq, record FROM jobs WHERE ns = ? ORDER BY seq DESC'),
+        listByState: db.prepare<[number, string], StoredRow>(
+          'SELECT id, seq, record FROM jobs WHERE ns = ? AND state = ? ORDER BY seq DESC',
         ),
-        listByStateOwner: db.prepare<[string, string], StoredRow>(
-          'SELECT id, seq, record FROM jobs WHERE state = ? AND owner = ? ORDER BY seq DESC',
+        listByOwner: db.prepare<[number, string], StoredRow>(
+          'SELECT id, seq, record FROM jobs WHERE ns = ? AND owner = ? ORDER BY seq DESC',
         ),
-        unfinished: db.prepare<[], StoredRow>(
+        listByStateOwner: db.prepare<[number, string, string], StoredRow>(
+          'SELECT id, seq, record FROM jobs WHERE ns = ? AND state = ? AND owner = ? ORDER BY seq DESC',
+        ),
+        unfinished: db.prepare<[number], StoredRow>(
           `SELECT id, seq, record FROM jobs INDEXED BY jobs_unfinished
-           WHERE state IN (${UNFINISHED_SQL}) ORDER BY seq ASC`,
+           WHERE ns = ? AND state IN (${UNFINISHED_SQL}) ORDER BY seq ASC`,
         ),
-        maxSeq: db.prepare<[], number | null>('SELECT MAX(seq) FROM jobs').pluck(),
-        seqDesc: db.prepare<[], { id: string; seq: number }>('SELECT id, seq FROM jobs ORDER BY seq DESC'),
-        countByState: db.prepare<[], { state: string; n: number }>(
-          'SELECT state, COUNT(*) AS n FROM jobs GROUP BY state',
+        maxSeq: db.prepare<[number], number | null>('SELECT MAX(seq) FROM jobs WHERE ns = ?').pluck(),
+        seqDesc: db.prepare<[number], { id: string; seq: number }>('SELECT id, seq FROM jobs WHERE ns = ? ORDER BY seq DESC'),
+        countByState: db.prepare<[number], { state: string; n: number }>(
+          'SELECT state, COUNT(*) AS n FROM jobs WHERE ns = ? GROUP BY state',
         ),
       }
       this.committedCounts = emptyCounts()
@@ -275,7 +240,7 @@ export class SqliteJobStore implements JobStore {
       // lookup of the old state for every upsert cost more than the upsert itself.
       this.writeBatch = db.transaction((rows: Iterable<PendingRow>) => {
         for (const row of rows) {
-          upsert.run(row.id, row.seq, row.state, row.owner, row.priority, row.createdAt, row.updatedAt, row.json)
+          upsert.run(ns, row.id, row.seq, row.state, row.owner, row.priority, row.createdAt, row.updatedAt, row.json)
         }
       })
     } catch (error) {
@@ -283,7 +248,7 @@ export class SqliteJobStore implements JobStore {
       throw new Error(`cannot open job store at ${this.path}: ${errorMessage(error)}`, { cause: error })
     }
     this.db = db
-    this.logger?.debug({ path: this.path, schemaVersion: SCHEMA_VERSION }, 'job store opened')
+    this.logger?.debug({ path: this.path, namespace: this.namespace, schemaVersion: SCHEMA_VERSION }, 'job store opened')
   }
 
   /** Commit counters, for the stats RPC and for tests of batching. */
@@ -323,7 +288,7 @@ export class SqliteJobStore implements JobStore {
     if (borrowed) return JSON.parse(JSON.stringify(borrowed)) as JobRecord
     const pending = this.unconfirmed(id)
     if (pending) return JSON.parse(pending.json) as JobRecord
-    const record = this.stmt.getRecord.get(id)
+    const record = this.stmt.getRecord.get(this.ns, id)
     return record === undefined ? undefined : (JSON.parse(record) as JobRecord)
   }
 
@@ -337,7 +302,7 @@ export class SqliteJobStore implements JobStore {
       else rest.push(id)
     }
     if (rest.length > 0) {
-      for (const row of this.stmt.getMany.iterate(JSON.stringify(rest)) as Iterable<{ id: string; record: string }>) {
+      for (const row of this.stmt.getMany.iterate(this.ns, JSON.stringify(rest)) as Iterable<{ id: string; record: string }>) {
         found.set(row.id, JSON.parse(row.record) as JobRecord)
       }
     }
@@ -352,12 +317,12 @@ export class SqliteJobStore implements JobStore {
     const { state, owner } = query
     const rows =
       state !== undefined && owner !== undefined
-        ? this.stmt.listByStateOwner.iterate(state, owner)
+        ? this.stmt.listByStateOwner.iterate(this.ns, state, owner)
         : state !== undefined
-          ? this.stmt.listByState.iterate(state)
+          ? this.stmt.listByState.iterate(this.ns, state)
           : owner !== undefined
-            ? this.stmt.listByOwner.iterate(owner)
-            : this.stmt.listAll.iterate()
+            ? this.stmt.listByOwner.iterate(this.ns, owner)
+            : this.stmt.listAll.iterate(this.ns)
     // The newest `limit` of the union are among the newest `limit` of each side.
     const stored = this.takeStored(rows, limit)
     const pending = this.unconfirmedRows().filter(
@@ -373,7 +338,7 @@ export class SqliteJobStore implements JobStore {
   loadUnfinished(): JobRecord[] {
     this.assertOpen()
     this.materialize()
-    const stored = this.takeStored(this.stmt.unfinished.iterate(), Infinity)
+    const stored = this.takeStored(this.stmt.unfinished.iterate(this.ns), Infinity)
     const pending = this.unconfirmedRows().filter((row) => !isFinal(row.state))
     if (pending.length === 0) return stored.map(parseStored)
     pending.sort((a, b) => a.seq - b.seq)
@@ -388,7 +353,7 @@ export class SqliteJobStore implements JobStore {
       yield* this.loadUnfinished()
       return
     }
-    for (const row of this.stmt.unfinished.iterate() as Iterable<StoredRow>) yield parseStored(row)
+    for (const row of this.stmt.unfinished.iterate(this.ns) as Iterable<StoredRow>) yield parseStored(row)
   }
 
   maxSeq(): number {
@@ -396,11 +361,11 @@ export class SqliteJobStore implements JobStore {
     this.materialize()
     let max = 0
     if (this.pending.size === 0 && this.inflight.size === 0) {
-      max = this.stmt.maxSeq.get() ?? 0
+      max = this.stmt.maxSeq.get(this.ns) ?? 0
     } else {
       for (const row of this.unconfirmedRows()) max = Math.max(max, row.seq)
       // The highest committed seq that no unconfirmed write replaces.
-      for (const row of this.stmt.seqDesc.iterate()) {
+      for (const row of this.stmt.seqDesc.iterate(this.ns)) {
         if (this.isUnconfirmed(row.id)) continue
         max = Math.max(max, row.seq)
         break
@@ -421,7 +386,7 @@ export class SqliteJobStore implements JobStore {
   private countNow(): Record<JobState, number> {
     if (this.countsStale || this.inflight.size > 0) {
       this.committedCounts = emptyCounts()
-      for (const { state, n } of this.stmt.countByState.all()) {
+      for (const { state, n } of this.stmt.countByState.all(this.ns)) {
         if (state in this.committedCounts) this.committedCounts[state as JobState] = n
         else this.logger?.warn({ state, n }, 'job store: rows with an unknown state are ignored by counts()')
       }
@@ -429,7 +394,7 @@ export class SqliteJobStore implements JobStore {
     }
     const counts = { ...this.committedCounts }
     for (const row of this.unconfirmedRows()) {
-      const previous = this.stmt.getState.get(row.id)
+      const previous = this.stmt.getState.get(this.ns, row.id)
       if (previous !== undefined && previous in counts) counts[previous as JobState]--
       counts[row.state]++
     }
@@ -564,7 +529,7 @@ export class SqliteJobStore implements JobStore {
     if (this.writer?.usable) return this.writer
     if (this.writer) return undefined // it failed: commit inline from now on
     try {
-      this.writer = new BackgroundWriter({ path: this.path, upsertSql: UPSERT_SQL, ...this.writerOptions })
+      this.writer = new BackgroundWriter({ path: this.path, upsertSql: UPSERT_SQL, namespaceId: this.ns, ...this.writerOptions })
       return this.writer
     } catch (error) {
       this.logger?.warn({ err: error }, 'job store: no background writer; committing inline')
@@ -694,21 +659,4 @@ function mergeBySeq<A extends { seq: number }, B extends { seq: number }>(
   while (i < a.length) out.push(a[i++]!)
   while (j < b.length) out.push(b[j++]!)
   return out
-}
-
-function migrate(db: SqliteDatabase, path: string, logger: Logger | undefined): void {
-  const versionOf = (): number => Number(db.pragma('user_version', { simple: true }))
-  const found = versionOf()
-  if (found > SCHEMA_VERSION) {
-    throw new Error(`its schema version ${found} is newer than this edgerun understands (${SCHEMA_VERSION})`)
-  }
-  for (let version = found; version < SCHEMA_VERSION; version++) {
-    db.transaction(() => {
-      // Another process may have migrated meanwhile; IMMEDIATE makes the re-check reliable.
-      if (versionOf() !== version) return
-      MIGRATIONS[version]!(db)
-      db.pragma(`user_version = ${version + 1}`)
-    }).immediate()
-    logger?.info({ path, from: version, to: version + 1 }, 'job store: schema migrated')
-  }
 }

@@ -14,6 +14,8 @@ import type { Logger } from '../../src/logging/logger.js'
 import { describeJobStore, makeJob, makeRichJob } from './job-store.conformance.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+/** The namespace of the stores below that do not test namespaces. */
+const NS = 'store-test'
 const tempDirs: string[] = []
 
 async function tempDir(): Promise<string> {
@@ -32,7 +34,7 @@ describeJobStore('MemoryJobStore', async () => {
 })
 
 describeJobStore('SqliteJobStore', async () => {
-  const store = SqliteJobStore.open({ dataDir: await tempDir() })
+  const store = SqliteJobStore.open({ namespace: NS, dataDir: await tempDir() })
   // A test may already have closed it (or made a close fail); disposal must not mask the test's result.
   return { store, dispose: () => store.close().catch(() => undefined) }
 })
@@ -40,7 +42,7 @@ describeJobStore('SqliteJobStore', async () => {
 describeJobStore(
   'SqliteJobStore (borrow and beforeCommit, as the master uses it)',
   async () => {
-    const store = SqliteJobStore.open({ dataDir: await tempDir(), borrow: true, beforeCommit: () => {} })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir: await tempDir(), borrow: true, beforeCommit: () => {} })
     return { store, dispose: () => store.close().catch(() => undefined) }
   },
   { borrows: true },
@@ -49,7 +51,7 @@ describeJobStore(
 describeJobStore(
   'SqliteJobStore (borrow, every batch committed on the writer thread)',
   async () => {
-    const store = SqliteJobStore.open({ dataDir: await tempDir(), borrow: true, offloadRows: 1 })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir: await tempDir(), borrow: true, offloadRows: 1 })
     return { store, dispose: () => store.close().catch(() => undefined) }
   },
   { borrows: true },
@@ -71,7 +73,7 @@ describe('SqliteJobStore (sqlite only)', () => {
 
   it('creates a nested data dir and a WAL-mode jobs.db at the current schema version', async () => {
     const nested = join(dataDir, 'a', 'b', 'c')
-    const store = SqliteJobStore.open({ dataDir: nested })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir: nested })
     expect(store.path).toBe(join(nested, 'jobs.db'))
     store.save(makeJob('j1', 1))
     await store.close()
@@ -80,10 +82,13 @@ describe('SqliteJobStore (sqlite only)', () => {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
       const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'").pluck().all()
-      expect(indexes).toEqual(expect.arrayContaining(['jobs_state', 'jobs_owner', 'jobs_unfinished']))
-      // seq is the rowid: the table itself is in admission order.
-      const seqColumn = (db.pragma('table_info(jobs)') as Array<{ name: string; pk: number; type: string }>).find((c) => c.name === 'seq')
-      expect(seqColumn).toMatchObject({ pk: 1, type: 'INTEGER' })
+      expect(indexes).toEqual(expect.arrayContaining(['jobs_id', 'jobs_seq', 'jobs_state', 'jobs_owner', 'jobs_unfinished']))
+      // Jobs are keyed by (namespace, id), and seq is unique per namespace.
+      const columns = (name: string) => (db.pragma(`index_info(${name})`) as Array<{ name: string }>).map((c) => c.name)
+      const unique = (name: string) => (db.pragma('index_list(jobs)') as Array<{ name: string; unique: number }>).find((i) => i.name === name)?.unique
+      expect([columns('jobs_id'), unique('jobs_id')]).toEqual([['ns', 'id'], 1])
+      expect([columns('jobs_seq'), unique('jobs_seq')]).toEqual([['ns', 'seq'], 1])
+      expect(db.prepare('SELECT name FROM namespaces').pluck().all()).toEqual([NS])
     } finally {
       db.close()
     }
@@ -91,7 +96,7 @@ describe('SqliteJobStore (sqlite only)', () => {
 
   it('calls beforeCommit before each inline commit, never for the writer thread or at close', async () => {
     const calls: number[] = []
-    const inline = SqliteJobStore.open({ dataDir, beforeCommit: () => calls.push(inline.stats.commits) })
+    const inline = SqliteJobStore.open({ namespace: NS, dataDir, beforeCommit: () => calls.push(inline.stats.commits) })
     inline.save(makeJob('b1', 1))
     await inline.flush()
     inline.save(makeJob('b2', 2))
@@ -101,7 +106,7 @@ describe('SqliteJobStore (sqlite only)', () => {
     inline.save(makeJob('b3', 3))
     await inline.close()
     expect(calls).toEqual([0, 1])
-    const offloaded = SqliteJobStore.open({ dataDir: await tempDir(), offloadRows: 1, beforeCommit: () => calls.push(-1) })
+    const offloaded = SqliteJobStore.open({ namespace: NS, dataDir: await tempDir(), offloadRows: 1, beforeCommit: () => calls.push(-1) })
     offloaded.save(makeJob('b4', 4))
     await offloaded.flush()
     await offloaded.close()
@@ -110,7 +115,7 @@ describe('SqliteJobStore (sqlite only)', () => {
 
   it('a beforeCommit that throws is logged, and the commit goes ahead', async () => {
     const { logger, lines } = captureLogger()
-    const store = SqliteJobStore.open({ dataDir, logger, beforeCommit: () => { throw new Error('socket gone') } })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir, logger, beforeCommit: () => { throw new Error('socket gone') } })
     store.save(makeJob('t1', 1))
     await store.flush()
     expect(store.stats).toMatchObject({ commits: 1, failedCommits: 0 })
@@ -125,12 +130,12 @@ describe('SqliteJobStore (sqlite only)', () => {
       makeJob('a3', 3, { state: 'assigned', owner: 'bob' }),
       makeJob('f4', 4, { state: 'failed', error: 'out of attempts' }),
     ]
-    const first = SqliteJobStore.open({ dataDir })
+    const first = SqliteJobStore.open({ namespace: NS, dataDir })
     for (const job of jobs) first.save(job)
     await first.flush()
     await first.close()
 
-    const second = SqliteJobStore.open({ dataDir })
+    const second = SqliteJobStore.open({ namespace: NS, dataDir })
     try {
       for (const job of jobs) expect(second.get(job.id)).toEqual(job)
       expect(second.maxSeq()).toBe(4)
@@ -143,16 +148,16 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   it('close() commits what is still pending', async () => {
-    const first = SqliteJobStore.open({ dataDir })
+    const first = SqliteJobStore.open({ namespace: NS, dataDir })
     first.save(makeJob('unflushed', 1))
     await first.close()
-    const second = SqliteJobStore.open({ dataDir })
+    const second = SqliteJobStore.open({ namespace: NS, dataDir })
     expect(second.get('unflushed')?.id).toBe('unflushed')
     await second.close()
   })
 
   it('flush() resolves only once the rows are visible to another connection', async () => {
-    const store = SqliteJobStore.open({ dataDir })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir })
     const other = new Database(store.path, { readonly: true })
     try {
       const count = other.prepare('SELECT COUNT(*) FROM jobs').pluck()
@@ -168,7 +173,7 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   it('writes one transaction per tick, however many saves', async () => {
-    const store = SqliteJobStore.open({ dataDir })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir })
     try {
       const before = store.stats.commits
       for (let i = 1; i <= 10_000; i++) store.save(makeJob(`b${i}`, i))
@@ -183,7 +188,7 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   it('refuses reads and flushes after close, and close after close stays quiet', async () => {
-    const store = SqliteJobStore.open({ dataDir })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir })
     await store.close()
     expect(() => store.get('x')).toThrow('job store is closed')
     expect(() => store.list({ limit: 1 })).toThrow('job store is closed')
@@ -194,7 +199,7 @@ describe('SqliteJobStore (sqlite only)', () => {
 
   it('a failed commit rejects flush, is logged, keeps the writes readable, and is retried', async () => {
     const { logger, lines } = captureLogger()
-    const store = SqliteJobStore.open({ dataDir, logger, busyTimeoutMs: 0 })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir, logger, busyTimeoutMs: 0 })
     const blocker = new Database(store.path)
     try {
       blocker.exec('BEGIN EXCLUSIVE') // another writer holds the lock: our commit gets SQLITE_BUSY
@@ -217,7 +222,7 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   it('a large batch commits on the writer thread: durable when flush() resolves, in order, readable meanwhile', async () => {
-    const store = SqliteJobStore.open({ dataDir, offloadRows: 100 })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir, offloadRows: 100 })
     const other = new Database(store.path, { readonly: true })
     try {
       const count = other.prepare('SELECT COUNT(*) FROM jobs').pluck()
@@ -240,7 +245,7 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   it('the writer thread takes rows whose text could not be packed into one string, too', async () => {
-    const store = SqliteJobStore.open({ dataDir, offloadRows: 1 })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir, offloadRows: 1 })
     try {
       const odd = makeJob('odd', 1, { owner: 'a\u0001b' })
       const plain = makeJob('plain', 2, { owner: null })
@@ -261,7 +266,7 @@ describe('SqliteJobStore (sqlite only)', () => {
 
   it('a failed commit on the writer thread rejects flush, keeps the rows readable, and is retried', async () => {
     const { logger, lines } = captureLogger()
-    const store = SqliteJobStore.open({ dataDir, logger, busyTimeoutMs: 0, offloadRows: 1 })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir, logger, busyTimeoutMs: 0, offloadRows: 1 })
     const blocker = new Database(store.path)
     try {
       blocker.exec('BEGIN EXCLUSIVE')
@@ -281,7 +286,7 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   it('rejects an invalid record at save(), so it cannot poison a batch', async () => {
-    const store = SqliteJobStore.open({ dataDir })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir })
     try {
       expect(() => store.save({ ...makeJob('bad', 1), seq: Number.NaN })).toThrow(TypeError)
       expect(() => store.save({ ...makeJob('bad', 1), createdAt: undefined as unknown as number })).toThrow(TypeError)
@@ -298,7 +303,7 @@ describe('SqliteJobStore (sqlite only)', () => {
   /** A jobs.db as edgerun wrote it at schema version 1, holding `jobs`. */
   function writeVersion1(dataDir: string, jobs: JobRecord[]): void {
     const db = new Database(join(dataDir, 'jobs.db'))
-    MIGRATIONS[0]!(db)
+    MIGRATIONS[0]!(db, { namespace: 'unused' })
     db.pragma('user_version = 1')
     const insert = db.prepare('INSERT INTO jobs (id, seq, state, owner, priority, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     for (const job of jobs) insert.run(job.id, job.seq, job.state, job.owner, job.priority, job.createdAt, job.updatedAt, JSON.stringify(job))
@@ -313,7 +318,7 @@ describe('SqliteJobStore (sqlite only)', () => {
       makeJob('f9', 9, { state: 'failed' }),
     ]
     writeVersion1(dataDir, jobs)
-    const store = SqliteJobStore.open({ dataDir })
+    const store = SqliteJobStore.open({ namespace: NS, dataDir })
     try {
       for (const job of jobs) expect(store.get(job.id)).toEqual(job)
       expect(store.list({ limit: 10 }).map((job) => job.id)).toEqual(['f9', 'a3', 'q2', 'r1'])
@@ -336,7 +341,7 @@ describe('SqliteJobStore (sqlite only)', () => {
 
   it('refuses to migrate a version-1 database in which two jobs share a seq, and leaves it as it was', async () => {
     writeVersion1(dataDir, [makeJob('x1', 5), makeJob('x2', 5)])
-    expect(() => SqliteJobStore.open({ dataDir })).toThrow(/two jobs share seq 5/)
+    expect(() => SqliteJobStore.open({ namespace: NS, dataDir })).toThrow(/two jobs share seq 5/)
     const db = new Database(join(dataDir, 'jobs.db'), { readonly: true })
     expect(db.pragma('user_version', { simple: true })).toBe(1)
     expect(db.prepare('SELECT COUNT(*) FROM jobs').pluck().get()).toBe(2)
@@ -344,21 +349,21 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   it('refuses a database written by a newer schema', async () => {
-    const first = SqliteJobStore.open({ dataDir })
+    const first = SqliteJobStore.open({ namespace: NS, dataDir })
     await first.close()
     const db = new Database(join(dataDir, 'jobs.db'))
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
     db.close()
-    expect(() => SqliteJobStore.open({ dataDir })).toThrow(/schema version .* newer/)
+    expect(() => SqliteJobStore.open({ namespace: NS, dataDir })).toThrow(/schema version .* newer/)
   })
 
   it('counts rebuilt on open agree with the table', async () => {
-    const first = SqliteJobStore.open({ dataDir })
+    const first = SqliteJobStore.open({ namespace: NS, dataDir })
     for (let i = 1; i <= 50; i++) first.save(makeJob(`c${i}`, i, { state: i % 3 === 0 ? 'canceled' : 'queued' }))
     await first.flush()
     for (let i = 1; i <= 50; i += 2) first.save(makeJob(`c${i}`, i, { state: 'succeeded' }))
     await first.close()
-    const second = SqliteJobStore.open({ dataDir })
+    const second = SqliteJobStore.open({ namespace: NS, dataDir })
     const expected = second.counts()
     await second.close()
     const db = new Database(join(dataDir, 'jobs.db'), { readonly: true })
@@ -372,7 +377,7 @@ describe('SqliteJobStore (sqlite only)', () => {
     const distModule = join(ROOT, 'dist/broker/store/sqlite-store.js')
 
     beforeAll(() => {
-      const sources = ['sqlite-store.ts', 'job-store.ts', 'job-record.ts'].map((f) => join(ROOT, 'broker/store', f))
+      const sources = ['sqlite-store.ts', 'sqlite-schema.ts', 'background-writer.ts', 'job-store.ts', 'job-record.ts'].map((f) => join(ROOT, 'broker/store', f))
       const stale =
         !existsSync(distModule) || sources.some((source) => statSync(source).mtimeMs > statSync(distModule).mtimeMs)
       if (!stale) return
@@ -400,7 +405,7 @@ describe('SqliteJobStore (sqlite only)', () => {
 import { readFileSync } from 'node:fs'
 const [moduleUrl, dataDir, recordsFile] = process.argv.slice(2)
 const { SqliteJobStore } = await import(moduleUrl)
-const store = SqliteJobStore.open({ dataDir })
+const store = SqliteJobStore.open({ namespace: '${NS}', dataDir })
 for (const record of JSON.parse(readFileSync(recordsFile, 'utf8'))) store.save(record)
 await store.flush()
 process.stdout.write('flushed\\n')
@@ -444,7 +449,7 @@ more()
       // The WAL is still there: the data is recovered from it, not from a clean shutdown.
       expect((await readdir(storeDir)).sort()).toEqual(expect.arrayContaining(['jobs.db', 'jobs.db-wal']))
 
-      const store = SqliteJobStore.open({ dataDir: storeDir })
+      const store = SqliteJobStore.open({ namespace: NS, dataDir: storeDir })
       try {
         for (const record of records) expect(store.get(record.id)).toEqual(record)
         expect(store.loadUnfinished().map((job) => job.id).slice(0, 3)).toEqual(['k0', 'k2', 'k4'])
@@ -466,17 +471,17 @@ describe('createJobStore, masterJobStore and defaultDataDir', () => {
     const memory = createJobStore({ kind: 'memory' })
     expect(memory.kind).toBe('memory')
     await memory.close()
-    const sqlite = createJobStore({ kind: 'sqlite', dataDir: await tempDir() })
+    const sqlite = createJobStore({ kind: 'sqlite', namespace: NS, dataDir: await tempDir() })
     expect(sqlite.kind).toBe('sqlite')
     await sqlite.close()
   })
 
   it('masterJobStore: memory, or SQLite in the data dir that borrows records', async () => {
-    const memory = masterJobStore({ memory: true })
+    const memory = masterJobStore({ namespace: NS, memory: true })
     expect(memory.kind).toBe('memory')
     await memory.close()
     const dataDir = await tempDir()
-    const sqlite = masterJobStore({ memory: false, dataDir })
+    const sqlite = masterJobStore({ namespace: NS, memory: false, dataDir })
     expect((sqlite as SqliteJobStore).path).toBe(join(dataDir, 'jobs.db'))
     // Borrowed: a change made after save() and before the commit is what gets written.
     const job = makeJob('m1', 1)
