@@ -6,6 +6,11 @@ import type { JobStore } from '../../broker/store/job-store.js'
 /** What a store under test needs: the store, and how to throw it away afterwards. */
 export interface StoreHarness {
   store: JobStore
+  /**
+   * Another store on the same file or memory as `store`, bound to `namespace`, made as the
+   * store's own kind makes them (for SQLite: the same file opened again). `dispose` closes it.
+   */
+  openNamespace(namespace: string): Promise<JobStore>
   dispose(): Promise<void>
 }
 
@@ -407,6 +412,144 @@ export function describeJobStore(name: string, factory: StoreFactory, traits: { 
       expect(unfinished[0]!.id).toBe('bulk-10')
       expect(unfinished.at(-1)!.id).toBe(`bulk-${n}`)
       expect(store.get('bulk-4321')).toEqual(makeJob('bulk-4321', 4321, { state: 'succeeded', owner: `o${4321 % 7}` }))
+    })
+
+    describe('namespaces: two on one file or memory never see each other', () => {
+      let alpha: JobStore
+      let beta: JobStore
+
+      beforeEach(async () => {
+        alpha = await harness.openNamespace('alpha')
+        beta = await harness.openNamespace('beta')
+      })
+
+      /** `check` with the writes of both pending, then again once both are flushed. */
+      async function bothFlushed(check: () => void): Promise<void> {
+        check()
+        await Promise.all([alpha.flush(), beta.flush()])
+        check()
+      }
+
+      it('says which namespace it holds', () => {
+        expect(alpha.namespace).toBe('alpha')
+        expect(beta.namespace).toBe('beta')
+      })
+
+      it('the same id in two namespaces is two jobs: get and getMany answer with their own', async () => {
+        const alphas = makeRichJob('same-id', 1)
+        const betas = makeJob('same-id', 1, { owner: 'bob', state: 'running', node: 'n-beta' })
+        const onlyAlpha = makeJob('only-alpha', 2)
+        alpha.save(alphas)
+        beta.save(betas)
+        alpha.save(onlyAlpha)
+        await bothFlushed(() => {
+          expect(alpha.get('same-id')).toEqual(alphas)
+          expect(beta.get('same-id')).toEqual(betas)
+          expect(beta.get('only-alpha')).toBeUndefined()
+          expect([...beta.getMany(['same-id', 'only-alpha'])]).toEqual([['same-id', betas]])
+          expect(new Map(alpha.getMany(['same-id', 'only-alpha']))).toEqual(new Map([['same-id', alphas], ['only-alpha', onlyAlpha]]))
+          expect(store.get('same-id')).toBeUndefined()
+          expect(store.getMany(['same-id', 'only-alpha']).size).toBe(0)
+        })
+      })
+
+      it('a replacement in one namespace leaves the other\'s job of that id alone', async () => {
+        alpha.save(makeJob('same-id', 1, { state: 'queued' }))
+        beta.save(makeJob('same-id', 1, { state: 'queued', owner: 'bob' }))
+        await Promise.all([alpha.flush(), beta.flush()])
+        alpha.save(makeJob('same-id', 1, { state: 'canceled', error: 'alpha canceled it' }))
+        await bothFlushed(() => {
+          expect(alpha.get('same-id')).toMatchObject({ state: 'canceled', error: 'alpha canceled it' })
+          expect(beta.get('same-id')).toEqual(makeJob('same-id', 1, { state: 'queued', owner: 'bob' }))
+          expect(ids(beta.loadUnfinished())).toEqual(['same-id'])
+          expect(alpha.loadUnfinished()).toEqual([])
+        })
+      })
+
+      it('list, counts, loadUnfinished and scanUnfinished see their own namespace only', async () => {
+        alpha.save(makeJob('j1', 1, { owner: 'alice', state: 'queued' }))
+        alpha.save(makeJob('j2', 2, { owner: 'bob', state: 'running' }))
+        alpha.save(makeJob('j3', 3, { owner: 'alice', state: 'succeeded' }))
+        beta.save(makeJob('j1', 1, { owner: 'alice', state: 'failed' }))
+        beta.save(makeJob('k4', 4, { owner: 'alice', state: 'assigned' }))
+        await bothFlushed(() => {
+          expect(ids(alpha.list({ limit: 10 }))).toEqual(['j3', 'j2', 'j1'])
+          expect(ids(beta.list({ limit: 10 }))).toEqual(['k4', 'j1'])
+          expect(ids(beta.list({ state: 'queued', limit: 10 }))).toEqual([])
+          expect(ids(alpha.list({ state: 'failed', limit: 10 }))).toEqual([])
+          expect(ids(beta.list({ owner: 'alice', limit: 10 }))).toEqual(['k4', 'j1'])
+          expect(ids(alpha.list({ owner: 'alice', limit: 10 }))).toEqual(['j3', 'j1'])
+          expect(ids(beta.list({ state: 'failed', owner: 'alice', limit: 10 }))).toEqual(['j1'])
+          expect(ids(alpha.list({ state: 'queued', owner: 'alice', limit: 10 }))).toEqual(['j1'])
+          expect(alpha.counts()).toEqual(countsOf({ queued: 1, running: 1, succeeded: 1 }))
+          expect(beta.counts()).toEqual(countsOf({ failed: 1, assigned: 1 }))
+          expect(store.counts()).toEqual(countsOf({}))
+          expect(ids(alpha.loadUnfinished())).toEqual(['j1', 'j2'])
+          expect(ids(beta.loadUnfinished())).toEqual(['k4'])
+          expect(store.list({ limit: 10 })).toEqual([])
+          expect(store.loadUnfinished()).toEqual([])
+        })
+        for (const [one, expected] of [[alpha, ['j1', 'j2']], [beta, ['k4']]] as const) {
+          if (one.scanUnfinished) expect(ids([...one.scanUnfinished()])).toEqual(expected)
+        }
+      })
+
+      it('seq is numbered per namespace: the same seq in both never collides, and maxSeq is each one\'s own', async () => {
+        // Two masters starting at once would both number from 1: their writes must all land.
+        for (let seq = 1; seq <= 3; seq++) alpha.save(makeJob(`a${seq}`, seq))
+        for (let seq = 1; seq <= 2; seq++) beta.save(makeJob(`b${seq}`, seq))
+        beta.save(makeJob('a1', 9, { state: 'succeeded' }))
+        await bothFlushed(() => {
+          expect(alpha.maxSeq()).toBe(3)
+          expect(beta.maxSeq()).toBe(9)
+          expect(store.maxSeq()).toBe(0)
+          expect(ids(alpha.list({ limit: 10 }))).toEqual(['a3', 'a2', 'a1'])
+          expect(ids(beta.list({ limit: 10 }))).toEqual(['a1', 'b2', 'b1'])
+        })
+        // Each numbers its next admissions from its own maxSeq.
+        alpha.save(makeJob('a4', alpha.maxSeq() + 1))
+        beta.save(makeJob('b10', beta.maxSeq() + 1))
+        await bothFlushed(() => {
+          expect(alpha.maxSeq()).toBe(4)
+          expect(beta.maxSeq()).toBe(10)
+          expect(alpha.get('a1')).toEqual(makeJob('a1', 1))
+          expect(beta.get('a1')).toEqual(makeJob('a1', 9, { state: 'succeeded' }))
+        })
+      })
+
+      it('a parked job comes back from its own namespace, and its dispatch is saved there', async () => {
+        // The master parks a queued record (saved, then dropped from memory) and reads it back
+        // with getMany or get when it dispatches, cancels or answers it.
+        const parkedAlpha = makeJob('parked', 5, { priority: 7 })
+        const parkedBeta = makeJob('parked', 5, { priority: -1, owner: 'bob' })
+        alpha.save(parkedAlpha)
+        beta.save(parkedBeta)
+        await Promise.all([alpha.flush(), beta.flush()])
+        const back = alpha.getMany(['parked']).get('parked')!
+        expect(back).toEqual(parkedAlpha)
+        alpha.save({ ...back, state: 'assigned', node: 'n1', epoch: 'e.1', attempt: 1 })
+        await bothFlushed(() => {
+          expect(beta.get('parked')).toEqual(parkedBeta)
+          expect(beta.getMany(['parked']).get('parked')).toEqual(parkedBeta)
+          expect(beta.loadUnfinished()).toEqual([parkedBeta])
+          expect(alpha.loadUnfinished().map((job) => [job.id, job.state])).toEqual([['parked', 'assigned']])
+          expect(beta.counts()).toEqual(countsOf({ queued: 1 }))
+          expect(alpha.counts()).toEqual(countsOf({ assigned: 1 }))
+        })
+      })
+
+      it('many jobs in one namespace are not counted, listed or numbered in the other', async () => {
+        for (let i = 1; i <= 1000; i++) alpha.save(makeJob(`bulk-${i}`, i, { state: i % 2 === 0 ? 'queued' : 'succeeded' }))
+        beta.save(makeJob('bulk-1', 1, { state: 'running' }))
+        await bothFlushed(() => {
+          expect(beta.counts()).toEqual(countsOf({ running: 1 }))
+          expect(beta.maxSeq()).toBe(1)
+          expect(ids(beta.list({ limit: 5 }))).toEqual(['bulk-1'])
+          expect(beta.loadUnfinished()).toHaveLength(1)
+          expect(alpha.counts()).toEqual(countsOf({ queued: 500, succeeded: 500 }))
+          expect(alpha.maxSeq()).toBe(1000)
+        })
+      })
     })
 
     describe('close', () => {

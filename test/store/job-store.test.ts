@@ -7,11 +7,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createJobStore, defaultDataDir, masterJobStore, MemoryJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../broker/store/index.js'
+import { createJobStore, defaultDataDir, masterJobStore, MemoryJobStore, SCHEMA_VERSION, SqliteJobStore, type SqliteJobStoreOptions } from '../../broker/store/index.js'
 import { MIGRATIONS } from '../../broker/store/sqlite-store.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
+import type { JobStore } from '../../broker/store/job-store.js'
 import type { Logger } from '../../src/logging/logger.js'
-import { describeJobStore, makeJob, makeRichJob } from './job-store.conformance.js'
+import { Master } from '../../broker/master/master.js'
+import { RecordingTransport } from '../helpers/recording-transport.js'
+import { describeJobStore, makeJob, makeRichJob, type StoreHarness } from './job-store.conformance.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 /** The namespace of the stores below that do not test namespaces. */
@@ -28,34 +31,52 @@ afterEach(async () => {
   await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
 })
 
+/** Closes every store it was given; a test may already have closed one (or made a close fail). */
+function closeAll(stores: JobStore[]): Promise<void> {
+  return Promise.all(stores.map((store) => store.close().catch(() => undefined))).then(() => undefined)
+}
+
+/** A SQLite harness: the store of NS, and the others a test opens on the same file. */
+async function sqliteHarness(options: Omit<SqliteJobStoreOptions, 'dataDir' | 'namespace'> = {}): Promise<StoreHarness> {
+  const dataDir = await tempDir()
+  const opened: JobStore[] = []
+  const open = (namespace: string) => {
+    const store = SqliteJobStore.open({ dataDir, namespace, ...options })
+    opened.push(store)
+    return store
+  }
+  return { store: open(NS), openNamespace: async (namespace) => open(namespace), dispose: () => closeAll(opened) }
+}
+
 describeJobStore('MemoryJobStore', async () => {
+  // Without a namespace, as a master's private store; the tests' other namespaces share its memory.
   const store = new MemoryJobStore()
-  return { store, dispose: () => store.close() }
+  const opened: JobStore[] = [store]
+  const openNamespace = async (namespace: string) => {
+    const other = new MemoryJobStore({ namespace, shareWith: store })
+    opened.push(other)
+    return other
+  }
+  return { store, openNamespace, dispose: () => closeAll(opened) }
 })
 
-describeJobStore('SqliteJobStore', async () => {
-  const store = SqliteJobStore.open({ namespace: NS, dataDir: await tempDir() })
-  // A test may already have closed it (or made a close fail); disposal must not mask the test's result.
-  return { store, dispose: () => store.close().catch(() => undefined) }
-})
+describeJobStore('SqliteJobStore', () => sqliteHarness())
 
 describeJobStore(
   'SqliteJobStore (borrow and beforeCommit, as the master uses it)',
-  async () => {
-    const store = SqliteJobStore.open({ namespace: NS, dataDir: await tempDir(), borrow: true, beforeCommit: () => {} })
-    return { store, dispose: () => store.close().catch(() => undefined) }
-  },
+  () => sqliteHarness({ borrow: true, beforeCommit: () => {} }),
   { borrows: true },
 )
 
 describeJobStore(
   'SqliteJobStore (borrow, every batch committed on the writer thread)',
-  async () => {
-    const store = SqliteJobStore.open({ namespace: NS, dataDir: await tempDir(), borrow: true, offloadRows: 1 })
-    return { store, dispose: () => store.close().catch(() => undefined) }
-  },
+  () => sqliteHarness({ borrow: true, offloadRows: 1 }),
   { borrows: true },
 )
+
+function ids(jobs: JobRecord[]): string[] {
+  return jobs.map((job) => job.id)
+}
 
 /** A pino logger whose lines land in an array. */
 function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -339,6 +360,90 @@ describe('SqliteJobStore (sqlite only)', () => {
     db.close()
   })
 
+  /** A jobs.db as edgerun wrote it at schema version 2 (built with the old steps), holding `jobs`. */
+  function writeVersion2(dataDir: string, jobs: JobRecord[]): void {
+    const db = new Database(join(dataDir, 'jobs.db'))
+    for (const step of MIGRATIONS.slice(0, 2)) step(db, { namespace: 'unused' })
+    db.pragma('user_version = 2')
+    const insert = db.prepare('INSERT INTO jobs (seq, id, state, owner, priority, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    for (const job of jobs) insert.run(job.seq, job.id, job.state, job.owner, job.priority, job.createdAt, job.updatedAt, JSON.stringify(job))
+    db.close()
+  }
+
+  it('a version-2 database: the first namespace to open it adopts its jobs and says so; the next sees none', async () => {
+    const jobs = [
+      makeRichJob('same-id', 1),
+      makeJob('q2', 2, { owner: 'bob' }),
+      makeJob('a3', 3, { state: 'assigned', owner: 'bob' }),
+      makeJob('f9', 9, { state: 'failed' }),
+    ]
+    writeVersion2(dataDir, jobs)
+    const first = captureLogger()
+    const alpha = SqliteJobStore.open({ dataDir, namespace: 'alpha', logger: first.logger })
+    try {
+      const adoption = first.lines.filter((line) => line.adopted !== undefined)
+      expect(adoption).toHaveLength(1)
+      expect(adoption[0]).toMatchObject({ level: 40, namespace: 'alpha', adopted: 4 })
+      expect(String(adoption[0]!.msg)).toMatch(/4 job\(s\) .* namespace alpha/)
+      for (const job of jobs) expect(alpha.get(job.id)).toEqual(job)
+      expect(ids(alpha.list({ limit: 10 }))).toEqual(['f9', 'a3', 'q2', 'same-id'])
+      expect(ids(alpha.list({ owner: 'bob', limit: 10 }))).toEqual(['a3', 'q2'])
+      expect(ids(alpha.loadUnfinished())).toEqual(['q2', 'a3'])
+      expect(alpha.maxSeq()).toBe(9)
+      expect(alpha.counts()).toMatchObject({ queued: 1, assigned: 1, succeeded: 1, failed: 1 })
+    } finally {
+      await alpha.close()
+    }
+
+    const second = captureLogger()
+    const beta = SqliteJobStore.open({ dataDir, namespace: 'beta', logger: second.logger })
+    try {
+      expect(second.lines.filter((line) => line.adopted !== undefined || String(line.msg).includes('migrated'))).toEqual([])
+      expect(beta.get('same-id')).toBeUndefined()
+      expect(beta.getMany(jobs.map((job) => job.id)).size).toBe(0)
+      expect(beta.list({ limit: 10 })).toEqual([])
+      expect(beta.loadUnfinished()).toEqual([])
+      expect(beta.maxSeq()).toBe(0)
+      expect(Object.values(beta.counts()).every((n) => n === 0)).toBe(true)
+      // beta's own job of that id is a job of its own, numbered from its own seq.
+      const own = makeJob('same-id', 1, { owner: 'beta-client', state: 'running' })
+      beta.save(own)
+      await beta.flush()
+      expect(beta.get('same-id')).toEqual(own)
+    } finally {
+      await beta.close()
+    }
+
+    const again = captureLogger()
+    const alphaAgain = SqliteJobStore.open({ dataDir, namespace: 'alpha', logger: again.logger })
+    try {
+      expect(again.lines.filter((line) => line.adopted !== undefined)).toEqual([])
+      expect(alphaAgain.get('same-id')).toEqual(jobs[0])
+      expect(ids(alphaAgain.list({ limit: 10 }))).toEqual(['f9', 'a3', 'q2', 'same-id'])
+    } finally {
+      await alphaAgain.close()
+    }
+    const db = new Database(join(dataDir, 'jobs.db'), { readonly: true })
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
+    expect(db.prepare('SELECT id, name FROM namespaces ORDER BY id').all()).toEqual([{ id: 1, name: 'alpha' }, { id: 2, name: 'beta' }])
+    db.close()
+  })
+
+  it('a version-2 database without jobs is migrated without an adoption line', async () => {
+    writeVersion2(dataDir, [])
+    const { logger, lines } = captureLogger()
+    const store = SqliteJobStore.open({ dataDir, namespace: 'alpha', logger })
+    await store.close()
+    expect(lines.filter((line) => String(line.msg).includes('migrated')).map((line) => [line.from, line.to])).toEqual([[2, 3]])
+    expect(lines.filter((line) => line.adopted !== undefined)).toEqual([])
+  })
+
+  it('refuses a namespace that could not be one', () => {
+    for (const namespace of ['', 'a/b', '+', 'x'.repeat(65), undefined]) {
+      expect(() => SqliteJobStore.open({ dataDir, namespace: namespace as string })).toThrow(/namespace/)
+    }
+  })
+
   it('refuses to migrate a version-1 database in which two jobs share a seq, and leaves it as it was', async () => {
     writeVersion1(dataDir, [makeJob('x1', 5), makeJob('x2', 5)])
     expect(() => SqliteJobStore.open({ namespace: NS, dataDir })).toThrow(/two jobs share seq 5/)
@@ -490,6 +595,17 @@ describe('createJobStore, masterJobStore and defaultDataDir', () => {
     await sqlite.flush()
     expect(sqlite.get('m1')?.state).toBe('assigned')
     await sqlite.close()
+  })
+
+  it('masterJobStore binds the store to the namespace, and a master refuses a store of another', async () => {
+    const dataDir = await tempDir()
+    for (const memory of [true, false]) {
+      const store = masterJobStore({ namespace: 'alpha', memory, dataDir })
+      expect(store.namespace).toBe('alpha')
+      expect(() => new Master({ namespace: 'beta' }, { transport: new RecordingTransport(), store })).toThrow(/namespace alpha/)
+      expect(() => new Master({ namespace: 'alpha' }, { transport: new RecordingTransport(), store })).not.toThrow()
+      await store.close()
+    }
   })
 
   it('prefers EDGERUN_DATA_DIR, then an absolute XDG_DATA_HOME, then ~/.local/share', () => {
