@@ -7,6 +7,8 @@ import type { JobRecord } from './job-record.js'
 import { BackgroundWriter, type WriterRow } from './background-writer.js'
 import { emptyCounts, type JobQuery, type JobStore } from './job-store.js'
 import {
+  everyStateNewestFirst,
+  MAX_SEQ_SQL,
   migrate,
   MIGRATIONS,
   namespaceId,
@@ -149,13 +151,13 @@ export class SqliteJobStore implements JobStore {
     getRecord: Database.Statement<[number, string], string>
     getMany: Database.Statement<[number, string], { id: string; record: string }>
     getState: Database.Statement<[number, string], string>
-    listAll: Database.Statement<[number], StoredRow>
+    listAll: Database.Statement<[{ ns: number }], StoredRow>
     listByState: Database.Statement<[number, string], StoredRow>
     listByOwner: Database.Statement<[number, string], StoredRow>
     listByStateOwner: Database.Statement<[number, string, string], StoredRow>
     unfinished: Database.Statement<[number], StoredRow>
-    maxSeq: Database.Statement<[number], number | null>
-    seqDesc: Database.Statement<[number], { id: string; seq: number }>
+    maxSeq: Database.Statement<[{ ns: number }], number | null>
+    seqDesc: Database.Statement<[{ ns: number }], { id: string; seq: number }>
     countByState: Database.Statement<[number], { state: string; n: number }>
   }
   private readonly writeBatch: (rows: Iterable<PendingRow>) => void
@@ -214,7 +216,7 @@ export class SqliteJobStore implements JobStore {
           'SELECT id, record FROM jobs WHERE ns = ? AND id IN (SELECT value FROM json_each(?))',
         ),
         getState: db.prepare<[number, string], string>('SELECT state FROM jobs WHERE ns = ? AND id = ?').pluck(),
-        listAll: db.prepare<[number], StoredRow>('SELECT id, seq, record FROM jobs WHERE ns = ? ORDER BY seq DESC'),
+        listAll: db.prepare<[{ ns: number }], StoredRow>(everyStateNewestFirst('id, seq, record')),
         listByState: db.prepare<[number, string], StoredRow>(
           'SELECT id, seq, record FROM jobs WHERE ns = ? AND state = ? ORDER BY seq DESC',
         ),
@@ -228,8 +230,8 @@ export class SqliteJobStore implements JobStore {
           `SELECT id, seq, record FROM jobs INDEXED BY jobs_unfinished
            WHERE ns = ? AND state IN (${UNFINISHED_SQL}) ORDER BY seq ASC`,
         ),
-        maxSeq: db.prepare<[number], number | null>('SELECT MAX(seq) FROM jobs WHERE ns = ?').pluck(),
-        seqDesc: db.prepare<[number], { id: string; seq: number }>('SELECT id, seq FROM jobs WHERE ns = ? ORDER BY seq DESC'),
+        maxSeq: db.prepare<[{ ns: number }], number | null>(MAX_SEQ_SQL).pluck(),
+        seqDesc: db.prepare<[{ ns: number }], { id: string; seq: number }>(everyStateNewestFirst('id, seq')),
         countByState: db.prepare<[number], { state: string; n: number }>(
           'SELECT state, COUNT(*) AS n FROM jobs WHERE ns = ? GROUP BY state',
         ),
@@ -322,7 +324,7 @@ export class SqliteJobStore implements JobStore {
           ? this.stmt.listByState.iterate(this.ns, state)
           : owner !== undefined
             ? this.stmt.listByOwner.iterate(this.ns, owner)
-            : this.stmt.listAll.iterate(this.ns)
+            : this.stmt.listAll.iterate({ ns: this.ns })
     // The newest `limit` of the union are among the newest `limit` of each side.
     const stored = this.takeStored(rows, limit)
     const pending = this.unconfirmedRows().filter(
@@ -361,11 +363,11 @@ export class SqliteJobStore implements JobStore {
     this.materialize()
     let max = 0
     if (this.pending.size === 0 && this.inflight.size === 0) {
-      max = this.stmt.maxSeq.get(this.ns) ?? 0
+      max = this.stmt.maxSeq.get({ ns: this.ns }) ?? 0
     } else {
       for (const row of this.unconfirmedRows()) max = Math.max(max, row.seq)
       // The highest committed seq that no unconfirmed write replaces.
-      for (const row of this.stmt.seqDesc.iterate(this.ns)) {
+      for (const row of this.stmt.seqDesc.iterate({ ns: this.ns })) {
         if (this.isUnconfirmed(row.id)) continue
         max = Math.max(max, row.seq)
         break
