@@ -145,7 +145,7 @@ export class SqliteJobStore implements JobStore {
   private closing: Promise<void> | undefined
   private readonly counters = { commits: 0, rowsWritten: 0, lastBatchSize: 0, failedCommits: 0 }
 
-  /** Every statement takes the namespace's id (`ns`) first: a store sees only its own jobs. */
+  /** Every statement names the store's namespace id (first `?`, or `@ns` where it recurs): a store sees only its own jobs. */
   private readonly stmt: {
     upsert: Database.Statement<[number, string, number, string, string | null, number, number, number, string]>
     getRecord: Database.Statement<[number, string], string>
