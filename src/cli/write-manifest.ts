@@ -1,0 +1,22 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Plugin } from '@oclif/core/config'
+
+/**
+ * `npm run build` step after tsc: writes oclif.manifest.json at the package root, the way the
+ * `oclif manifest` command does, with @oclif/core's own Plugin (the `oclif` package would bring
+ * a large tree of dependencies for this one step). With the manifest, oclif answers `--help`,
+ * `--version` and command lookup without importing any command module; without it, it imports
+ * all of them, and with them mqtt, aedes, zod and SQLite, on every start.
+ *
+ * It is generated, not committed: it mirrors dist/commands, which is generated too, and a stale
+ * one would describe flags that no longer exist (oclif only checks its version field).
+ */
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+const plugin = new Plugin({ root, type: 'core', isRoot: true, ignoreManifest: true, errorOnManifestCreate: true, respectNoCacheDefault: true })
+await plugin.load()
+const count = Object.keys(plugin.manifest.commands).length
+if (count === 0) throw new Error(`no commands found under ${root}: run tsc first`)
+writeFileSync(join(root, 'oclif.manifest.json'), `${JSON.stringify(plugin.manifest, null, 2)}\n`)
+process.stderr.write(`oclif.manifest.json: ${count} commands\n`)
