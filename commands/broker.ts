@@ -1,11 +1,8 @@
-import { Flags } from '@oclif/core'
-import { startBrokerNode } from '../broker/broker.js'
-import { defaultDataDir } from '../broker/store/index.js'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../src/cli/base-command.js'
-import { DEFAULT_NAMESPACE, logLevelFlag } from '../src/cli/flags.js'
+import { integerFlag } from '../src/cli/checked-flags.js'
+import { DEFAULT_NAMESPACE, idFlag, logLevelFlag } from '../src/cli/flags.js'
 import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
-import { untilSignal } from '../src/cli/signals.js'
-import { createLogger } from '../src/logging/logger.js'
 
 export default class BrokerCommand extends BaseCommand {
   static override summary = 'Run the broker-master: an embedded Aedes MQTT broker with the master inside it.'
@@ -22,15 +19,15 @@ export default class BrokerCommand extends BaseCommand {
     redis: Flags.string({ description: 'cluster with other edgerun brokers over this Redis (redis://host:port)', env: 'EDGERUN_REDIS_URL' }),
     master: Flags.boolean({ description: 'run the master in this broker (--no-master: an extra broker of a Redis cluster)', default: true, allowNo: true }),
     host: Flags.string({ description: 'address to listen on (non-loopback needs --auth or --allow-anonymous)', default: '127.0.0.1' }),
-    port: Flags.integer({ description: 'TCP port; 0 picks a free one and prints it', default: 1883, min: 0, max: 65535 }),
-    namespace: Flags.string({ description: 'namespace the master serves', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
+    port: integerFlag({ description: 'TCP port; 0 picks a free one and prints it', default: 1883, min: 0, max: 65535 }),
+    namespace: idFlag({ description: 'namespace the master serves', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
     auth: Flags.string({ description: 'users file (see `edgerun users add`): every connection must authenticate' }),
     'allow-anonymous': Flags.boolean({ description: 'allow unauthenticated clients on a non-loopback address', default: false }),
-    'max-connections': Flags.integer({ description: 'concurrent connections the broker accepts, TCP and TLS together', default: 10_000, min: 1 }),
-    'max-packet-size': Flags.integer({ description: 'largest MQTT packet in bytes; a bigger one closes its connection before it is parsed', default: 1024 * 1024, min: 1024 }),
-    'max-judge-source': Flags.integer({ description: 'largest judge source in bytes (rejected BAD_MESSAGE above)', default: 256 * 1024, min: 1 }),
-    'max-judge-tests': Flags.integer({ description: 'largest total of a judge job\'s test inputs and outputs in bytes', default: 8 * 1024 * 1024, min: 1 }),
-    'tls-port': Flags.integer({ description: 'also listen for mqtts:// on this port (0 picks a free one)', min: 0, max: 65535 }),
+    'max-connections': integerFlag({ description: 'concurrent connections the broker accepts, TCP and TLS together', default: 10_000, min: 1 }),
+    'max-packet-size': integerFlag({ description: 'largest MQTT packet in bytes; a bigger one closes its connection before it is parsed', default: 1024 * 1024, min: 1024 }),
+    'max-judge-source': integerFlag({ description: 'largest judge source in bytes (rejected BAD_MESSAGE above)', default: 256 * 1024, min: 1 }),
+    'max-judge-tests': integerFlag({ description: 'largest total of a judge job\'s test inputs and outputs in bytes', default: 8 * 1024 * 1024, min: 1 }),
+    'tls-port': integerFlag({ description: 'also listen for mqtts:// on this port (0 picks a free one)', min: 0, max: 65535 }),
     'tls-host': Flags.string({ description: 'address of the TLS listener (default: --host)' }),
     'tls-cert': Flags.string({ description: 'server certificate chain (PEM) for --tls-port' }),
     'tls-key': Flags.string({ description: 'server private key (PEM) for --tls-port' }),
@@ -40,6 +37,10 @@ export default class BrokerCommand extends BaseCommand {
 
   async run(): Promise<{ url: string; host: string; port: number; tlsUrl: string | null; namespace: string; store: string; dataDir: string | null; auth: boolean }> {
     const { flags } = await this.parse(BrokerCommand)
+    const { startBrokerNode } = await import('../broker/broker.js')
+    const { defaultDataDir } = await import('../broker/store/index.js')
+    const { createLogger } = await import('../src/logging/logger.js')
+    const { untilSignal } = await import('../src/cli/signals.js')
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-broker' })
     const dataDir = flags.memory || !flags.master ? null : (flags['data-dir'] ?? defaultDataDir())
     const broker = await startBrokerNode(

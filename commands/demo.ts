@@ -1,19 +1,20 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/cli/base-command.js'
+import { integerFlag } from '../src/cli/checked-flags.js'
 import { logLevelFlag } from '../src/cli/flags.js'
-import { runDemo, type DemoReport } from '../src/demo/demo.js'
-import { createLogger } from '../src/logging/logger.js'
+import type { DemoReport } from '../src/demo/demo.js'
 
 export default class Demo extends BaseCommand {
   static override summary = 'Start a local cluster (broker-master + 3 workers) and judge the example problems.'
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --json']
   static override flags = {
-    workers: Flags.integer({ description: 'local workers', default: 3, min: 1, max: 16 }),
+    workers: integerFlag({ description: 'local workers', default: 3, min: 1, max: 16 }),
     'log-level': logLevelFlag,
   }
 
   async run(): Promise<Omit<DemoReport, 'table'>> {
     const { flags } = await this.parse(Demo)
+    const { runDemo } = await import('../src/demo/demo.js')
+    const { createLogger } = await import('../src/logging/logger.js')
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-demo' })
     const report = await runDemo({ workers: flags.workers, tty: !this.jsonEnabled() && process.stderr.isTTY === true, write: (line) => this.note(line), logger })
     if (!this.jsonEnabled()) {

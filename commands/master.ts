@@ -1,14 +1,7 @@
-import { Master } from '../broker/master/master.js'
-import { MqttTransport } from '../broker/master/mqtt-transport.js'
-import { masterJobStore } from '../broker/store/index.js'
-import { PROTOCOL_VERSION, encode, topics } from '../src/protocol/index.js'
+import { randomBytes } from 'node:crypto'
 import { BaseCommand } from '../src/cli/base-command.js'
 import { connectionFlags, connectionOptions, logLevelFlag } from '../src/cli/flags.js'
 import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
-import { untilSignal } from '../src/cli/signals.js'
-import { createLogger } from '../src/logging/logger.js'
-import { Connection } from '../src/net/connection.js'
-import { randomBytes } from 'node:crypto'
 
 export default class MasterCommand extends BaseCommand {
   static override summary = 'Run the master against an external MQTT broker (Mosquitto, EMQX, clustered Aedes).'
@@ -18,6 +11,13 @@ export default class MasterCommand extends BaseCommand {
 
   async run(): Promise<{ url: string; namespace: string; instance: string }> {
     const { flags } = await this.parse(MasterCommand)
+    const { Master } = await import('../broker/master/master.js')
+    const { MqttTransport } = await import('../broker/master/mqtt-transport.js')
+    const { masterJobStore } = await import('../broker/store/index.js')
+    const { PROTOCOL_VERSION, encode, topics } = await import('../src/protocol/index.js')
+    const { createLogger } = await import('../src/logging/logger.js')
+    const { Connection } = await import('../src/net/connection.js')
+    const { untilSignal } = await import('../src/cli/signals.js')
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-master' })
     const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger })
     const instance = randomBytes(6).toString('base64url')

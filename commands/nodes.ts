@@ -1,9 +1,6 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../src/cli/base-command.js'
 import { connectionFlags } from '../src/cli/flags.js'
-import { nodesTable } from '../src/cli/node-table.js'
-import { untilSignal } from '../src/cli/signals.js'
-import { withClient } from '../src/cli/with-client.js'
 import type { NodeStateMessage, NodeView } from '../src/protocol/index.js'
 
 export default class Nodes extends BaseCommand {
@@ -16,6 +13,9 @@ export default class Nodes extends BaseCommand {
 
   async run(): Promise<NodeView[]> {
     const { flags } = await this.parse(Nodes)
+    const { withClient } = await import('../src/cli/with-client.js')
+    const { nodesTable } = await import('../src/cli/node-table.js')
+    const { untilSignal } = await import('../src/cli/signals.js')
     return withClient(flags, async (client) => {
       const nodes = await client.listNodes()
       if (!flags.watch) {

@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs'
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
-import { connectionFlags, connectionOptions } from '../src/cli/flags.js'
-import { describeEvent } from '../src/cli/job-progress.js'
-import { submitMany, type BulkReport } from '../src/cli/bulk-submit.js'
-import { buildJudgeSpecs, runJudgeBatch, type BatchReport } from '../src/cli/judge-batch.js'
-import { EdgerunClient, type SubmitSpec } from '../src/client/client.js'
-import type { JobReply } from '../src/protocol/index.js'
+import type { BulkReport } from '../src/cli/bulk-submit.js'
+import { choiceFlag, flagValueMessage, integerFlag } from '../src/cli/checked-flags.js'
+import { connectionFlags, connectionOptions, idFlag, readFlagFile } from '../src/cli/flags.js'
+import type { BatchReport } from '../src/cli/judge-batch.js'
+import type { SubmitSpec } from '../src/client/client.js'
+import { JUDGE_LANGUAGES, type JobReply } from '../src/protocol/index.js'
+import { LIMITS } from '../src/protocol/schemas/limits.js'
 
 export default class SubmitCommand extends BaseCommand {
   static override summary = 'Submit a job and wait for its result (exit 0 only if it succeeded).'
@@ -22,23 +22,24 @@ export default class SubmitCommand extends BaseCommand {
   static override flags = {
     ...connectionFlags,
     noop: Flags.boolean({ description: 'a no-op job (smoke tests, benchmarks)', exclusive: ['command', 'judge', 'file'] }),
-    sleep: Flags.integer({ description: 'with --noop: ms the job sleeps', min: 0, dependsOn: ['noop'] }),
+    sleep: integerFlag({ description: 'with --noop: ms the job sleeps', min: 0, max: LIMITS.maxTimeoutMs, dependsOn: ['noop'] }),
     command: Flags.string({ description: 'run a command the worker registered under this name', exclusive: ['noop', 'judge', 'file'] }),
     arg: Flags.string({ description: 'argument for --command (repeatable)', multiple: true, default: [] }),
     stdin: Flags.string({ description: 'file fed to --command on stdin' }),
     judge: Flags.string({ description: 'source file(s) to judge; several files or a glob make a batch', multiple: true, exclusive: ['noop', 'command', 'file'] }),
     problem: Flags.string({ description: 'problem directory for --judge (problem.json and tests/)' }),
-    language: Flags.string({ description: 'language for --judge (default: from the file extension)', options: ['python3', 'c', 'cpp', 'js'] }),
+    language: choiceFlag(JUDGE_LANGUAGES, { description: 'language for --judge (default: from the file extension)' }),
     file: Flags.string({ description: 'a JSON job spec (the fields of a submit message)', exclusive: ['noop', 'command', 'judge'] }),
-    id: Flags.string({ description: 'job id (the idempotency key; default: generated)' }),
-    priority: Flags.integer({ description: 'higher runs first', default: 0 }),
-    timeout: Flags.integer({ description: 'ms one attempt may run', min: 1 }),
-    attempts: Flags.integer({ description: 'maxAttempts: attempts lost to a dying worker before the job fails', min: 1 }),
-    'max-lost': Flags.integer({ description: 'maxLost: attempts lost for any reason, dropped links included, before the job fails (default: 20, at least --attempts)', min: 1 }),
+    id: idFlag({ description: 'job id (the idempotency key; default: generated)' }),
+    // The protocol's own bounds (docs/protocol.md, the job spec), checked before anything is sent.
+    priority: integerFlag({ description: 'higher runs first', default: 0, min: -LIMITS.maxPriority, max: LIMITS.maxPriority }),
+    timeout: integerFlag({ description: 'ms one attempt may run', min: 1, max: LIMITS.maxTimeoutMs }),
+    attempts: integerFlag({ description: 'maxAttempts: attempts lost to a dying worker before the job fails', min: 1, max: LIMITS.maxAttempts }),
+    'max-lost': integerFlag({ description: 'maxLost: attempts lost for any reason, dropped links included, before the job fails (default: 20, at least --attempts)', min: 1, max: LIMITS.maxLost }),
     label: Flags.string({ description: 'label the node must have (repeatable)', multiple: true, default: [] }),
     wait: Flags.boolean({ description: 'queue the job while no node can take it (--no-wait: reject at once)', default: true, allowNo: true }),
     detach: Flags.boolean({ description: 'return once the job is accepted, without waiting for its result', default: false }),
-    count: Flags.integer({ description: 'submit N copies at once (ids ID-0…ID-N-1) and print a summary', min: 1, max: 1_000_000, exclusive: ['detach', 'judge'] }),
+    count: integerFlag({ description: 'submit N copies at once (ids ID-0…ID-N-1) and print a summary', min: 1, max: 1_000_000, exclusive: ['detach', 'judge'] }),
   }
 
   async run(): Promise<JobReply | BatchReport | BulkReport> {
@@ -53,6 +54,8 @@ export default class SubmitCommand extends BaseCommand {
     }
     if (flags.judge && flags.judge.length > 0) {
       if (!flags.problem) throw new EdgerunError('BAD_FLAG', '--judge needs --problem DIR')
+      const { buildJudgeSpecs, runJudgeBatch } = await import('../src/cli/judge-batch.js')
+      const { EdgerunClient } = await import('../src/client/client.js')
       const specs = await buildJudgeSpecs(flags.judge, flags.problem, flags.language, common)
       if (specs.length > 1 || specs[0]?.batch) {
         const client = await EdgerunClient.connect(connectionOptions(flags))
@@ -73,6 +76,8 @@ export default class SubmitCommand extends BaseCommand {
   }
 
   private async submitCount(spec: SubmitSpec, count: number, flags: Parameters<typeof connectionOptions>[0]): Promise<BulkReport> {
+    const { EdgerunClient } = await import('../src/client/client.js')
+    const { submitMany } = await import('../src/cli/bulk-submit.js')
     const client = await EdgerunClient.connect(connectionOptions(flags))
     try {
       const tty = !this.jsonEnabled() && process.stderr.isTTY === true
@@ -94,16 +99,18 @@ export default class SubmitCommand extends BaseCommand {
     const id = flags.id as string | undefined
     const withId = id ? { id } : {}
     if (flags.file) {
+      const text = readFlagFile('file', flags.file as string).toString('utf8')
       let parsed: unknown
       try {
-        parsed = JSON.parse(readFileSync(flags.file as string, 'utf8'))
+        parsed = JSON.parse(text)
       } catch (error) {
-        throw new EdgerunError('BAD_FLAG', `cannot read job spec ${String(flags.file)}: ${(error as Error).message}`)
+        const details = { flag: 'file', value: flags.file as string, allowed: 'a JSON job spec (the fields of a submit message)' }
+        throw new EdgerunError('BAD_FLAG', `${flagValueMessage(details)}; ${(error as Error).message}`, { details })
       }
       return { ...common, ...(parsed as object), ...withId } as SubmitSpec
     }
     if (flags.command) {
-      const stdin = flags.stdin ? readFileSync(flags.stdin as string, 'utf8') : undefined
+      const stdin = flags.stdin ? readFlagFile('stdin', flags.stdin as string).toString('utf8') : undefined
       return { ...common, ...withId, kind: 'command', name: flags.command as string, args: flags.arg, ...(stdin !== undefined ? { stdin } : {}) } as SubmitSpec
     }
     if (flags.noop) return { ...common, ...withId, kind: 'noop', ...(flags.sleep !== undefined ? { sleepMs: flags.sleep } : {}) } as SubmitSpec
@@ -111,6 +118,8 @@ export default class SubmitCommand extends BaseCommand {
   }
 
   private async submitOne(spec: SubmitSpec, flags: Parameters<typeof connectionOptions>[0] & { detach: boolean }): Promise<JobReply> {
+    const { EdgerunClient } = await import('../src/client/client.js')
+    const { describeEvent } = await import('../src/cli/job-progress.js')
     const client = await EdgerunClient.connect(connectionOptions(flags))
     try {
       const reply = await client.submit(spec, {

@@ -1,39 +1,35 @@
 import { isAbsolute, resolve } from 'node:path'
-import { Flags } from '@oclif/core'
-import { defaultDataDir } from '../broker/store/index.js'
-import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
-import { DEFAULT_NAMESPACE, logLevelFlag } from '../src/cli/flags.js'
-import { startLocalCluster } from '../src/cli/local-cluster.js'
+import { BaseCommand } from '../src/cli/base-command.js'
+import { integerFlag } from '../src/cli/checked-flags.js'
+import { commandSpecFlag, DEFAULT_NAMESPACE, idFlag, logLevelFlag } from '../src/cli/flags.js'
 import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
-import { untilSignal } from '../src/cli/signals.js'
-import { createLogger } from '../src/logging/logger.js'
-import { parseCommandSpec } from '../src/worker/options.js'
 
 export default class Up extends BaseCommand {
   static override summary = 'Run a whole cluster on this machine: a broker-master plus N workers, in one process.'
   static override examples = ['<%= config.bin %> up', '<%= config.bin %> up --workers 4 --port 0 --memory']
 
   static override flags = {
-    workers: Flags.integer({ description: 'local workers to start', default: 2, min: 0, max: 64 }),
-    slots: Flags.integer({ description: 'slots per worker', default: 2, min: 1 }),
-    port: Flags.integer({ description: 'broker TCP port; 0 picks a free one', default: 1883, min: 0, max: 65535 }),
-    namespace: Flags.string({ description: 'namespace', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
-    command: Flags.string({ description: 'register NAME=PATH on every worker (repeatable)', multiple: true, default: [] }),
+    workers: integerFlag({ description: 'local workers to start', default: 2, min: 0, max: 64 }),
+    slots: integerFlag({ description: 'slots per worker', default: 2, min: 1, max: 1024 }),
+    port: integerFlag({ description: 'broker TCP port; 0 picks a free one', default: 1883, min: 0, max: 65535 }),
+    namespace: idFlag({ description: 'namespace', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
+    command: commandSpecFlag({ description: 'register NAME=PATH on every worker (repeatable)', default: [] }),
     'log-level': logLevelFlag,
     ...masterFlags,
   }
 
   async run(): Promise<{ url: string; workers: string[] }> {
     const { flags } = await this.parse(Up)
+    const { parseCommandSpec } = await import('../src/worker/options.js')
     const commands: Record<string, string> = {}
     for (const spec of flags.command) {
-      try {
-        const [name, path] = parseCommandSpec(spec)
-        commands[name] = isAbsolute(path) ? path : resolve(path)
-      } catch (error) {
-        throw new EdgerunError('BAD_FLAG', (error as Error).message)
-      }
+      const [name, path] = parseCommandSpec(spec)
+      commands[name] = isAbsolute(path) ? path : resolve(path)
     }
+    const { defaultDataDir } = await import('../broker/store/index.js')
+    const { startLocalCluster } = await import('../src/cli/local-cluster.js')
+    const { createLogger } = await import('../src/logging/logger.js')
+    const { untilSignal } = await import('../src/cli/signals.js')
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-up' })
     const dataDir = flags.memory ? undefined : (flags['data-dir'] ?? defaultDataDir())
     const cluster = await startLocalCluster(

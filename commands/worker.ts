@@ -1,12 +1,9 @@
 import { hostname } from 'node:os'
 import { isAbsolute, resolve } from 'node:path'
-import { Flags } from '@oclif/core'
-import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
-import { connectionFlags, connectionOptions, logLevelFlag } from '../src/cli/flags.js'
-import { untilSignal } from '../src/cli/signals.js'
-import { createLogger } from '../src/logging/logger.js'
-import { parseCommandSpec } from '../src/worker/options.js'
-import { Worker } from '../src/worker/worker.js'
+import * as Flags from '@oclif/core/flags'
+import { BaseCommand } from '../src/cli/base-command.js'
+import { integerFlag } from '../src/cli/checked-flags.js'
+import { commandSpecFlag, connectionFlags, connectionOptions, idFlag, logLevelFlag } from '../src/cli/flags.js'
 
 export default class WorkerCommand extends BaseCommand {
   static override summary = 'Join a worker to the cluster: it runs noop, judge and registered command jobs.'
@@ -15,32 +12,32 @@ export default class WorkerCommand extends BaseCommand {
     '<%= config.bin %> worker --id gpu1 --label gpu --command render=/opt/render/bin/render',
   ]
 
+  // Bounds as in the worker's option schema (src/worker/options.ts); a test keeps them equal.
   static override flags = {
     ...connectionFlags,
-    id: Flags.string({ description: 'node id (default: --username, else the host name); a live id cannot be taken twice', env: 'EDGERUN_NODE_ID' }),
-    slots: Flags.integer({ description: 'jobs run at once', default: 2, min: 1, max: 1024 }),
+    id: idFlag({ description: 'node id (default: --username, else the host name); a live id cannot be taken twice', env: 'EDGERUN_NODE_ID' }),
+    slots: integerFlag({ description: 'jobs run at once', default: 2, min: 1, max: 1024 }),
     label: Flags.string({ description: 'label jobs can require (repeatable)', multiple: true, default: [] }),
-    command: Flags.string({ description: 'register a command: NAME=PATH (repeatable); jobs can run only these', multiple: true, default: [] }),
-    keepalive: Flags.integer({ description: 'MQTT keepalive in seconds: a silent death is seen after ~1.5x this', default: 10, min: 1 }),
+    command: commandSpecFlag({ description: 'register a command: NAME=PATH (repeatable); jobs can run only these', default: [] }),
+    keepalive: integerFlag({ description: 'MQTT keepalive in seconds: a silent death is seen after ~1.5x this', default: 10, min: 1, max: 3600 }),
     judge: Flags.boolean({ description: 'run judge jobs with the toolchains found here', default: true, allowNo: true }),
-    'drain-timeout': Flags.integer({ description: 'ms running jobs may finish on shutdown before they are handed back', default: 30_000, min: 0 }),
+    'drain-timeout': integerFlag({ description: 'ms running jobs may finish on shutdown before they are handed back', default: 30_000, min: 0 }),
     'log-level': logLevelFlag,
   }
 
   async run(): Promise<{ id: string; epoch: string; slots: number }> {
     const { flags } = await this.parse(WorkerCommand)
+    const { parseCommandSpec } = await import('../src/worker/options.js')
     const commands: Record<string, string> = {}
     for (const spec of flags.command) {
-      let name: string, path: string
-      try {
-        ;[name, path] = parseCommandSpec(spec)
-      } catch (error) {
-        throw new EdgerunError('BAD_FLAG', (error as Error).message)
-      }
+      const [name, path] = parseCommandSpec(spec)
       commands[name] = isAbsolute(path) ? path : resolve(path)
     }
     // With --auth a worker's node id is its user name (docs/security.md), so that is the default then.
     const id = flags.id ?? flags.username ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
+    const { createLogger } = await import('../src/logging/logger.js')
+    const { Worker } = await import('../src/worker/worker.js')
+    const { untilSignal } = await import('../src/cli/signals.js')
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-worker' })
     const worker = await Worker.start(
       {

@@ -1,8 +1,6 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/cli/base-command.js'
+import { choiceFlag, integerFlag } from '../../src/cli/checked-flags.js'
 import { connectionFlags } from '../../src/cli/flags.js'
-import { jobsTable } from '../../src/cli/job-table.js'
-import { withClient } from '../../src/cli/with-client.js'
 import { JOB_STATES, type JobView } from '../../src/protocol/index.js'
 
 export default class JobsList extends BaseCommand {
@@ -11,12 +9,15 @@ export default class JobsList extends BaseCommand {
 
   static override flags = {
     ...connectionFlags,
-    state: Flags.string({ description: 'only jobs in this state', options: [...JOB_STATES] }),
-    limit: Flags.integer({ description: 'at most this many', default: 50, min: 1, max: 1000 }),
+    state: choiceFlag(JOB_STATES, { description: 'only jobs in this state' }),
+    // The rpc's own bound (docs/protocol.md, jobs.list).
+    limit: integerFlag({ description: 'at most this many', default: 50, min: 1, max: 1000 }),
   }
 
   async run(): Promise<JobView[]> {
     const { flags } = await this.parse(JobsList)
+    const { withClient } = await import('../../src/cli/with-client.js')
+    const { jobsTable } = await import('../../src/cli/job-table.js')
     const jobs = await withClient(flags, (client) => client.listJobs({ limit: flags.limit, ...(flags.state ? { state: flags.state } : {}) }))
     if (!this.jsonEnabled()) this.log(jobsTable(jobs))
     return jobs

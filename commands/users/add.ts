@@ -1,6 +1,8 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { addUser, ROLES, type Role } from '../../broker/auth/users-file.js'
 import { BaseCommand, EdgerunError } from '../../src/cli/base-command.js'
+import { choiceFlag } from '../../src/cli/checked-flags.js'
 
 export default class UsersAdd extends BaseCommand {
   static override summary = 'Add a user to a users file (scrypt-hashed), or change its role and password.'
@@ -18,14 +20,14 @@ export default class UsersAdd extends BaseCommand {
   }
 
   static override flags = {
-    role: Flags.string({ description: 'what the user may do', options: [...ROLES], required: true }),
+    role: choiceFlag(ROLES, { description: 'what the user may do', required: true }),
     file: Flags.string({ description: 'the users file (created if missing; mode 0600)', required: true }),
     password: Flags.string({ description: 'the password (visible in the process list and shell history: prefer stdin or the prompt)' }),
   }
 
   async run(): Promise<{ name: string; role: Role; file: string; created: boolean }> {
     const { args, flags } = await this.parse(UsersAdd)
-    const role = flags.role as Role
+    const role: Role = flags.role
     const password = flags.password ?? (process.stdin.isTTY ? await promptTwice(args.name) : await readStdinLine())
     const { created } = await addUser(flags.file, { name: args.name, role, password })
     if (!this.jsonEnabled()) this.log(`${created ? 'added' : 'updated'} user ${args.name} (${role}) in ${flags.file}`)

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { listUsers, type Role } from '../../broker/auth/users-file.js'
 import { BaseCommand } from '../../src/cli/base-command.js'
 import { table } from '../../src/cli/format.js'

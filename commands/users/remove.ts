@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { removeUser } from '../../broker/auth/users-file.js'
 import { BaseCommand, EdgerunError } from '../../src/cli/base-command.js'
 

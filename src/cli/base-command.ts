@@ -1,9 +1,14 @@
-import { Command } from '@oclif/core'
-import { EdgerunError, exitCodeOf, isEdgerunError } from '../errors/index.js'
+import { Command } from '@oclif/core/command'
+import { EdgerunError, exitCodeOf } from '../errors/index.js'
+import { toEdgerunError } from './parse-errors.js'
 
 /**
  * What every edgerun command shares: `--json`, and errors that print one clear line (or one JSON
  * object) and exit with the code the error registry gives them.
+ *
+ * Commands import only oclif, their flags and this at the top, and `await import()` what they
+ * run inside `run()`: oclif loads a command module to parse its flags, so a bad flag (and help,
+ * which comes from oclif.manifest.json) never waits for mqtt, aedes, zod or SQLite to load.
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
@@ -13,8 +18,13 @@ export abstract class BaseCommand extends Command {
     if (!this.jsonEnabled()) this.logToStderr(message)
   }
 
-  override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
-    const known = toEdgerunError(error)
+  override async catch(error: Error): Promise<void> {
+    const known = toEdgerunError(error, {
+      usage: [this.config.bin, ...(this.id ?? '').split(':').filter(Boolean)].join(' '),
+      // The flags as parsed: the command's own, the base ones, and --json.
+      flags: { ...this.ctor.baseFlags, ...this.ctor.flags, ...(this.ctor.enableJsonFlag ? { json: { type: 'boolean' } } : {}) },
+      args: this.ctor.args ?? {},
+    })
     process.exitCode = known.exitCode
     if (this.jsonEnabled()) {
       this.logJson({ error: known.toJSON() })
@@ -22,15 +32,6 @@ export abstract class BaseCommand extends Command {
     }
     this.logToStderr(`error: ${known.message}`)
   }
-}
-
-function toEdgerunError(error: Error & { oclif?: { exit?: number }; code?: string }): EdgerunError {
-  if (isEdgerunError(error)) return error
-  // oclif's own parse errors (unknown flag, missing value, bad option) exit 2.
-  if (error.oclif?.exit === 2 || error.name === 'CLIError' || /flag|argument/i.test(error.message)) {
-    return new EdgerunError('BAD_FLAG', error.message.split('\n')[0]!.replace(/^Error: /, ''))
-  }
-  return new EdgerunError('INTERNAL', error.message || String(error), { cause: error })
 }
 
 export { EdgerunError, exitCodeOf }

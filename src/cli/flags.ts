@@ -1,12 +1,55 @@
 import { readFileSync } from 'node:fs'
-import { Flags } from '@oclif/core'
-import { DEFAULT_NAMESPACE } from '../protocol/index.js'
+import * as Flags from '@oclif/core/flags'
+import { EdgerunError } from '../errors/index.js'
+import { parseBrokerUrl } from '../net/stream.js'
+import { isId } from '../protocol/ids.js'
+import { DEFAULT_NAMESPACE } from '../protocol/topics.js'
 import { DEFAULT_URL } from '../worker/options.js'
+import { checkedParse, choiceFlag, flagValueError, flagValueMessage, valueSource } from './checked-flags.js'
+
+const URL_ALLOWED = 'an mqtt:// or mqtts:// URL (mqtt://host:port)'
+const ID_ALLOWED = '1-64 chars of [A-Za-z0-9._-]'
+
+/** A broker URL, checked as the connection will read it, so a typo fails before any connect. */
+const urlFlag = Flags.custom<string>({
+  parse: checkedParse(URL_ALLOWED, async (input, context, flag) => {
+    try {
+      parseBrokerUrl(input)
+    } catch {
+      throw flagValueError({ flag: flag.name, value: input, allowed: URL_ALLOWED, ...valueSource(context, flag) })
+    }
+    return input
+  }),
+})
+
+/** A namespace or node id: it becomes a topic level, so `/`, `+` and `#` are refused here. */
+export const idFlag = Flags.custom<string>({
+  parse: checkedParse(ID_ALLOWED, async (input, context, flag) => {
+    if (!isId(input)) throw flagValueError({ flag: flag.name, value: input, allowed: ID_ALLOWED, ...valueSource(context, flag) })
+    return input
+  }),
+})
+
+/**
+ * `NAME=PATH` (repeatable): a command a worker runs by name, never through a shell. The name is
+ * an id (it travels in job specs and births); relative paths resolve against the working dir.
+ */
+const COMMAND_SPEC_ALLOWED = `NAME=PATH with NAME ${ID_ALLOWED} (e.g. echo=/bin/echo)`
+export const commandSpecFlag = Flags.custom<string>({
+  multiple: true,
+  parse: checkedParse(COMMAND_SPEC_ALLOWED, async (input, context, flag) => {
+    const eq = input.indexOf('=')
+    if (eq <= 0 || eq === input.length - 1 || !isId(input.slice(0, eq))) {
+      throw flagValueError({ flag: flag.name, value: input, allowed: COMMAND_SPEC_ALLOWED, ...valueSource(context, flag) })
+    }
+    return input
+  }),
+})
 
 /** Every client command takes these (README, "Commands"). */
 export const connectionFlags = {
-  url: Flags.string({ description: 'broker URL (mqtt:// or mqtts://)', env: 'EDGERUN_URL', default: DEFAULT_URL }),
-  namespace: Flags.string({ description: 'namespace: several clusters can share one broker', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
+  url: urlFlag({ description: 'broker URL (mqtt:// or mqtts://)', env: 'EDGERUN_URL', default: DEFAULT_URL }),
+  namespace: idFlag({ description: 'namespace: several clusters can share one broker', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
   username: Flags.string({ description: 'username for an authenticating broker', env: 'EDGERUN_USERNAME' }),
   password: Flags.string({ description: 'password for an authenticating broker', env: 'EDGERUN_PASSWORD' }),
   ca: Flags.string({ description: 'CA certificate (PEM) to trust for mqtts://', env: 'EDGERUN_CA' }),
@@ -27,15 +70,23 @@ export function connectionOptions(flags: ConnectionFlagValues) {
     namespace: flags.namespace,
     ...(flags.username !== undefined ? { username: flags.username } : {}),
     ...(flags.password !== undefined ? { password: flags.password } : {}),
-    ...(flags.ca !== undefined ? { ca: readFileSync(flags.ca) } : {}),
+    ...(flags.ca !== undefined ? { ca: readFlagFile('ca', flags.ca) } : {}),
   }
 }
 
-export const logLevelFlag = Flags.string({
-  description: 'log level for the JSON log on stderr',
-  env: 'EDGERUN_LOG_LEVEL',
-  options: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-  default: 'warn',
-})
+/** A file a flag names, or one BAD_FLAG line naming the flag, the path and why it cannot be read. */
+export function readFlagFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path)
+  } catch (error) {
+    const details = { flag, value: path, allowed: 'a readable file' }
+    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message
+    throw new EdgerunError('BAD_FLAG', `${flagValueMessage(details)}; ${why}`, { details })
+  }
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const logLevelFlag = choiceFlag(LOG_LEVELS, { description: 'log level for the JSON log on stderr', env: 'EDGERUN_LOG_LEVEL', default: 'warn' })
 
 export { DEFAULT_NAMESPACE }
