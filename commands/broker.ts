@@ -24,7 +24,7 @@ export default class BrokerCommand extends BaseCommand {
     auth: Flags.string({ description: 'users file (see `edgerun users add`): every connection must authenticate' }),
     'allow-anonymous': Flags.boolean({ description: 'allow unauthenticated clients on a non-loopback address', default: false }),
     'max-connections': integerFlag({ description: 'concurrent connections the broker accepts, TCP and TLS together', default: 10_000, min: 1 }),
-    'max-packet-size': integerFlag({ description: 'largest MQTT packet in bytes; a bigger one closes its connection before it is parsed', default: 1024 * 1024, min: 1024 }),
+    'max-packet-size': integerFlag({ description: 'largest MQTT packet in bytes; a bigger one closes its connection before it is parsed', default: 1024 * 1024, min: 1024, max: 256 * 1024 * 1024 }),
     'max-judge-source': integerFlag({ description: 'largest judge source in bytes (rejected BAD_MESSAGE above)', default: 256 * 1024, min: 1 }),
     'max-judge-tests': integerFlag({ description: 'largest total of a judge job\'s test inputs and outputs in bytes', default: 8 * 1024 * 1024, min: 1 }),
     'tls-port': integerFlag({ description: 'also listen for mqtts:// on this port (0 picks a free one)', min: 0, max: 65535 }),

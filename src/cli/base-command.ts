@@ -19,6 +19,9 @@ export abstract class BaseCommand extends Command {
   }
 
   override async catch(error: Error): Promise<void> {
+    // A parse that threw was still a parse: without this, oclif warns outside production
+    // (NODE_ENV development or test) that the command "did not parse its arguments".
+    this.parsed = true
     const known = toEdgerunError(error, {
       usage: [this.config.bin, ...(this.id ?? '').split(':').filter(Boolean)].join(' '),
       // The flags as parsed: the command's own, the base ones, and --json.

@@ -99,7 +99,7 @@ export function integerFlag(options: IntegerFlagOptions & { default?: number; re
       return value
     }),
   })()
-  return Object.assign(flag, rest, { description: `${options.description} (${allowed})` })
+  return Object.assign(flag, rest, { min, max, description: `${options.description} (${allowed})` })
 }
 
 /**
