@@ -10,6 +10,7 @@ import { measureConnections } from './scenarios/connections.js'
 import { measureDeath } from './scenarios/death.js'
 import { measureJudge } from './scenarios/judge.js'
 import { measureScale } from './scenarios/scale.js'
+import { measureStartup } from './scenarios/startup.js'
 import { verdicts } from './verdicts.js'
 
 /**
@@ -108,6 +109,11 @@ if (want('judge')) {
   log('judge: trivial C solution, 1 worker, 2 slots…')
   results.judge = await measureJudge(values.quick ? 4 : 8)
   log(`  ${JSON.stringify(results.judge)}`)
+}
+if (want('startup')) {
+  log('startup: edgerun --version and --help against node -e 0, interleaved…')
+  results.startup = await measureStartup(values.quick ? 9 : 21)
+  log(`  ${JSON.stringify(results.startup)}`)
 }
 results.verdicts = verdicts(results)
 process.stderr.write(`\n${(results.verdicts as { table: string }).table}\n\n`)

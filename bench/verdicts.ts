@@ -28,6 +28,10 @@ export function verdicts(results: Figures): { checks: Check[]; table: string } {
     add('master RSS at 1M queued (MB)', results.scale.rssMb1M, '≤ 512', (v) => v <= 512)
   }
   if (results.judge) add('judge test executions/s', results.judge.testsPerSec, '≥ 100', (v) => v >= 100)
+  if (results.startup) {
+    add('edgerun --version ÷ node -e 0 (start-up)', results.startup.versionRatio, '≤ 4', (v) => v <= 4)
+    add('edgerun --help ÷ node -e 0 (start-up)', results.startup.helpRatio, '≤ 4', (v) => v <= 4)
+  }
   const rows = checks.map((c) => `${c.met === null ? '  ?' : c.met ? ' ok' : 'MISS'}  ${c.target}: ${c.value ?? '-'} (target ${c.limit})`)
   return { checks, table: rows.join('\n') }
 }
