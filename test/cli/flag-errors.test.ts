@@ -111,6 +111,27 @@ describe('oclif parse errors become one BAD_FLAG line', () => {
   })
 })
 
+describe('words that name no command', () => {
+  it('after a command without subcommands are its arguments, and its parse refuses them', async () => {
+    const text = await runCli(['nodes', 'extra'])
+    expect(text.stderr).toBe('error: unexpected argument extra: edgerun nodes takes no arguments\n')
+    expect(text.exitCode).toBe(2)
+    const json = await runCli(['jobs', 'show', 'a', 'b', '--json'])
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'BAD_FLAG', message: 'unexpected argument b: edgerun jobs show ID' } })
+  })
+
+  it('elsewhere are one line listing the commands there are', async () => {
+    const top = await runCli(['frobnicate'])
+    expect(top.stderr).toBe('error: frobnicate is not a command of edgerun; its commands: broker, demo, jobs, master, nodes, submit, up, users, worker\n')
+    expect(top.exitCode).toBe(2)
+    const json = await runCli(['jobs', 'frob', '--json'])
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: { code: 'BAD_FLAG', message: 'frob is not a command of edgerun jobs; its commands: cancel, follow, list, show', details: { command: 'frob', allowed: 'one of cancel, follow, list, show' } },
+    })
+    expect(json.exitCode).toBe(2)
+  })
+})
+
 describe('every checked flag of every command', () => {
   // oclif.manifest.json (written by `npm run build`) lists the commands and their flags.
   const manifest = JSON.parse(readFileSync(`${ROOT}oclif.manifest.json`, 'utf8')) as {
