@@ -50,6 +50,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private readonly backoff: Backoff
   private readonly logger: Logger
   private closing: Promise<void> | undefined
+  /** Set when close() begins, before mqtt.js can emit anything from end(). */
+  private closed = false
 
   private constructor(private readonly options: ConnectionOptions) {
     super()
@@ -80,7 +82,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         clearInterval(client.reconnectTimer)
         client.reconnectTimer = null
       }
-      this.client.options.reconnectPeriod = this.backoff.next()
+      // A closed connection stays closed: with manualConnect, mqtt.js's end() clears its
+      // `disconnecting` flag once done, and a socket that closes after that (a refused first
+      // connect does) would otherwise start a reconnect timer that keeps the process alive.
+      this.client.options.reconnectPeriod = this.closed ? 0 : this.backoff.next()
     })
     if (options.resendUnacked === false) this.client.prependListener('close', () => this.dropUnacked())
     this.client.on('reconnect', () => this.applyWill())
@@ -198,6 +203,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       // Without a connection there is nobody to say DISCONNECT to, and mqtt.js would wait for a
       // reconnect that is never coming: end it at once. A polite end gets a bounded wait too.
       const force = (options.force ?? false) || !this.client.connected
+      this.closed = true
+      this.client.options.reconnectPeriod = 0
       // mqtt.js's polite end waits for every unacknowledged publish; a second end() is then a
       // no-op, so a silent broker is dealt with by dropping the socket.
       const timer = setTimeout(() => {

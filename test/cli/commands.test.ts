@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { TestCluster } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait.js'
+import { freePort } from '../helpers/ports.js'
+import { spawnCli } from '../helpers/processes.js'
 import { runCli } from '../helpers/run-command.js'
 
 const run = runCli
@@ -66,6 +68,18 @@ describe('CLI (oclif runCommand)', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1)
     expect(exitCode).toBe(69)
   })
+
+  it('the real process exits after an unreachable broker, for every kind of client command', async () => {
+    // In-process runs cannot see a timer left behind; a child that never exits can.
+    const url = `mqtt://127.0.0.1:${await freePort()}`
+    for (const args of [['nodes'], ['submit', '--noop'], ['jobs', 'list', '--json']]) {
+      const child = spawnCli([...args, '--url', url])
+      const code = await Promise.race([child.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000))])
+      child.kill()
+      expect(code, `edgerun ${args.join(' ')}: ${child.output()}`).toBe(69)
+      expect(child.output()).toContain(`cannot reach the broker at ${url}`)
+    }
+  }, 70_000)
 
   it('a port in use is one clear line with the hint', async () => {
     cluster = await TestCluster.start()
