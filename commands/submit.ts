@@ -1,8 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
 import type { BulkReport } from '../src/cli/bulk-submit.js'
-import { choiceFlag, flagValueMessage, integerFlag } from '../src/cli/checked-flags.js'
-import { connectionFlags, connectionOptions, idFlag, readFlagFile } from '../src/cli/flags.js'
+import { choiceFlag, flagValueError, integerFlag } from '../src/cli/checked-flags.js'
+import { connectionFlags, connectionOptions, idFlag, labelFlag, readFlagFile } from '../src/cli/flags.js'
 import type { BatchReport } from '../src/cli/judge-batch.js'
 import type { SubmitSpec } from '../src/client/client.js'
 import { JUDGE_LANGUAGES, type JobReply } from '../src/protocol/index.js'
@@ -36,7 +36,7 @@ export default class SubmitCommand extends BaseCommand {
     timeout: integerFlag({ description: 'ms one attempt may run', min: 1, max: LIMITS.maxTimeoutMs }),
     attempts: integerFlag({ description: 'maxAttempts: attempts lost to a dying worker before the job fails', min: 1, max: LIMITS.maxAttempts }),
     'max-lost': integerFlag({ description: 'maxLost: attempts lost for any reason, dropped links included, before the job fails (default: 20, at least --attempts)', min: 1, max: LIMITS.maxLost }),
-    label: Flags.string({ description: 'label the node must have (repeatable)', multiple: true, default: [] }),
+    label: labelFlag({ description: 'label the node must have (repeatable)', default: [] }),
     wait: Flags.boolean({ description: 'queue the job while no node can take it (--no-wait: reject at once)', default: true, allowNo: true }),
     detach: Flags.boolean({ description: 'return once the job is accepted, without waiting for its result', default: false }),
     count: integerFlag({ description: 'submit N copies at once (ids ID-0…ID-N-1) and print a summary', min: 1, max: 1_000_000, exclusive: ['detach', 'judge'] }),
@@ -104,8 +104,7 @@ export default class SubmitCommand extends BaseCommand {
       try {
         parsed = JSON.parse(text)
       } catch (error) {
-        const details = { flag: 'file', value: flags.file as string, allowed: 'a JSON job spec (the fields of a submit message)' }
-        throw new EdgerunError('BAD_FLAG', `${flagValueMessage(details)}; ${(error as Error).message}`, { details })
+        throw flagValueError({ flag: 'file', value: flags.file as string, allowed: 'a JSON job spec (the fields of a submit message)', reason: (error as Error).message })
       }
       return { ...common, ...(parsed as object), ...withId } as SubmitSpec
     }

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path'
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../src/cli/base-command.js'
 import { integerFlag } from '../src/cli/checked-flags.js'
-import { commandSpecFlag, connectionFlags, connectionOptions, idFlag, logLevelFlag } from '../src/cli/flags.js'
+import { commandSpecFlag, connectionFlags, connectionOptions, idFlag, labelFlag, logLevelFlag } from '../src/cli/flags.js'
 
 export default class WorkerCommand extends BaseCommand {
   static override summary = 'Join a worker to the cluster: it runs noop, judge and registered command jobs.'
@@ -17,7 +17,7 @@ export default class WorkerCommand extends BaseCommand {
     ...connectionFlags,
     id: idFlag({ description: 'node id (default: --username, else the host name); a live id cannot be taken twice', env: 'EDGERUN_NODE_ID' }),
     slots: integerFlag({ description: 'jobs run at once', default: 2, min: 1, max: 1024 }),
-    label: Flags.string({ description: 'label jobs can require (repeatable)', multiple: true, default: [] }),
+    label: labelFlag({ description: 'label jobs can require (repeatable)', default: [] }),
     command: commandSpecFlag({ description: 'register a command: NAME=PATH (repeatable); jobs can run only these', default: [] }),
     keepalive: integerFlag({ description: 'MQTT keepalive in seconds: a silent death is seen after ~1.5x this', default: 10, min: 1, max: 3600 }),
     judge: Flags.boolean({ description: 'run judge jobs with the toolchains found here', default: true, allowNo: true }),

@@ -17,11 +17,13 @@ export interface FlagValueDetails {
   allowed: string
   /** The environment variable the value came from, when it did not come from the command line. */
   env?: string
+  /** Why the value failed, when `allowed` alone does not say (a file that cannot be read). */
+  reason?: string
 }
 
 export function flagValueMessage(details: FlagValueDetails): string {
   const from = details.env ? ` (from ${details.env})` : ''
-  return `--${details.flag} ${shown(details.value)}${from}: must be ${details.allowed}`
+  return `--${details.flag} ${shown(details.value)}${from}: must be ${details.allowed}${details.reason ? `; ${details.reason}` : ''}`
 }
 
 export function flagValueError(details: FlagValueDetails): EdgerunError {

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs'
 import * as Flags from '@oclif/core/flags'
-import { EdgerunError } from '../errors/index.js'
 import { parseBrokerUrl } from '../net/stream.js'
 import { isId } from '../protocol/ids.js'
 import { DEFAULT_NAMESPACE } from '../protocol/topics.js'
 import { DEFAULT_URL } from '../worker/options.js'
-import { checkedParse, choiceFlag, flagValueError, flagValueMessage, valueSource } from './checked-flags.js'
+import { checkedParse, choiceFlag, flagValueError, valueSource } from './checked-flags.js'
 
 const URL_ALLOWED = 'an mqtt:// or mqtts:// URL (mqtt://host:port)'
 const ID_ALLOWED = '1-64 chars of [A-Za-z0-9._-]'
@@ -46,6 +45,16 @@ export const commandSpecFlag = Flags.custom<string>({
   }),
 })
 
+/** A label nodes have and jobs require (repeatable); the pattern of the worker and job schemas. */
+const LABEL_ALLOWED = '1-64 chars of [A-Za-z0-9._:=-]'
+export const labelFlag = Flags.custom<string>({
+  multiple: true,
+  parse: checkedParse(LABEL_ALLOWED, async (input, context, flag) => {
+    if (!/^[A-Za-z0-9._:=-]{1,64}$/.test(input)) throw flagValueError({ flag: flag.name, value: input, allowed: LABEL_ALLOWED, ...valueSource(context, flag) })
+    return input
+  }),
+})
+
 /** Every client command takes these (README, "Commands"). */
 export const connectionFlags = {
   url: urlFlag({ description: 'broker URL (mqtt:// or mqtts://)', env: 'EDGERUN_URL', default: DEFAULT_URL }),
@@ -79,9 +88,8 @@ export function readFlagFile(flag: string, path: string): Buffer {
   try {
     return readFileSync(path)
   } catch (error) {
-    const details = { flag, value: path, allowed: 'a readable file' }
-    const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message
-    throw new EdgerunError('BAD_FLAG', `${flagValueMessage(details)}; ${why}`, { details })
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message
+    throw flagValueError({ flag, value: path, allowed: 'a readable file', reason })
   }
 }
 

@@ -62,3 +62,19 @@ describe('integer flags and the option schemas they feed agree on their bounds',
     }
   })
 })
+
+describe('label flags and the schemas agree on what a label is', () => {
+  const samples = ['gpu', 'linux:x86_64', 'zone=eu-1', 'a.b_c-d', '', 'two words', 'a/b', 'é', 'x'.repeat(64), 'x'.repeat(65)]
+  it.each([
+    ['worker --label', WorkerCommand.flags.label, (v: string) => workerOptionsSchema.shape.labels.safeParse([v]).success],
+    ['submit --label', SubmitCommand.flags.label, (v: string) => jobSpecSchema.safeParse({ kind: 'noop', id: 'x', requires: { labels: [v] } }).success],
+  ] as const)('%s', async (name, flag, schemaAccepts) => {
+    for (const value of samples) {
+      const accepted = await (flag as unknown as IntegerFlag).parse(value, { token: {} }, { ...flag, name: 'label' }).then(
+        () => true,
+        () => false,
+      )
+      expect(accepted, `${name} ${JSON.stringify(value)}`).toBe(schemaAccepts(value))
+    }
+  })
+})

@@ -36,11 +36,14 @@ const valueCases: ValueCase[] = [
   { argv: ['up', '--workers', '65'], flag: 'workers', value: '65', allowed: 'an integer from 0 to 64' },
   { argv: ['nodes', '--url', 'http://broker:1883'], flag: 'url', value: 'http://broker:1883', allowed: 'an mqtt:// or mqtts:// URL (mqtt://host:port)' },
   { argv: ['users', 'add', 'bob', '--file', 'u.json', '--role', 'root'], flag: 'role', value: 'root', allowed: 'one of worker, client, admin' },
+  // runCli re-splits its arguments on spaces (as @oclif/test does), so no value here has one.
+  { argv: ['worker', '--label', 'gpu', '--label', 'gpu#1'], flag: 'label', value: 'gpu#1', allowed: '1-64 chars of [A-Za-z0-9._:=-]' },
 ]
 
 describe('a bad flag value names the flag, the value and what is allowed', () => {
   it.each(valueCases)('edgerun $argv', async ({ argv, flag, value, allowed }) => {
-    const message = `--${flag} ${value}: must be ${allowed}`
+    // A value with characters other than these is shown quoted.
+    const message = `--${flag} ${/^[\w.,:/@+=-]+$/.test(value) ? value : JSON.stringify(value)}: must be ${allowed}`
     const text = await runCli(argv)
     expect(text.stderr).toBe(`error: ${message}\n`)
     expect(text.stdout).toBe('')
@@ -70,6 +73,25 @@ describe('a bad flag value names the flag, the value and what is allowed', () =>
         details: { flag: 'log-level', value: 'loud', allowed: 'one of fatal, error, warn, info, debug, trace, silent', env: 'EDGERUN_LOG_LEVEL' },
       })
     })
+  })
+})
+
+describe('a file a flag names', () => {
+  it('that cannot be read, or is not what the flag takes, says so with the reason', async () => {
+    const missing = await runCli(['submit', '--command', 'cat', '--stdin', '/nonexistent/input.txt'])
+    expect(missing.stderr).toBe('error: --stdin /nonexistent/input.txt: must be a readable file; no such file\n')
+    expect(missing.exitCode).toBe(2)
+    const ca = await runCli(['nodes', '--ca', '/nonexistent/ca.pem', '--json'])
+    expect(JSON.parse(ca.stdout).error).toEqual({
+      code: 'BAD_FLAG',
+      message: '--ca /nonexistent/ca.pem: must be a readable file; no such file',
+      details: { flag: 'ca', value: '/nonexistent/ca.pem', allowed: 'a readable file', reason: 'no such file' },
+    })
+    const spec = await runCli(['submit', '--file', `${ROOT}README.md`, '--json'])
+    const error = JSON.parse(spec.stdout).error
+    expect(error.message).toMatch(new RegExp(`^--file ${ROOT}README\\.md: must be a JSON job spec \\(the fields of a submit message\\); `))
+    expect(error.details).toMatchObject({ flag: 'file', value: `${ROOT}README.md` })
+    expect(spec.exitCode).toBe(2)
   })
 })
 
