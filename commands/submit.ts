@@ -23,7 +23,7 @@ export default class SubmitCommand extends BaseCommand {
     ...connectionFlags,
     noop: Flags.boolean({ description: 'a no-op job (smoke tests, benchmarks)', exclusive: ['command', 'judge', 'file'] }),
     sleep: integerFlag({ description: 'with --noop: ms the job sleeps', min: 0, max: LIMITS.maxTimeoutMs, dependsOn: ['noop'] }),
-    command: Flags.string({ description: 'run a command the worker registered under this name', exclusive: ['noop', 'judge', 'file'] }),
+    command: idFlag({ description: 'run a command the worker registered under this name', exclusive: ['noop', 'judge', 'file'] }),
     arg: Flags.string({ description: 'argument for --command (repeatable)', multiple: true, default: [] }),
     stdin: Flags.string({ description: 'file fed to --command on stdin' }),
     judge: Flags.string({ description: 'source file(s) to judge; several files or a glob make a batch', multiple: true, exclusive: ['noop', 'command', 'file'] }),
