@@ -5,17 +5,31 @@ import { EdgerunError } from '../errors/index.js'
  * oclif's `command_not_found` hook. With spaces between topics, oclif reads `edgerun nodes extra`
  * as a command `nodes:extra` and reports "command nodes:extra not found" in its own format,
  * --json or not. Here the words after the longest known command go back to it as arguments (its
- * own parse then says what it takes), and a word that names no command is one BAD_FLAG line
- * that lists the commands there are.
+ * own parse then says what it takes), `help` is --help, and a word that names no command is one
+ * BAD_FLAG line that lists the commands there are.
  */
 const hook: Hook<'command_not_found'> = async function ({ id, argv = [], config }) {
   const words = id.split(':')
+  // `edgerun help [COMMAND]`, as many CLIs take it: the help of the longest command or topic named.
+  if (words[0] === 'help') {
+    const target = words.slice(1)
+    while (target.length > 0 && !config.findCommand(target.join(':')) && !config.findTopic(target.join(':'))) target.pop()
+    if (target.length > 0 || words.length === 1) {
+      const { Help } = await import('@oclif/core/help')
+      return new Help(config).showHelp(target)
+    }
+    return unknown(words.slice(1), argv, config)
+  }
   for (let n = words.length - 1; n > 0; n--) {
     const prefix = words.slice(0, n).join(':')
     if (config.findCommand(prefix) && subcommands(config.commandIDs, prefix).length === 0) {
       return config.runCommand(prefix, [...words.slice(n), ...argv])
     }
   }
+  return unknown(words, argv, config)
+}
+
+function unknown(words: string[], argv: string[], config: { bin: string; commandIDs: string[] }): undefined {
   // The deepest topic the words reach, and the word after it that names nothing.
   let depth = 0
   while (depth < words.length - 1 && subcommands(config.commandIDs, words.slice(0, depth + 1).join(':')).length > 0) depth++

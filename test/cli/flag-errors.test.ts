@@ -154,6 +154,19 @@ describe('words that name no command', () => {
   })
 })
 
+describe('edgerun help', () => {
+  it('shows the help of the command or topic named, and refuses a name that is neither', async () => {
+    expect((await runCli(['help'])).stdout).toContain('COMMANDS')
+    const list = await runCli(['help', 'jobs', 'list'])
+    expect(list.stdout).toContain('$ edgerun jobs list')
+    expect(list.stdout).toContain('--limit=<value>')
+    expect(list.exitCode).toBe(0)
+    const unknown = await runCli(['help', 'frob'])
+    expect(unknown.stderr).toBe('error: frob is not a command of edgerun; its commands: broker, demo, jobs, master, nodes, submit, up, users, worker\n')
+    expect(unknown.exitCode).toBe(2)
+  })
+})
+
 describe('every checked flag of every command', () => {
   // oclif.manifest.json (written by `npm run build`) lists the commands and their flags.
   const manifest = JSON.parse(readFileSync(`${ROOT}oclif.manifest.json`, 'utf8')) as {
