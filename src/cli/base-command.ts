@@ -8,7 +8,7 @@ import { toEdgerunError } from './parse-errors.js'
  *
  * Commands import only oclif, their flags and this at the top, and `await import()` what they
  * run inside `run()`: oclif loads a command module to parse its flags, so a bad flag (and help,
- * which comes from oclif.manifest.json) never waits for mqtt, aedes, zod or SQLite to load.
+ * which comes from oclif.manifest.json) never waits for mqtt, aedes, pino or SQLite to load.
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
