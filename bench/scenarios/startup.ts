@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { median, round } from '../lib/stats.js'
 
@@ -8,6 +9,8 @@ const BIN = `${ROOT}bin/run.js`
 
 export interface StartupFigures {
   runs: number
+  /** With STARTUP_BASELINE=DIR (another built checkout): its ratios, from the same interleaved runs. */
+  baseline?: { dir: string; versionRatio: number; helpRatio: number; flagErrorRatio: number }
   /** Medians in ms of the same run's interleaved rounds. */
   nodeMs: number
   versionMs: number
@@ -20,8 +23,10 @@ export interface StartupFigures {
   manifest: boolean
 }
 
+type CaseName = 'node' | 'version' | 'help' | 'flagError' | 'baselineVersion' | 'baselineHelp' | 'baselineFlagError'
+
 interface Case {
-  name: 'node' | 'version' | 'help' | 'flagError'
+  name: CaseName
   args: string[]
   /** What a healthy run prints and exits with; a run that does not is a failure, not a figure. */
   expect: { status: number; output: RegExp }
@@ -35,21 +40,36 @@ const CASES: Case[] = [
   { name: 'flagError', args: [BIN, 'jobs', 'list', '--limit', '0'], expect: { status: 2, output: /--limit 0: must be/ } },
 ]
 
+/** The same three commands of another checkout (an older commit, built), for before/after. */
+function baselineCases(dir: string): Case[] {
+  const bin = join(dir, 'bin', 'run.js')
+  return [
+    { name: 'baselineVersion', args: [bin, '--version'], expect: { status: 0, output: /^edgerun\/\d+\.\d+\.\d+ / } },
+    { name: 'baselineHelp', args: [bin, '--help'], expect: { status: 0, output: /COMMANDS/ } },
+    // Older versions word it differently ("Parsing --limit"); only the exit status is checked.
+    { name: 'baselineFlagError', args: [bin, 'jobs', 'list', '--limit', '0'], expect: { status: 2, output: /limit/ } },
+  ]
+}
+
 /**
  * Start-up: `edgerun --version` and `edgerun --help` against a bare `node -e 0`, the cases taking
  * turns run after run so that a noisy moment costs every case alike; each figure is a median.
  */
-export async function measureStartup(runs = 21): Promise<StartupFigures> {
-  const times: Record<Case['name'], number[]> = { node: [], version: [], help: [], flagError: [] }
-  for (const c of CASES) once(c) // warm the file cache; not timed
+export async function measureStartup(runs = 21, baselineDir = process.env.STARTUP_BASELINE): Promise<StartupFigures> {
+  const cases = [...CASES, ...(baselineDir ? baselineCases(baselineDir) : [])]
+  const times = Object.fromEntries(cases.map((c) => [c.name, [] as number[]])) as Record<CaseName, number[]>
+  for (const c of cases) once(c) // warm the file cache; not timed
   for (let i = 0; i < runs; i++) {
-    for (const c of CASES) times[c.name].push(once(c))
+    for (const c of cases) times[c.name].push(once(c))
   }
   const nodeMs = median(times.node)
-  const m = (name: Case['name']) => round(median(times[name]), 1)
-  const ratio = (name: Case['name']) => round(median(times[name]) / nodeMs, 2)
+  const m = (name: CaseName) => round(median(times[name]), 1)
+  const ratio = (name: CaseName) => round(median(times[name]) / nodeMs, 2)
   return {
     runs,
+    ...(baselineDir
+      ? { baseline: { dir: baselineDir, versionRatio: ratio('baselineVersion'), helpRatio: ratio('baselineHelp'), flagErrorRatio: ratio('baselineFlagError') } }
+      : {}),
     nodeMs: round(nodeMs, 1),
     versionMs: m('version'),
     helpMs: m('help'),
