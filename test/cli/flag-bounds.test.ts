@@ -51,6 +51,7 @@ const pairs: Array<[string, IntegerFlag, (value: number) => z.ZodSafeParseResult
   ['submit --priority', SubmitCommand.flags.priority, (v) => jobSpecSchema.safeParse({ kind: 'noop', id: 'x', priority: v })],
   ['submit --timeout', SubmitCommand.flags.timeout, (v) => jobSpecSchema.safeParse({ kind: 'noop', id: 'x', timeoutMs: v })],
   ['submit --attempts', SubmitCommand.flags.attempts, (v) => jobSpecSchema.safeParse({ kind: 'noop', id: 'x', maxAttempts: v })],
+  ['submit --max-lost', SubmitCommand.flags['max-lost'], (v) => jobSpecSchema.safeParse({ kind: 'noop', id: 'x', maxLost: v })],
   ['submit --sleep', SubmitCommand.flags.sleep, (v) => jobSpecSchema.safeParse({ kind: 'noop', id: 'x', sleepMs: v })],
 ]
 
