@@ -111,11 +111,13 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   }
   for (const listener of [server, tlsServer]) if (listener) countDrops(listener, security.counters, logger)
   const address = server.address() as net.AddressInfo
-  // Clustered, followers may subscribe on another broker process: job events always go out.
+  // Clustered, followers may subscribe on another broker process: job events always go out, and
+  // nothing is known of when a reply topic was subscribed to.
   const watchPrefix = options.redisUrl ? undefined : prefixes.jobs(options.master.namespace)
+  const replyPrefix = options.redisUrl ? undefined : prefixes.replies(options.master.namespace)
   if (store) {
     master = new Master(options.master, {
-      transport: new AedesTransport(aedes, logger, watchPrefix),
+      transport: new AedesTransport(aedes, logger, watchPrefix, replyPrefix),
       store,
       logger,
       visibility: security.visibility,

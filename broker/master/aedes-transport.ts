@@ -1,6 +1,7 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import type { Logger } from '../../src/logging/logger.js'
 import { topicMatches } from '../../src/protocol/index.js'
+import { SubscribedSince } from './subscribed-since.js'
 import type { Transport } from './transport.js'
 
 type Deliver = (packet: AedesPublishPacket, callback: () => void) => void
@@ -15,12 +16,17 @@ export class AedesTransport implements Transport {
   /**
    * @param watchPrefix topics under it are published only when some client could receive them
    * (a job's event topic nobody follows costs a match and an allocation per event otherwise).
+   * @param replyPrefix reply topics under it report when they were last subscribed to.
    */
+  private readonly replySubscriptions: SubscribedSince | undefined
+
   constructor(
     private readonly aedes: Aedes,
     private readonly logger: Logger,
     private readonly watchPrefix?: string,
+    replyPrefix?: string,
   ) {
+    this.replySubscriptions = replyPrefix ? new SubscribedSince(aedes, replyPrefix) : undefined
     if (watchPrefix) {
       aedes.on('subscribe', (subscriptions, client) => {
         for (const { topic, qos } of subscriptions) {
@@ -37,6 +43,10 @@ export class AedesTransport implements Transport {
         for (const topic of [...(this.byClient.get(client.id) ?? [])]) this.untrack(client.id, topic)
       })
     }
+  }
+
+  lastSubscribedAt(topic: string): number | undefined {
+    return this.replySubscriptions?.of(topic)
   }
 
   hasSubscribers(topic: string): boolean {

@@ -12,7 +12,8 @@ import {
   type RpcReply,
   type RunningEntry,
 } from '../../src/protocol/index.js'
-import { lostCount, primaryTarget, type JobRecord, type ReplyTarget } from '../store/job-record.js'
+import { answers, lostCount, primaryTarget, type JobRecord, type ReplyTarget } from '../store/job-record.js'
+import { RecentSends } from './recent-sends.js'
 import type { Transport } from './transport.js'
 
 type Distribute<T> = T extends unknown ? Omit<T, 'v' | 'jobId' | 'correlationId'> : never
@@ -37,6 +38,7 @@ export function resultBody(job: JobRecord): Extract<JobReplyBody, { type: 'resul
 export class Notifier {
   /** While `batched()` runs: replies held for jobs submitted with batchReplies, by replyTo. */
   private held: Map<string, object[]> | undefined
+  private readonly repeats = new RecentSends()
 
   constructor(
     private readonly transport: Transport,
@@ -61,6 +63,22 @@ export class Notifier {
       // The event topic carries the first submitter's correlationId, whatever the others asked.
       this.transport.publish(events, payload ?? encode(replyOf(primary, job.id, body)), { qos: 1 })
     }
+  }
+
+  /**
+   * The result of a final job, again, for a submit of its id. Skipped only when this very target
+   * (replyTo and correlationId) was sent the result while a subscription that is still live
+   * existed: the client resubmitted while its result was on the way, and a second copy would
+   * report the job twice. When the transport cannot tell (an external or clustered broker), the
+   * result goes again; docs/protocol.md §4 says a client may then see it twice.
+   */
+  repeatResult(job: JobRecord, target: ReplyTarget, now: number): void {
+    const since = this.transport.lastSubscribedAt?.(target.replyTo)
+    // The result itself went out just after its final save; a repeat, when it was sent.
+    const sent = Math.max(answers(job, target) ? job.updatedAt : -Infinity, this.repeats.get(job.id, target) ?? -Infinity)
+    if (since !== undefined && since < sent) return
+    this.repeats.set(job.id, target, now)
+    this.toTarget(target, job.id, resultBody(job))
   }
 
   /**

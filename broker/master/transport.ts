@@ -13,6 +13,11 @@ export interface Transport {
    * subscription (the embedded broker) can say no; the others always answer true.
    */
   hasSubscribers?(topic: string): boolean
+  /**
+   * When the newest live subscription to exactly `topic` was made, if the transport can see it
+   * (only the embedded broker, and not when clustered); undefined otherwise.
+   */
+  lastSubscribedAt?(topic: string): number | undefined
   /** Called after the transport's connection came back (never for the in-process transport). */
   onReconnect?(handler: () => void): void
   close(): Promise<void>

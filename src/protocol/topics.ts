@@ -30,6 +30,7 @@ export const filters = {
 /** Topic prefixes, for code that must tell whole families of topics apart. */
 export const prefixes = {
   jobs: (ns: string) => `${ns}/jobs/`,
+  replies: (ns: string) => `${ns}/reply/`,
 } as const
 
 export type ParsedTopic =

@@ -33,6 +33,27 @@ describe('resubmitted ids, from a plain MQTT client', () => {
     expect(first.resultsOf('done')).toHaveLength(1)
   })
 
+  it('a resubmit while the result is on its way, or twice in a row, still gets one result', async () => {
+    cluster = await TestCluster.start()
+    await cluster.worker()
+    const first = await plain('first')
+    first.submit({ id: 'once', kind: 'noop', correlationId: 'c-1' })
+    await waitFor(() => first.resultOf('once'), { what: 'the result' })
+    // Subscribed since before the job ended: that subscription got the result, so no copy.
+    first.resubmit('once')
+    // A new subscriber asks twice before its answer comes: one copy.
+    const late = await plain('late')
+    late.submit({ id: 'once', kind: 'noop', correlationId: 'c-9' })
+    late.resubmit('once')
+    await waitFor(() => late.resultOf('once'), { what: 'the late result' })
+    // A marker submit behind them: once it is answered, both resubmits were handled.
+    first.submit({ id: 'marker', kind: 'noop' })
+    late.submit({ id: 'marker-late', kind: 'noop' })
+    await waitFor(() => first.resultOf('marker') && late.resultOf('marker-late'), { what: 'the markers' })
+    expect(first.resultsOf('once')).toHaveLength(1)
+    expect(late.resultsOf('once')).toHaveLength(1)
+  })
+
   it('a live id is answered accepted/duplicate, and its result reaches every submitter of the id once each', async () => {
     cluster = await TestCluster.start()
     await cluster.worker()

@@ -3,7 +3,6 @@ import { addWatcher, admittedRecord, answers, type JobRecord, type ReplyTarget }
 import type { MasterContext } from '../context.js'
 import type { Lifecycle } from '../lifecycle.js'
 import { describeRequirement, requirementOf } from '../requirement.js'
-import { resultBody } from '../notifier.js'
 import { availability } from '../scheduler.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
 import type { Visibility } from './rpc.js'
@@ -154,7 +153,7 @@ function answerDuplicate(ctx: MasterContext, lifecycle: Lifecycle, submit: Submi
   // A parked job comes back into memory only to be changed; a store record may turn out final.
   const job = isFinal(known.state) || answers(known, target) ? known : (lifecycle.unpark(known.id) ?? ctx.store.get(known.id) ?? known)
   if (isFinal(job.state)) {
-    ctx.afterFlush(() => ctx.notifier.toTarget(target, job.id, resultBody(job)))
+    ctx.afterFlush(() => ctx.notifier.repeatResult(job, target, ctx.now()))
     return
   }
   if (addWatcher(job, target)) lifecycle.save(job)
