@@ -12,7 +12,8 @@ import { percentile } from './lib/stats.js'
  * MODE=sequential measures one job at a time (p50/p99) instead; STORE=memory swaps the SQLite
  * store out, to show what the store costs (never a published figure: the store must be on).
  * SYSTEM=plain submits to edgerun with a plain mqtt.js client (bench/roles/plain-submitter.ts;
- * NODELAY=1 sets TCP_NODELAY on its socket). WORKERS=n starts n edgerun workers (1,000 slots each).
+ * NODELAY=1 sets TCP_NODELAY on its socket, PLAIN_FIELDS='{"progress":false}' adds fields to its
+ * submits). WORKERS=n starts n edgerun workers (1,000 slots each).
  */
 const system = (process.env.SYSTEM ?? 'edgerun') as 'edgerun' | 'floor' | 'plain'
 const mode = (process.env.MODE ?? 'throughput') as 'throughput' | 'sequential'
@@ -34,8 +35,8 @@ const workerCpu0 = workersCpu()
 const total = Number(process.env.JOBS ?? (mode === 'sequential' ? 2000 : 20000))
 const perJob = (ms: number) => `${Math.round((ms / total) * 1000)} µs/job`
 const role = system === 'plain' ? 'plain-submitter' : 'submitter'
-const roleConfig = { system, url: broker.url, ns, mode, total, kind: 'noop', noDelay: process.env.NODELAY === '1' }
-const label = `${system}${system === 'plain' && roleConfig.noDelay ? ' (TCP_NODELAY)' : ''} (${store}, ${workers.length} worker${workers.length > 1 ? 's' : ''})`
+const roleConfig = { system, url: broker.url, ns, mode, total, kind: 'noop', noDelay: process.env.NODELAY === '1', fields: JSON.parse(process.env.PLAIN_FIELDS ?? '{}') as Record<string, unknown> }
+const label = `${system}${system === 'plain' && roleConfig.noDelay ? ' (TCP_NODELAY)' : ''}${system === 'plain' && process.env.PLAIN_FIELDS ? ` ${process.env.PLAIN_FIELDS}` : ''} (${store}, ${workers.length} worker${workers.length > 1 ? 's' : ''})`
 if (mode === 'sequential') {
   const { latencies } = await startRole<{ latencies: number[] }>(role, { ...roleConfig, inFlight: 1 }).result
   const at = (p: number) => percentile(latencies, p).toFixed(3)

@@ -10,6 +10,8 @@ interface Config {
   inFlight: number
   /** Off by default: what `mqtt.connect` does. On: TCP_NODELAY, as a careful third party might set. */
   noDelay?: boolean
+  /** Fields added to every submit, for A/B runs (`{"progress": false}`); none in the bench's row. */
+  fields?: Record<string, unknown>
 }
 
 /**
@@ -40,7 +42,7 @@ const send = (i: number) =>
   new Promise<void>((resolve) => {
     const id = `p-${process.pid}-${seq++}-${i < 0 ? `w${-i}` : i}`
     waiting.set(id, resolve)
-    client.publish(`${config.ns}/submit`, JSON.stringify({ v: 1, type: 'submit', id, kind: 'noop', replyTo }), { qos: 1 })
+    client.publish(`${config.ns}/submit`, JSON.stringify({ v: 1, type: 'submit', id, kind: 'noop', replyTo, ...config.fields }), { qos: 1 })
   })
 process.stdout.write('ready\n')
 if (config.mode === 'throughput') {
