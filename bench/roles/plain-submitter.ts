@@ -29,13 +29,21 @@ const client = await mqtt.connectAsync(config.url, {
 if (config.noDelay) (client.stream as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true)
 const replyTo = `${config.ns}/reply/plain-${process.pid}`
 const waiting = new Map<string, () => void>()
-client.on('message', (_topic, payload) => {
-  const reply = JSON.parse(payload.toString()) as { type: string; jobId?: string; state?: string }
+interface Reply {
+  type: string
+  jobId?: string
+  state?: string
+  replies?: Reply[]
+}
+const onReply = (reply: Reply) => {
+  // A `batch` comes only to a submit that asked for it (PLAIN_FIELDS in profile.js), never in the bench's row.
+  if (reply.type === 'batch') return reply.replies?.forEach(onReply)
   if (reply.type !== 'result' || !reply.jobId) return
-  if (reply.state !== 'succeeded') throw new Error(`job ${reply.jobId} ended ${reply.state}: ${payload.toString()}`)
+  if (reply.state !== 'succeeded') throw new Error(`job ${reply.jobId} ended ${reply.state}: ${JSON.stringify(reply)}`)
   waiting.get(reply.jobId)?.()
   waiting.delete(reply.jobId)
-})
+}
+client.on('message', (_topic, payload) => onReply(JSON.parse(payload.toString()) as Reply))
 await client.subscribeAsync(replyTo, { qos: 1 })
 let seq = 0
 const send = (i: number) =>
