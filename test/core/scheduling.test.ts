@@ -1,7 +1,7 @@
-import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TestCluster } from '../helpers/cluster.js'
-import { withTimeout } from '../helpers/wait.js'
+import { PlainSubmitter } from '../helpers/plain-submitter.js'
+import { waitFor } from '../helpers/wait.js'
 
 /**
  * Scheduling seen from outside (docs/protocol.md §10): a plain mqtt.js client speaking only the
@@ -9,33 +9,22 @@ import { withTimeout } from '../helpers/wait.js'
  */
 describe('scheduling across nodes (docs/protocol.md §10)', () => {
   let cluster: TestCluster | undefined
-  let client: mqtt.MqttClient | undefined
+  let submitter: PlainSubmitter | undefined
   afterEach(async () => {
-    await client?.endAsync()
+    await submitter?.close()
     await cluster?.close()
   })
 
-  async function setUp() {
+  async function setUp(): Promise<(id: string, extra?: Record<string, unknown>) => Promise<string>> {
     cluster = await TestCluster.start()
     for (let i = 0; i < 3; i++) await cluster.worker({ slots: 10 })
-    client = await mqtt.connectAsync(cluster.url, { protocolVersion: 4, reconnectPeriod: 0 })
-    const replyTo = `${cluster.namespace}/reply/plain-${Math.random().toString(36).slice(2)}`
-    const results = new Map<string, (node: string) => void>()
-    client.on('message', (_topic, payload) => {
-      const reply = JSON.parse(payload.toString())
-      if (reply.type === 'result' && reply.state === 'succeeded') results.get(reply.jobId)?.(reply.node)
-    })
-    await client.subscribeAsync(replyTo, { qos: 1 })
-    const run = (id: string, extra: Record<string, unknown> = {}) =>
-      withTimeout(
-        new Promise<string>((resolve) => {
-          results.set(id, resolve)
-          client!.publish(`${cluster!.namespace}/submit`, JSON.stringify({ v: 1, type: 'submit', id, kind: 'noop', replyTo, ...extra }), { qos: 1 })
-        }),
-        10_000,
-        `result of ${id}`,
-      )
-    return run
+    submitter = await PlainSubmitter.connect(cluster.url, cluster.namespace, 'plain')
+    return async (id, extra = {}) => {
+      submitter!.submit({ id, kind: 'noop', ...extra })
+      const result = await waitFor(() => submitter!.resultOf(id), { timeoutMs: 10_000, what: `the result of ${id}` })
+      expect(result.state).toBe('succeeded')
+      return String(result.node)
+    }
   }
 
   it('one job at a time stays on one node while the nodes are tied (the one placed most recently)', async () => {
