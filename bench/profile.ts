@@ -38,12 +38,17 @@ const role = system === 'plain' ? 'plain-submitter' : 'submitter'
 const roleConfig = { system, url: broker.url, ns, mode, total, kind: 'noop', noDelay: process.env.NODELAY === '1', fields: JSON.parse(process.env.PLAIN_FIELDS ?? '{}') as Record<string, unknown> }
 const label = `${system}${system === 'plain' && roleConfig.noDelay ? ' (TCP_NODELAY)' : ''}${system === 'plain' && process.env.PLAIN_FIELDS ? ` ${process.env.PLAIN_FIELDS}` : ''} (${store}, ${workers.length} worker${workers.length > 1 ? 's' : ''})`
 if (mode === 'sequential') {
-  const { latencies } = await startRole<{ latencies: number[] }>(role, { ...roleConfig, inFlight: 1 }).result
+  const { latencies, received } = await startRole<{ latencies: number[]; received?: Record<string, number> }>(role, { ...roleConfig, inFlight: 1 }).result
   const at = (p: number) => percentile(latencies, p).toFixed(3)
-  process.stderr.write(`${label}: sequential p50 ${at(50)} ms, p99 ${at(99)} ms; CPU: broker ${perJob(selfCpuMs() - brokerCpu0)}, workers ${perJob(workersCpu() - workerCpu0)}\n`)
+  process.stderr.write(`${label}: sequential p50 ${at(50)} ms, p99 ${at(99)} ms; CPU: broker ${perJob(selfCpuMs() - brokerCpu0)}, workers ${perJob(workersCpu() - workerCpu0)}${replies(received)}\n`)
 } else {
-  const result = await startRole<LoadResult>(role, { ...roleConfig, inFlight: 1000 }).result
-  process.stderr.write(`${label}: ${Math.round(result.jobsPerSec)} jobs/s; CPU: broker ${perJob(selfCpuMs() - brokerCpu0)}, workers ${perJob(workersCpu() - workerCpu0)}, submitter ${perJob(result.cpuMs)}\n`)
+  const result = await startRole<LoadResult & { received?: Record<string, number> }>(role, { ...roleConfig, inFlight: 1000 }).result
+  process.stderr.write(`${label}: ${Math.round(result.jobsPerSec)} jobs/s; CPU: broker ${perJob(selfCpuMs() - brokerCpu0)}, workers ${perJob(workersCpu() - workerCpu0)}, submitter ${perJob(result.cpuMs)}${replies(result.received)}\n`)
+}
+/** The plain client's replies per job, by type (the sequential run's 50 warm-up jobs included). */
+function replies(received: Record<string, number> | undefined): string {
+  if (!received) return ''
+  return `; replies per job: ${Object.entries(received).map(([type, n]) => `${type} ${(n / total).toFixed(2)}`).join(', ')}`
 }
 const storeStats = (broker.edgerun?.store as { stats?: { commits: number; rowsWritten: number } } | undefined)?.stats
 if (storeStats) process.stderr.write(`store: ${storeStats.commits} commits, ${(storeStats.rowsWritten / total).toFixed(2)} rows/job, ${(storeStats.rowsWritten / storeStats.commits).toFixed(1)} rows/commit\n`)

@@ -35,7 +35,10 @@ interface Reply {
   state?: string
   replies?: Reply[]
 }
+/** Replies by type, so a run shows how many messages a job cost the client (and the broker). */
+const received: Record<string, number> = {}
 const onReply = (reply: Reply) => {
+  received[reply.type] = (received[reply.type] ?? 0) + 1
   // A `batch` comes only to a submit that asked for it (PLAIN_FIELDS in profile.js), never in the bench's row.
   if (reply.type === 'batch') return reply.replies?.forEach(onReply)
   if (reply.type !== 'result' || !reply.jobId) return
@@ -54,8 +57,8 @@ const send = (i: number) =>
   })
 process.stdout.write('ready\n')
 if (config.mode === 'throughput') {
-  report(await throughput(send, config.total, config.inFlight))
+  report({ ...(await throughput(send, config.total, config.inFlight)), received })
 } else {
-  report({ latencies: await sequential(send, config.total) })
+  report({ latencies: await sequential(send, config.total), received })
 }
 process.exit(0)
