@@ -59,29 +59,39 @@ function medianFigures(list: SystemFigures[]): SystemFigures {
   }
 }
 
-if (want('throughput')) {
-  // The three systems take turns, `repeats` rounds, and each figure is the median of its rounds:
+// `--only plain`: the same interleaved rounds without BullMQ and the one-round extras, for A/B runs
+// of the plain client against the floor and EdgerunClient.
+if (want('throughput') || want('plain')) {
+  const full = want('throughput')
+  // One job at a time, a plain mqtt.js client waits ~40 ms per job on Nagle and delayed ACK
+  // (BENCHMARKS.md): 200 jobs give its p50; the TCP_NODELAY rows give edgerun's own latency.
+  const plainSizes = { ...sizes, sequential: Math.min(sizes.sequential, 200) }
+  const seqOnly = { ...sizes, total: 0 }
+  const systems: Array<{ key: string; what: string; run: () => Promise<SystemFigures | undefined> }> = [
+    { key: 'floor', what: 'floor (raw 4-hop MQTT on Aedes)', run: () => measureFloor(sizes) },
+    { key: 'edgerun', what: 'edgerun (1 worker, noop, SQLite store)', run: () => measureEdgerun(sizes) },
+    { key: 'plain', what: 'edgerun, plain mqtt.js submitter (protocol defaults, Nagle on)', run: () => measureEdgerun(plainSizes, { client: 'plain' }) },
+    { key: 'plainNoDelay', what: 'edgerun, plain submitter with TCP_NODELAY, sequential only, 1 worker', run: () => measureEdgerun(seqOnly, { client: 'plain', noDelay: true }) },
+    { key: 'plainNoDelay3Workers', what: 'the same, 3 workers', run: () => measureEdgerun(seqOnly, { client: 'plain', noDelay: true, workers: 3 }) },
+    ...(full ? [{ key: 'bullmq', what: 'bullmq + redis', run: () => measureBullmq(sizes) }] : []),
+  ]
+  // The systems take turns, `repeats` rounds, and each figure is the median of its rounds:
   // a noisy neighbour then costs every system alike instead of whichever ran at that moment.
   const repeats = values.quick ? 1 : 3
-  const rounds: Record<'floor' | 'edgerun' | 'bullmq', SystemFigures[]> = { floor: [], edgerun: [], bullmq: [] }
+  const rounds: Record<string, SystemFigures[]> = Object.fromEntries(systems.map(({ key }) => [key, []]))
   for (let r = 1; r <= repeats; r++) {
-    log(`round ${r}/${repeats}: floor (raw 4-hop MQTT on Aedes)…`)
-    const floor = await round_(`floor round ${r}`, () => measureFloor(sizes))
-    if (floor) rounds.floor.push(floor)
-    log(`  ${JSON.stringify(floor)}`)
-    log(`round ${r}/${repeats}: edgerun (1 worker, noop, SQLite store)…`)
-    const edgerun = await round_(`edgerun round ${r}`, () => measureEdgerun(sizes))
-    if (edgerun) rounds.edgerun.push(edgerun)
-    log(`  ${JSON.stringify(edgerun)}`)
-    log(`round ${r}/${repeats}: bullmq + redis…`)
-    const bull = await round_(`bullmq round ${r}`, () => measureBullmq(sizes))
-    if (bull) rounds.bullmq.push(bull)
-    log(`  ${JSON.stringify(bull ?? (redisAvailable() ? 'failed' : 'skipped: redis-server not found'))}`)
+    for (const { key, what, run } of systems) {
+      log(`round ${r}/${repeats}: ${what}…`)
+      const figures = await round_(`${key} round ${r}`, run)
+      if (figures) rounds[key]!.push(figures)
+      log(`  ${JSON.stringify(figures ?? (key === 'bullmq' && !redisAvailable() ? 'skipped: redis-server not found' : 'failed'))}`)
+    }
   }
-  results.floor = medianFigures(rounds.floor)
-  results.edgerun = medianFigures(rounds.edgerun)
-  results.bullmq = rounds.bullmq.length > 0 ? medianFigures(rounds.bullmq) : { jobsPerSec: null, skipped: redisAvailable() ? 'every round failed' : 'redis-server not found' }
+  for (const { key } of systems) if (key !== 'bullmq') results[key] = medianFigures(rounds[key]!)
+  if (full) results.bullmq = rounds.bullmq!.length > 0 ? medianFigures(rounds.bullmq!) : { jobsPerSec: null, skipped: redisAvailable() ? 'every round failed' : 'redis-server not found' }
   results.rounds = rounds
+}
+if (want('throughput')) {
   log('edgerun: 2 workers, noop…')
   results.edgerun2Workers = await measureEdgerun(sizes, { workers: 2 })
   log(`  ${JSON.stringify(results.edgerun2Workers)}`)

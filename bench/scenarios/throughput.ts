@@ -17,15 +17,15 @@ export interface LoadSizes {
   sequential: number
 }
 
-async function drive(system: 'floor' | 'edgerun', url: string, ns: string, sizes: LoadSizes, kind: 'noop' | 'command', submitters = 1): Promise<SystemFigures> {
-  const per = Math.ceil(sizes.total / submitters)
-  const roles = Array.from({ length: submitters }, () =>
-    startRole<LoadResult>('submitter', { system, url, ns, mode: 'throughput', total: per, inFlight: Math.ceil(sizes.inFlight / submitters), kind }),
-  )
-  const results = await Promise.all(roles.map((role) => role.result))
-  const jobsPerSec = results.reduce((sum, r) => sum + r.jobsPerSec, 0)
-  const seqRole = startRole<{ latencies: number[] }>('submitter', { system, url, ns, mode: 'sequential', total: sizes.sequential, inFlight: 1, kind })
-  const { latencies } = await seqRole.result
+/** Who submits: the floor's raw sender, `EdgerunClient`, or a plain mqtt.js client (bench/roles/plain-submitter.ts). */
+export type Submitter = 'floor' | 'edgerun' | 'plain'
+
+/** `sizes.total` 0 skips the throughput phase (`jobsPerSec` is then NaN, `null` in the JSON). */
+async function drive(system: Submitter, url: string, ns: string, sizes: LoadSizes, kind: 'noop' | 'command', noDelay = false): Promise<SystemFigures> {
+  const role = system === 'plain' ? 'plain-submitter' : 'submitter'
+  const config = { system, url, ns, kind, noDelay }
+  const { jobsPerSec } = sizes.total > 0 ? await startRole<LoadResult>(role, { ...config, mode: 'throughput', total: sizes.total, inFlight: sizes.inFlight }).result : { jobsPerSec: NaN }
+  const { latencies } = await startRole<{ latencies: number[] }>(role, { ...config, mode: 'sequential', total: sizes.sequential, inFlight: 1 }).result
   return { jobsPerSec: round(jobsPerSec, 0), seqP50Ms: round(percentile(latencies, 50)), seqP99Ms: round(percentile(latencies, 99)) }
 }
 
@@ -42,7 +42,15 @@ export async function measureFloor(sizes: LoadSizes): Promise<SystemFigures> {
   }
 }
 
-export async function measureEdgerun(sizes: LoadSizes, options: { workers?: number; kind?: 'noop' | 'command'; slots?: number } = {}): Promise<SystemFigures> {
+/**
+ * edgerun's broker-master (SQLite store on) with `workers` worker processes. `client: 'plain'`
+ * submits with a plain mqtt.js client (noop jobs only) instead of `EdgerunClient`, with Nagle on
+ * as `mqtt.connect` leaves it unless `noDelay`.
+ */
+export async function measureEdgerun(
+  sizes: LoadSizes,
+  options: { workers?: number; kind?: 'noop' | 'command'; slots?: number; client?: 'edgerun' | 'plain'; noDelay?: boolean } = {},
+): Promise<SystemFigures> {
   const ns = `er-${randomBytes(3).toString('hex')}`
   const broker = await edgerunBroker(ns)
   const workers: ChildProcess[] = []
@@ -50,7 +58,7 @@ export async function measureEdgerun(sizes: LoadSizes, options: { workers?: numb
     for (let i = 1; i <= (options.workers ?? 1); i++) {
       workers.push(await edgerunWorker(broker.url, ns, `w${i}`, ['--slots', String(options.slots ?? 1000), '--no-judge', '--command', 'true=/bin/true']))
     }
-    return await drive('edgerun', broker.url, ns, sizes, options.kind ?? 'noop')
+    return await drive(options.client ?? 'edgerun', broker.url, ns, sizes, options.kind ?? 'noop', options.noDelay)
   } finally {
     await Promise.all(workers.map((worker) => stop(worker)))
     await broker.close()

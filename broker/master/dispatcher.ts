@@ -3,7 +3,7 @@ import type { Lifecycle } from './lifecycle.js'
 import { runsBefore, type QueueClass, type QueueEntry } from './job-queue.js'
 import type { NodeEntry } from './node-table.js'
 import { ReadAhead } from './read-ahead.js'
-import { pickNode } from './scheduler.js'
+import { markPlaced, pickNode } from './scheduler.js'
 
 /**
  * Matches queued jobs to free slots. Runs once per burst of events (a microtask, so a job that
@@ -59,6 +59,7 @@ export class Dispatcher {
         const entry = ctx.queue.take(best.queueClass)
         if (!entry) continue
         best.node.inFlight.add(entry.id)
+        markPlaced(best.node)
         picks.push({ id: entry.id, node: best.node })
       }
       if (picks.length === 0) break

@@ -15,6 +15,8 @@ export interface NodeEntry {
   since: number
   /** Jobs the master has assigned to this node and not yet seen finish or lost. */
   inFlight: Set<string>
+  /** When the master last placed a job here, in placement order (0: never); the scheduler's tie-break. */
+  lastPlaced: number
   /**
    * Set after a master restart: the node's next birth, whatever its epoch, is the truth about
    * which of its jobs it still holds.
@@ -125,6 +127,7 @@ export class NodeTable {
       version: '',
       since: 0,
       inFlight: new Set(),
+      lastPlaced: 0,
       reconciling: false,
     }
   }
