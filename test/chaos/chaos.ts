@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { EdgerunClient } from '../../src/client/client.js'
 import { FaultProxy } from '../helpers/fault-proxy.js'
 import { freePort } from '../helpers/ports.js'
-import { spawnCli, type CliProcess } from '../helpers/processes.js'
+import { spawnBroker, spawnCli, type CliProcess } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 import { Ledger } from './ledger.js'
 import { between, seededRandom } from './random.js'
@@ -170,12 +170,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-async function startBroker(port: number, dataDir: string, namespace: string): Promise<CliProcess> {
-  const broker = spawnCli(['broker', '--port', String(port), '--data-dir', dataDir, '--namespace', namespace, '--ack-timeout', '2000', '--reconcile-timeout', '3000', '--run-grace', '5000', '--log-level', 'silent'])
-  await waitFor(() => broker.output().includes('listening') || broker.child.exitCode !== null, { timeoutMs: 20_000, what: 'broker listening' })
-  if (!broker.output().includes('listening')) throw new Error(`broker did not start: ${broker.output()}`)
-  return broker
-}
+const startBroker = (port: number, dataDir: string, namespace: string) =>
+  spawnBroker(port, dataDir, namespace, ['--ack-timeout', '2000', '--reconcile-timeout', '3000', '--run-grace', '5000'])
 
 /** The fault whose share of the weights `roll` (0 … their sum) falls in. */
 function pick(faults: readonly Fault[], roll: number): Fault {

@@ -48,3 +48,14 @@ export async function spawnWorker(url: string, namespace: string, id: string, ex
   await waitFor(() => worker.output().includes('online'), { timeoutMs: 15_000, what: `worker ${id} online; output: ${worker.output()}` })
   return worker
 }
+
+/**
+ * A real `edgerun broker` process with its SQLite store in `dataDir`; resolves once it listens,
+ * and fails at once, with its output, if it exits first.
+ */
+export async function spawnBroker(port: number, dataDir: string, namespace: string, extra: string[] = []): Promise<CliProcess> {
+  const broker = spawnCli(['broker', '--port', String(port), '--data-dir', dataDir, '--namespace', namespace, '--log-level', 'silent', ...extra])
+  await waitFor(() => broker.output().includes('listening') || broker.child.exitCode !== null, { timeoutMs: 20_000, what: `broker listening: ${broker.output()}` })
+  if (!broker.output().includes('listening')) throw new Error(`broker did not start: ${broker.output()}`)
+  return broker
+}

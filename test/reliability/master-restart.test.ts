@@ -4,15 +4,11 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EdgerunClient, type FinalReply } from '../../src/client/client.js'
 import { uniqueNamespace } from '../helpers/cluster.js'
-import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
+import { spawnBroker, spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 import { freePort } from '../helpers/ports.js'
 
-async function startBroker(port: number, dataDir: string, namespace: string): Promise<CliProcess> {
-  const broker = spawnCli(['broker', '--port', String(port), '--data-dir', dataDir, '--namespace', namespace, '--reconcile-timeout', '1500', '--log-level', 'silent'])
-  await waitFor(() => broker.output().includes('listening'), { timeoutMs: 15_000, what: `broker listening: ${broker.output()}` })
-  return broker
-}
+const startBroker = (port: number, dataDir: string, namespace: string) => spawnBroker(port, dataDir, namespace, ['--reconcile-timeout', '1500'])
 
 describe('master restart (kill -9 of the broker-master, same --data-dir and port)', () => {
   const processes: CliProcess[] = []

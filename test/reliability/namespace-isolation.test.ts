@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Worker } from '../../src/worker/worker.js'
 import { uniqueNamespace } from '../helpers/cluster.js'
 import { freePort } from '../helpers/ports.js'
-import { spawnCli, type CliProcess } from '../helpers/processes.js'
+import { spawnBroker, type CliProcess } from '../helpers/processes.js'
 import { runCli } from '../helpers/run-command.js'
 import { waitFor, withTimeout } from '../helpers/wait.js'
 
@@ -15,9 +15,7 @@ type Message = Record<string, unknown> & { type: string }
 /** A real `edgerun broker` (broker-master with its SQLite store in `dataDir`) serving `namespace`. */
 async function startBroker(dataDir: string, namespace: string): Promise<{ process: CliProcess; url: string }> {
   const port = await freePort()
-  const broker = spawnCli(['broker', '--port', String(port), '--data-dir', dataDir, '--namespace', namespace, '--log-level', 'silent'])
-  await waitFor(() => broker.output().includes('listening'), { timeoutMs: 15_000, what: `broker listening: ${broker.output()}` })
-  return { process: broker, url: `mqtt://127.0.0.1:${port}` }
+  return { process: await spawnBroker(port, dataDir, namespace), url: `mqtt://127.0.0.1:${port}` }
 }
 
 /** A plain mqtt.js client that speaks docs/protocol.md and keeps every reply it gets. */

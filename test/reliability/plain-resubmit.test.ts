@@ -5,14 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { uniqueNamespace } from '../helpers/cluster.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
 import { freePort } from '../helpers/ports.js'
-import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
+import { spawnBroker, spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 
-async function startBroker(port: number, dataDir: string, namespace: string): Promise<CliProcess> {
-  const broker = spawnCli(['broker', '--port', String(port), '--data-dir', dataDir, '--namespace', namespace, '--reconcile-timeout', '1500', '--log-level', 'silent'])
-  await waitFor(() => broker.output().includes('listening'), { timeoutMs: 15_000, what: `broker listening: ${broker.output()}` })
-  return broker
-}
+const startBroker = (port: number, dataDir: string, namespace: string) => spawnBroker(port, dataDir, namespace, ['--reconcile-timeout', '1500'])
 
 /**
  * A plain mqtt.js client (no EdgerunClient, no extension) loses its connection while the
