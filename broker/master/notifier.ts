@@ -38,7 +38,7 @@ export function resultBody(job: JobRecord): Extract<JobReplyBody, { type: 'resul
 export class Notifier {
   /** While `batched()` runs: replies held for jobs submitted with batchReplies, by replyTo. */
   private held: Map<string, object[]> | undefined
-  private readonly repeats = new RecentSends()
+  private readonly repeats = new RecentSends(50_000)
 
   constructor(
     private readonly transport: Transport,
@@ -57,6 +57,8 @@ export class Notifier {
       if (!wants(target, body)) continue
       const sent = this.toTarget(target, job.id, body)
       if (target === primary) payload = sent
+      // When the result really left (after its commit), for repeatResult to compare with.
+      if (body.type === 'result') this.repeats.set(job.id, target, Date.now())
     }
     const events = topics.jobEvents(this.ns, job.id)
     if (this.transport.hasSubscribers?.(events) ?? true) {
@@ -74,7 +76,7 @@ export class Notifier {
    */
   repeatResult(job: JobRecord, target: ReplyTarget, now: number): void {
     const since = this.transport.lastSubscribedAt?.(target.replyTo)
-    // The result itself went out just after its final save; a repeat, when it was sent.
+    // When the result last went to this target; the final save's time if this master never sent it.
     const sent = Math.max(answers(job, target) ? job.updatedAt : -Infinity, this.repeats.get(job.id, target) ?? -Infinity)
     if (since !== undefined && since < sent) return
     this.repeats.set(job.id, target, now)

@@ -1,10 +1,10 @@
 import type { ReplyTarget } from '../store/job-record.js'
 
 /**
- * When the result of a job was last sent again to a reply target, for the latest few thousand:
- * a client that resubmits an id twice before its first answer arrives (on a reconnect and again
- * on the new master's state, say) must not get the result twice. Memory only: after a restart,
- * the subscription times it is compared with are new as well.
+ * When the result of a job was last sent to a reply target, for the latest tens of thousands:
+ * a client that resubmits an id while its result is on the way, or twice before its answer
+ * arrives (on a reconnect and again on the new master's state, say), must not get it twice.
+ * Memory only: after a restart, the subscription times it is compared with are new as well.
  */
 export class RecentSends {
   private readonly sentAt = new Map<string, number>()

@@ -9,7 +9,8 @@ import type { Aedes } from 'aedes'
  */
 export class SubscribedSince {
   private readonly since = new Map<string, number>()
-  private readonly byClient = new Map<string, Set<string>>()
+  /** Per client id: its tracked topics and the QoS each was granted. */
+  private readonly byClient = new Map<string, Map<string, number>>()
 
   constructor(aedes: Aedes, private readonly prefix: string, private readonly now: () => number = Date.now) {
     aedes.on('subscribe', (subscriptions, client) => {
@@ -17,17 +18,25 @@ export class SubscribedSince {
         // 128: refused by the ACL; it can receive nothing.
         if ((qos as number) === 128 || !topic.startsWith(prefix) || topic.includes('+') || topic.includes('#')) continue
         let topics = this.byClient.get(client.id)
-        if (!topics) this.byClient.set(client.id, (topics = new Set()))
+        if (!topics) this.byClient.set(client.id, (topics = new Map()))
+        const held = topics.has(topic)
+        topics.set(topic, qos)
         // Subscribing again to what a connection holds loses it nothing: the time stays.
-        if (topics.has(topic)) continue
-        topics.add(topic)
-        this.since.set(topic, this.now())
+        if (!held) this.since.set(topic, this.now())
       }
     })
     aedes.on('unsubscribe', (topics, client) => this.drop(client.id, topics))
+    // A clean connection starts with no subscriptions, whatever an earlier session held.
+    aedes.on('client', (client) => {
+      if ((client as { clean?: boolean }).clean) this.drop(client.id, [...(this.byClient.get(client.id)?.keys() ?? [])])
+    })
     aedes.on('clientDisconnect', (client) => {
-      // A persistent session keeps its subscriptions (and queues for it) while it is away.
-      if ((client as { clean?: boolean }).clean) this.drop(client.id, [...(this.byClient.get(client.id) ?? [])])
+      const topics = this.byClient.get(client.id)
+      if (!topics) return
+      // Only a persistent session's QoS 1 subscriptions have what was published meanwhile
+      // queued for them; anything else missed it and must count as subscribed anew.
+      const persistent = (client as { clean?: boolean }).clean === false
+      this.drop(client.id, [...topics].filter(([, qos]) => !persistent || qos === 0).map(([topic]) => topic))
     })
   }
 

@@ -1,3 +1,4 @@
+import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TestCluster } from '../helpers/cluster.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
@@ -52,6 +53,37 @@ describe('resubmitted ids, from a plain MQTT client', () => {
     await waitFor(() => first.resultOf('marker') && late.resultOf('marker-late'), { what: 'the markers' })
     expect(first.resultsOf('once')).toHaveLength(1)
     expect(late.resultsOf('once')).toHaveLength(1)
+  })
+
+  it('a persistent session whose QoS 0 subscription missed the result gets it on resubmit', async () => {
+    cluster = await TestCluster.start()
+    await cluster.worker()
+    const ns = cluster.namespace
+    const replyTo = `${ns}/reply/sticky`
+    const results: string[] = []
+    const connect = async () => {
+      const client = await mqtt.connectAsync(cluster!.url, { clientId: 'sticky-session', clean: false, reconnectPeriod: 0 })
+      client.on('message', (_topic, payload) => {
+        const reply = JSON.parse(payload.toString())
+        if (reply.type === 'result') results.push(reply.jobId)
+      })
+      await client.subscribeAsync(replyTo, { qos: 0 })
+      return client
+    }
+    const submit = (client: mqtt.MqttClient) =>
+      client.publishAsync(`${ns}/submit`, JSON.stringify({ v: 1, type: 'submit', id: 'away', kind: 'noop', sleepMs: 300, replyTo }), { qos: 1 })
+    let client = await connect()
+    await submit(client)
+    await client.endAsync(true) // gone before the result: a QoS 0 subscription has nothing queued
+    const watcher = await cluster.client()
+    await waitFor(async () => (await watcher.getJob('away')).state === 'succeeded', { timeoutMs: 10_000, what: 'the job to end' })
+    client = await connect()
+    try {
+      await submit(client)
+      await waitFor(() => results.includes('away'), { timeoutMs: 5_000, what: 'the result on resubmit' })
+    } finally {
+      await client.endAsync(true)
+    }
   })
 
   it('a live id is answered accepted/duplicate, and its result reaches every submitter of the id once each', async () => {

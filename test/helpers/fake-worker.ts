@@ -85,6 +85,13 @@ export class FakeWorker {
     await Promise.all(sent)
   }
 
+  /** A graceful stop as docs/protocol.md §9 has it: `offline` with reason `shutdown`, then DISCONNECT. */
+  async shutdown(): Promise<void> {
+    const offline = { ...JSON.parse(this.state('offline', []).toString()), reason: 'shutdown' }
+    await this.client.publishAsync(topics.nodeState(this.ns, this.id), encode(offline), { qos: 1, retain: true })
+    await this.client.endAsync()
+  }
+
   /** The connection dies without DISCONNECT: the broker publishes the will. */
   die(): void {
     this.client.stream.destroy()

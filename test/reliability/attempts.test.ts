@@ -131,6 +131,21 @@ describe('acknowledged assignment and requeue (docs/protocol.md §10)', () => {
     expect(current.assigns).toHaveLength(0)
   })
 
+  it('with --lost-grace, what a graceful shutdown still held is a link loss, even if another process comes back in time', async () => {
+    const { fake, client } = await setup({ lostGraceMs: 3000 })
+    const job = track(client, 'handed-back', undefined, { maxAttempts: 1 })
+    const assign = await fake.nextAssign(0)
+    await fake.accept(assign)
+    await waitFor(() => job.events.some((e) => e.type === 'progress' && e.state === 'running'), { what: 'running' })
+    await fake.shutdown()
+    await waitFor(() => job.events.some((e) => e.type === 'progress' && e.state === 'requeued'), { what: 'requeued at once, grace or not' })
+    const next = new FakeWorker(cluster.url, cluster.namespace, 'fake-a')
+    fakes.push(next)
+    await next.connect()
+    await next.result(await next.nextAssign(0))
+    expect(await job.done).toMatchObject({ type: 'result', state: 'succeeded', attempts: 1, lost: 1 })
+  })
+
   it('a worker busy rejection uses up no attempt', async () => {
     const { fake, client } = await setup({ busyRetryMs: 10 })
     const job = track(client, 'busy')

@@ -27,8 +27,10 @@ export function handleNodeState(ctx: MasterContext, lifecycle: Lifecycle, nodeId
       return
     case 'offline':
       ctx.logger.info({ node: nodeId, epoch: change.epoch, reason: decoded.value.reason }, 'node offline')
-      // A graceful `offline` is the process speaking: what it still held was lost to no crash.
-      connectionLost(ctx, lifecycle, change.node, `node ${nodeId} went offline (${message.reason ?? 'will'})`, 'offline', ctx.options.lostGraceMs, heard.will ? undefined : heard)
+      // A graceful `offline` is the process speaking: what it still held was lost to no crash, and
+      // no grace can bring it back (a later birth would be judged as another process's).
+      if (!heard.will) connectionLost(ctx, lifecycle, change.node, `node ${nodeId} went offline (${message.reason ?? 'shutdown'})`, 'offline', 0, heard)
+      else connectionLost(ctx, lifecycle, change.node, `node ${nodeId} went offline (${message.reason ?? 'will'})`)
       return
     case 'update':
       lifecycle.onCapacity()

@@ -158,8 +158,12 @@ function answerDuplicate(ctx: MasterContext, lifecycle: Lifecycle, submit: Submi
   }
   if (addWatcher(job, target)) lifecycle.save(job)
   ctx.afterFlush(() => {
-    // Ended meanwhile: its result, which follows, goes to this target too.
-    if (isFinal(job.state)) return
+    // Ended meanwhile: its result, which follows, goes to this target too, unless the job
+    // already remembered as many targets as it keeps; then this one is answered on its own.
+    if (isFinal(job.state)) {
+      if (!answers(job, target)) ctx.notifier.repeatResult(job, target, ctx.now())
+      return
+    }
     ctx.notifier.toTarget(target, job.id, { type: 'accepted', state: job.state, duplicate: true })
   })
 }
