@@ -328,11 +328,14 @@ describe('SqliteJobStore (sqlite only)', () => {
     }
   })
 
-  /** A jobs.db as edgerun wrote it at schema version 1, holding `jobs`. */
-  function writeVersion1(dataDir: string, jobs: JobRecord[]): void {
+  /**
+   * A jobs.db as edgerun wrote it at schema `version` (built with the released steps up to it),
+   * holding `jobs`. Versions 1 and 2 share the column names, in another order.
+   */
+  function writeAtVersion(dataDir: string, version: 1 | 2, jobs: JobRecord[]): void {
     const db = new Database(join(dataDir, 'jobs.db'))
-    MIGRATIONS[0]!(db, { namespace: 'unused' })
-    db.pragma('user_version = 1')
+    for (const step of MIGRATIONS.slice(0, version)) step(db, { namespace: 'unused' })
+    db.pragma(`user_version = ${version}`)
     const insert = db.prepare('INSERT INTO jobs (id, seq, state, owner, priority, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     for (const job of jobs) insert.run(job.id, job.seq, job.state, job.owner, job.priority, job.createdAt, job.updatedAt, JSON.stringify(job))
     db.close()
@@ -345,7 +348,7 @@ describe('SqliteJobStore (sqlite only)', () => {
       makeJob('a3', 3, { state: 'assigned', owner: 'bob' }),
       makeJob('f9', 9, { state: 'failed' }),
     ]
-    writeVersion1(dataDir, jobs)
+    writeAtVersion(dataDir, 1, jobs)
     const store = SqliteJobStore.open({ namespace: NS, dataDir })
     try {
       for (const job of jobs) expect(store.get(job.id)).toEqual(job)
@@ -367,16 +370,6 @@ describe('SqliteJobStore (sqlite only)', () => {
     db.close()
   })
 
-  /** A jobs.db as edgerun wrote it at schema version 2 (built with the old steps), holding `jobs`. */
-  function writeVersion2(dataDir: string, jobs: JobRecord[]): void {
-    const db = new Database(join(dataDir, 'jobs.db'))
-    for (const step of MIGRATIONS.slice(0, 2)) step(db, { namespace: 'unused' })
-    db.pragma('user_version = 2')
-    const insert = db.prepare('INSERT INTO jobs (seq, id, state, owner, priority, created_at, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-    for (const job of jobs) insert.run(job.seq, job.id, job.state, job.owner, job.priority, job.createdAt, job.updatedAt, JSON.stringify(job))
-    db.close()
-  }
-
   it('a version-2 database: the first namespace to open it adopts its jobs and says so; the next sees none', async () => {
     const jobs = [
       makeRichJob('same-id', 1),
@@ -384,7 +377,7 @@ describe('SqliteJobStore (sqlite only)', () => {
       makeJob('a3', 3, { state: 'assigned', owner: 'bob' }),
       makeJob('f9', 9, { state: 'failed' }),
     ]
-    writeVersion2(dataDir, jobs)
+    writeAtVersion(dataDir, 2, jobs)
     const first = captureLogger()
     const alpha = SqliteJobStore.open({ dataDir, namespace: 'alpha', logger: first.logger })
     try {
@@ -437,7 +430,7 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   it('a version-2 database without jobs is migrated without an adoption line', async () => {
-    writeVersion2(dataDir, [])
+    writeAtVersion(dataDir, 2, [])
     const { logger, lines } = captureLogger()
     const store = SqliteJobStore.open({ dataDir, namespace: 'alpha', logger })
     await store.close()
@@ -452,7 +445,7 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   it('refuses to migrate a version-1 database in which two jobs share a seq, and leaves it as it was', async () => {
-    writeVersion1(dataDir, [makeJob('x1', 5), makeJob('x2', 5)])
+    writeAtVersion(dataDir, 1, [makeJob('x1', 5), makeJob('x2', 5)])
     expect(() => SqliteJobStore.open({ namespace: NS, dataDir })).toThrow(/two jobs share seq 5/)
     const db = new Database(join(dataDir, 'jobs.db'), { readonly: true })
     expect(db.pragma('user_version', { simple: true })).toBe(1)
