@@ -82,7 +82,7 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
     logger,
     acl: {
       namespace: options.master.namespace,
-      ownerOf: (jobId) => (master ? (master.ctx.active.get(jobId) ?? master.ctx.store.get(jobId))?.owner : undefined),
+      ownerOf: (jobId) => master?.ownerOf(jobId),
     },
   })
   const store = !options.runMaster

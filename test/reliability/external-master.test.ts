@@ -4,6 +4,7 @@ import { Master } from '../../broker/master/master.js'
 import { MqttTransport } from '../../broker/master/mqtt-transport.js'
 import { MemoryJobStore } from '../../broker/store/memory-store.js'
 import type { FinalReply } from '../../src/client/client.js'
+import { silentLogger } from '../../src/logging/logger.js'
 import { Connection } from '../../src/net/connection.js'
 import { PROTOCOL_VERSION, encode, topics, type JobReply } from '../../src/protocol/index.js'
 import { TestCluster, uniqueNamespace } from '../helpers/cluster.js'
@@ -29,7 +30,7 @@ describe('an external master restarting behind a broker that stays up', () => {
       clientId: `master-${instance}`,
       will: () => ({ topic: topics.masterState(ns), payload: encode({ v: PROTOCOL_VERSION, type: 'master', state: 'offline', instance, ts: Date.now() }), qos: 1, retain: true }),
     })
-    const master = new Master({ namespace: ns, reconcileMs: 3000 }, { transport: new MqttTransport(connection, cluster.broker.master.ctx.logger), store, instance })
+    const master = new Master({ namespace: ns, reconcileMs: 3000 }, { transport: new MqttTransport(connection, silentLogger()), store, instance })
     await master.start()
     masters.push({ master, connection })
     return { master, connection }

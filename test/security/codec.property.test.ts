@@ -116,11 +116,11 @@ describe('the master under random input (property tests)', () => {
   it('never throws past a handler, and everything it sends is a valid v1 message on a protocol topic', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(topicArb, anyPayload), { minLength: 1, maxLength: 30 }), async (messages) => {
-        await withMaster(NS, async (master, transport) => {
+        await withMaster(NS, async (master, transport, store) => {
           for (const [topic, payload] of messages) expect(() => transport.deliver(topic, payload)).not.toThrow()
-          await master.ctx.store.flush()
+          await store.flush()
           await new Promise((resolve) => setImmediate(resolve))
-          expect(master.ctx.counters.get('handler_errors')).toBe(0)
+          expect(master.counter('handler_errors')).toBe(0)
           for (const { topic, payload } of transport.sent) {
             const parsed = parseTopic(NS, topic)
             expect(parsed, topic).toBeDefined()
@@ -141,7 +141,7 @@ describe('the master under random input (property tests)', () => {
           for (const payload of payloads) transport.deliver(topics.submit(NS), payload)
           // Submits are admitted a burst at a time, at the end of the turn they arrived in.
           await new Promise((resolve) => setImmediate(resolve))
-          const counters = master.ctx.counters.toJSON()
+          const counters = master.counters()
           const rejected = Object.entries(counters).filter(([key]) => key.startsWith('rejected_'))
           for (const [key] of rejected) expect(CODES.has(key.slice('rejected_'.length)), key).toBe(true)
           const total = (counters.admitted ?? 0) + (counters.duplicate_submits ?? 0) + rejected.reduce((sum, [, n]) => sum + n, 0)
