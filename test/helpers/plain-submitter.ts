@@ -55,6 +55,18 @@ export class PlainSubmitter {
     this.publish(submit)
   }
 
+  /** Several submits in one TCP write, so that the broker reads them, and the master gets them, in one turn. */
+  submitTogether(jobs: Array<Record<string, unknown>>): void {
+    this.client.stream.cork()
+    for (const job of jobs) this.submit(job)
+    process.nextTick(() => this.client.stream.uncork())
+  }
+
+  /** Any message to any topic, in order with the submits (an rpc, say). */
+  send(topic: string, message: Record<string, unknown>): void {
+    this.client.publish(topic, JSON.stringify(message), { qos: 1 })
+  }
+
   /** Sends the stored submit of `id` again, as a client that lost track of it would. */
   resubmit(id: string, changes: Record<string, unknown> = {}): void {
     this.publish({ ...this.submits.get(id)!, ...changes })
