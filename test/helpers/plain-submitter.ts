@@ -10,6 +10,8 @@ import { waitFor } from './wait.js'
 export class PlainSubmitter {
   /** Every reply that reached the reply topic, by job id, in arrival order. */
   readonly replies = new Map<string, Array<Record<string, unknown>>>()
+  /** Every message on the reply topic as it arrived, batches included (a batch is filed under no job). */
+  readonly messages: Array<Record<string, unknown>> = []
   private readonly submits = new Map<string, Record<string, unknown>>()
   readonly replyTo: string
   connects = 0
@@ -43,6 +45,7 @@ export class PlainSubmitter {
 
   private onReply(payload: Buffer): void {
     const reply = JSON.parse(payload.toString()) as Record<string, unknown>
+    this.messages.push(reply)
     const id = String(reply.jobId)
     let list = this.replies.get(id)
     if (!list) this.replies.set(id, (list = []))

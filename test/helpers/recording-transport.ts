@@ -21,9 +21,6 @@ export class RecordingTransport implements Transport {
   }
 }
 
-/** One turn of the event loop: what the master defers to the end of a turn has run. */
-export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
-
 /** A master on a memory store and a RecordingTransport, closed after `fn`. */
 export async function withMaster<T>(
   namespace: string,
