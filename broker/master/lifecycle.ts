@@ -44,7 +44,13 @@ export class Lifecycle {
   private readonly options: MasterOptions
 
   constructor(deps: LifecycleDeps) {
-    ;({ jobs: this.jobs, nodes: this.nodes, gate: this.gate, notifier: this.notifier, counters: this.counters, logger: this.logger, options: this.options } = deps)
+    this.jobs = deps.jobs
+    this.nodes = deps.nodes
+    this.gate = deps.gate
+    this.notifier = deps.notifier
+    this.counters = deps.counters
+    this.logger = deps.logger
+    this.options = deps.options
     this.dispatcher = new Dispatcher(deps.jobs, deps.nodes, deps.counters, deps.logger, (job, node) => this.assign(job, node.id, node.epoch), deps.random)
   }
 
@@ -145,8 +151,18 @@ export class Lifecycle {
     this.gate.afterCommit(() => this.notifier.toJob(job, { type: 'progress', state: 'running', attempt, node: job.node ?? undefined }))
   }
 
+  /**
+   * The node came back still holding the attempt: it now belongs to the new connection. One still
+   * `assigned` is running there, since the birth lists it, whatever became of its `accepted`.
+   */
+  keep(job: JobRecord, epoch: string): void {
+    job.epoch = epoch
+    if (job.state === 'assigned') this.markRunning(job)
+    else this.runDeadline(job)
+  }
+
   /** A silent worker: no result within timeoutMs + run grace loses the attempt. */
-  runDeadline(job: JobRecord): void {
+  private runDeadline(job: JobRecord): void {
     const attempt = job.attempt
     const grace = this.options.runGraceMs
     this.timers.set(job.id, job.spec.timeoutMs + grace, () => this.loseAttempt(job, attempt, 'run', `no result within timeoutMs + ${grace} ms grace`))

@@ -34,7 +34,7 @@ export interface MasterEvents {
 }
 
 /**
- * The master (README, "How it fits together"). It routes each message to its handler; the parts
+ * The master. It routes each message to its handler; the parts
  * it builds own the state: the node table, the job table (queue, parking, read-ahead), the
  * lifecycle (transitions, deadlines, dispatch) and the commit gate (what waits for the disk). It
  * speaks only through a Transport, so the same code runs inside the broker or against any MQTT broker.

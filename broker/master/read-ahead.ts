@@ -14,7 +14,7 @@ const BUSY_SHARE = 0.5
 /** Rows per store query while reading ahead: each is a pause of about 2 ms for everything else. */
 const CHUNK = 500
 
-/** What read-ahead needs of the job table that owns it (JobTable). */
+/** Its owner, the job table, as read-ahead sees it: job-table.ts imports this file, not the reverse. */
 export interface ParkedQueue {
   readonly queued: number
   readonly classCount: number

@@ -57,9 +57,7 @@ function reconcile(ctx: MasterParts, node: NodeEntry, running: { jobId: string; 
       continue
     }
     if (held.get(jobId) === job.attempt) {
-      job.epoch = node.epoch
-      if (job.state === 'assigned') lifecycle.markRunning(job)
-      else lifecycle.runDeadline(job)
+      lifecycle.keep(job, node.epoch)
       held.delete(jobId)
     } else {
       lifecycle.loseAttempt(job, job.attempt, 'rebirth', `node ${node.id} came back without attempt ${job.attempt}`, heard)
