@@ -17,6 +17,7 @@ import {
   workerEventSchema,
 } from '../../src/protocol/index.js'
 import { withMaster } from '../helpers/recording-transport.js'
+import { waitFor } from '../helpers/wait.js'
 
 const NS = 'prop'
 const SCHEMAS = { submitSchema, rpcRequestSchema, workerEventSchema, nodeStateSchema, masterStateSchema, jobReplySchema, rpcReplySchema, assignSchema, controlSchema }
@@ -139,12 +140,16 @@ describe('the master under random input (property tests)', () => {
       fc.asyncProperty(fc.array(anyPayload, { minLength: 1, maxLength: 40 }), async (payloads) => {
         await withMaster(NS, async (master, transport) => {
           for (const payload of payloads) transport.deliver(topics.submit(NS), payload)
-          // Submits are admitted a burst at a time, at the end of the turn they arrived in.
-          await new Promise((resolve) => setImmediate(resolve))
-          const counters = master.counters()
-          const rejected = Object.entries(counters).filter(([key]) => key.startsWith('rejected_'))
+          const outcomes = () => {
+            const counters = master.counters()
+            const rejected = Object.entries(counters).filter(([key]) => key.startsWith('rejected_'))
+            const total = (counters.admitted ?? 0) + (counters.duplicate_submits ?? 0) + rejected.reduce((sum, [, n]) => sum + n, 0)
+            return { rejected, total }
+          }
+          // Submits are admitted a burst at a time, once the burst is in.
+          await waitFor(() => outcomes().total >= payloads.length, { what: 'every submit decided' })
+          const { rejected, total } = outcomes()
           for (const [key] of rejected) expect(CODES.has(key.slice('rejected_'.length)), key).toBe(true)
-          const total = (counters.admitted ?? 0) + (counters.duplicate_submits ?? 0) + rejected.reduce((sum, [, n]) => sum + n, 0)
           expect(total).toBe(payloads.length)
         })
       }),
