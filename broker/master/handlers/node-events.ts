@@ -1,16 +1,12 @@
-import { decode, instanceOfEpoch, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
+import { instanceOfEpoch, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
 import type { JobRecord } from '../../store/job-record.js'
 import type { MasterParts } from '../parts.js'
+import { decodeFromNode } from './from-node.js'
 
 /** `{ns}/nodes/{node}/events`: what a worker says about the attempts it was given. */
 export function handleNodeEvent(ctx: MasterParts, nodeId: string, payload: Buffer): void {
-  const decoded = decode(workerEventSchema, payload, ctx.options.maxPayloadBytes)
-  if (!decoded.ok) {
-    ctx.counters.inc(`rejected_${decoded.code}`)
-    ctx.logger.warn({ node: nodeId, reason: decoded.message }, 'malformed worker event')
-    return
-  }
-  const event = decoded.value
+  const event = decodeFromNode(ctx, workerEventSchema, payload, nodeId, 'worker event')
+  if (!event) return
   if (event.type === 'result') return handleResult(ctx, nodeId, event)
   const { lifecycle } = ctx
   const job = ctx.jobs.get(event.jobId)

@@ -1,19 +1,15 @@
-import { decode, nodeStateSchema } from '../../../src/protocol/index.js'
+import { nodeStateSchema } from '../../../src/protocol/index.js'
 import type { Heard } from '../losses.js'
 import type { NodeEntry } from '../node-table.js'
 import type { MasterParts } from '../parts.js'
+import { decodeFromNode } from './from-node.js'
 
 /** `{ns}/nodes/{node}/state`: births, drains and wills, under the epoch rules of docs/protocol.md §9. */
 export function handleNodeState(ctx: MasterParts, nodeId: string, payload: Buffer, retained = false): void {
   const { lifecycle } = ctx
   if (payload.length === 0) return // a cleared retained message
-  const decoded = decode(nodeStateSchema, payload, ctx.options.maxPayloadBytes)
-  if (!decoded.ok) {
-    ctx.counters.inc(`rejected_${decoded.code}`)
-    ctx.logger.warn({ node: nodeId, reason: decoded.message }, 'malformed node state')
-    return
-  }
-  const message = decoded.value
+  const message = decodeFromNode(ctx, nodeStateSchema, payload, nodeId, 'node state')
+  if (!message) return
   const change = ctx.nodes.apply(nodeId, message, Date.now(), retained)
   // Whatever this message proves about the process behind the node's earlier losses, it proves
   // before those it may cause itself (docs/protocol.md §10). A retained message may predate them.
@@ -25,7 +21,7 @@ export function handleNodeState(ctx: MasterParts, nodeId: string, payload: Buffe
       ctx.logger.debug({ node: nodeId, epoch: change.epoch }, 'stale node state ignored')
       return
     case 'offline':
-      ctx.logger.info({ node: nodeId, epoch: change.epoch, reason: decoded.value.reason }, 'node offline')
+      ctx.logger.info({ node: nodeId, epoch: change.epoch, reason: message.reason }, 'node offline')
       // A graceful `offline` is the process speaking: what it still held was lost to no crash, and
       // no grace can bring it back (a later birth would be judged as another process's).
       if (!heard.will) lifecycle.connectionLost(change.node, `node ${nodeId} went offline (${message.reason ?? 'shutdown'})`, 'offline', 0, heard)
