@@ -1,8 +1,8 @@
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand } from '../src/cli/base-command.js'
-import { integerFlag } from '../src/cli/checked-flags.js'
-import { DEFAULT_NAMESPACE, idFlag, logLevelFlag } from '../src/cli/flags.js'
-import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { integerFlag } from '../cli/checked-flags.js'
+import { DEFAULT_NAMESPACE, idFlag, logLevelFlag } from '../cli/flags.js'
+import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
 
 export default class BrokerCommand extends BaseCommand {
   static override summary = 'Run the broker-master: an embedded Aedes MQTT broker with the master inside it.'
@@ -40,7 +40,7 @@ export default class BrokerCommand extends BaseCommand {
     const { startBrokerNode } = await import('../broker/broker.js')
     const { defaultDataDir } = await import('../broker/store/index.js')
     const { createLogger } = await import('../src/logging/logger.js')
-    const { untilSignal } = await import('../src/cli/signals.js')
+    const { untilSignal } = await import('../cli/signals.js')
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-broker' })
     const dataDir = flags.memory || !flags.master ? null : (flags['data-dir'] ?? defaultDataDir())
     const broker = await startBrokerNode(

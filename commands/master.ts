@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { BaseCommand } from '../src/cli/base-command.js'
-import { connectionFlags, connectionOptions, logLevelFlag } from '../src/cli/flags.js'
-import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { connectionFlags, connectionOptions, logLevelFlag } from '../cli/flags.js'
+import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
 
 export default class MasterCommand extends BaseCommand {
   static override summary = 'Run the master against an external MQTT broker (Mosquitto, EMQX, clustered Aedes).'
@@ -17,7 +17,7 @@ export default class MasterCommand extends BaseCommand {
     const { PROTOCOL_VERSION, encode, topics } = await import('../src/protocol/index.js')
     const { createLogger } = await import('../src/logging/logger.js')
     const { Connection } = await import('../src/net/connection.js')
-    const { untilSignal } = await import('../src/cli/signals.js')
+    const { untilSignal } = await import('../cli/signals.js')
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-master' })
     const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger })
     const instance = randomBytes(6).toString('base64url')

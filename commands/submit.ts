@@ -1,9 +1,9 @@
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
-import type { BulkReport } from '../src/cli/bulk-submit.js'
-import { choiceFlag, flagValueError, integerFlag } from '../src/cli/checked-flags.js'
-import { connectionFlags, connectionOptions, idFlag, labelFlag, readFlagFile } from '../src/cli/flags.js'
-import type { BatchReport } from '../src/cli/judge-batch.js'
+import { BaseCommand, EdgerunError } from '../cli/base-command.js'
+import type { BulkReport } from '../cli/bulk-submit.js'
+import { choiceFlag, flagValueError, integerFlag } from '../cli/checked-flags.js'
+import { connectionFlags, connectionOptions, idFlag, labelFlag, readFlagFile } from '../cli/flags.js'
+import type { BatchReport } from '../cli/judge-batch.js'
 import type { SubmitSpec } from '../src/client/client.js'
 import { JUDGE_LANGUAGES, type JobReply } from '../src/protocol/index.js'
 import { LIMITS } from '../src/protocol/schemas/limits.js'
@@ -54,7 +54,7 @@ export default class SubmitCommand extends BaseCommand {
     }
     if (flags.judge && flags.judge.length > 0) {
       if (!flags.problem) throw new EdgerunError('BAD_FLAG', '--judge needs --problem DIR')
-      const { buildJudgeSpecs, runJudgeBatch } = await import('../src/cli/judge-batch.js')
+      const { buildJudgeSpecs, runJudgeBatch } = await import('../cli/judge-batch.js')
       const { EdgerunClient } = await import('../src/client/client.js')
       const specs = await buildJudgeSpecs(flags.judge, flags.problem, flags.language, common)
       if (specs.length > 1 || specs[0]?.batch) {
@@ -77,7 +77,7 @@ export default class SubmitCommand extends BaseCommand {
 
   private async submitCount(spec: SubmitSpec, count: number, flags: Parameters<typeof connectionOptions>[0]): Promise<BulkReport> {
     const { EdgerunClient } = await import('../src/client/client.js')
-    const { submitMany } = await import('../src/cli/bulk-submit.js')
+    const { submitMany } = await import('../cli/bulk-submit.js')
     const client = await EdgerunClient.connect(connectionOptions(flags))
     try {
       const tty = !this.jsonEnabled() && process.stderr.isTTY === true
@@ -118,7 +118,7 @@ export default class SubmitCommand extends BaseCommand {
 
   private async submitOne(spec: SubmitSpec, flags: Parameters<typeof connectionOptions>[0] & { detach: boolean }): Promise<JobReply> {
     const { EdgerunClient } = await import('../src/client/client.js')
-    const { describeEvent } = await import('../src/cli/job-progress.js')
+    const { describeEvent } = await import('../cli/job-progress.js')
     const client = await EdgerunClient.connect(connectionOptions(flags))
     try {
       const reply = await client.submit(spec, {

@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from 'node:path'
-import { BaseCommand } from '../src/cli/base-command.js'
-import { integerFlag } from '../src/cli/checked-flags.js'
-import { commandSpecFlag, DEFAULT_NAMESPACE, idFlag, logLevelFlag } from '../src/cli/flags.js'
-import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { integerFlag } from '../cli/checked-flags.js'
+import { commandSpecFlag, DEFAULT_NAMESPACE, idFlag, logLevelFlag } from '../cli/flags.js'
+import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
 
 export default class Up extends BaseCommand {
   static override summary = 'Run a whole cluster on this machine: a broker-master plus N workers, in one process.'
@@ -27,9 +27,9 @@ export default class Up extends BaseCommand {
       commands[name] = isAbsolute(path) ? path : resolve(path)
     }
     const { defaultDataDir } = await import('../broker/store/index.js')
-    const { startLocalCluster } = await import('../src/cli/local-cluster.js')
+    const { startLocalCluster } = await import('../broker/local-cluster.js')
     const { createLogger } = await import('../src/logging/logger.js')
-    const { untilSignal } = await import('../src/cli/signals.js')
+    const { untilSignal } = await import('../cli/signals.js')
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-up' })
     const dataDir = flags.memory ? undefined : (flags['data-dir'] ?? defaultDataDir())
     const cluster = await startLocalCluster(

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os'
 import { isAbsolute, resolve } from 'node:path'
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand } from '../src/cli/base-command.js'
-import { integerFlag } from '../src/cli/checked-flags.js'
-import { commandSpecFlag, connectionFlags, connectionOptions, idFlag, labelFlag, logLevelFlag } from '../src/cli/flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { integerFlag } from '../cli/checked-flags.js'
+import { commandSpecFlag, connectionFlags, connectionOptions, idFlag, labelFlag, logLevelFlag } from '../cli/flags.js'
 
 export default class WorkerCommand extends BaseCommand {
   static override summary = 'Join a worker to the cluster: it runs noop, judge and registered command jobs.'
@@ -37,7 +37,7 @@ export default class WorkerCommand extends BaseCommand {
     const id = flags.id ?? flags.username ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
     const { createLogger } = await import('../src/logging/logger.js')
     const { Worker } = await import('../src/worker/worker.js')
-    const { untilSignal } = await import('../src/cli/signals.js')
+    const { untilSignal } = await import('../cli/signals.js')
     const logger = createLogger({ level: flags['log-level'], name: 'edgerun-worker' })
     const worker = await Worker.start(
       {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { allowedOf } from '../../src/cli/checked-flags.js'
+import { allowedOf } from '../../cli/checked-flags.js'
 import { ROOT } from '../helpers/processes.js'
 import { runCli } from '../helpers/run-command.js'
 

@@ -1,4 +1,4 @@
-import { EdgerunError, isEdgerunError } from '../errors/index.js'
+import { EdgerunError, isEdgerunError } from '../src/errors/index.js'
 import { allowedOf, flagValueMessage, isFlagValueDetails } from './checked-flags.js'
 
 /** What a parse error needs to know of the command it happened in. */

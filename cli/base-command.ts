@@ -1,5 +1,5 @@
 import { Command } from '@oclif/core/command'
-import { EdgerunError, exitCodeOf } from '../errors/index.js'
+import { EdgerunError, exitCodeOf } from '../src/errors/index.js'
 import { toEdgerunError } from './parse-errors.js'
 
 /**

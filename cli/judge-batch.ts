@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { EdgerunError } from '../errors/index.js'
-import type { EdgerunClient, SubmitSpec } from '../client/client.js'
-import type { JobReply, JudgeLanguage, JudgeOutput } from '../protocol/index.js'
+import { EdgerunError } from '../src/errors/index.js'
+import type { EdgerunClient, SubmitSpec } from '../src/client/client.js'
+import type { JobReply, JudgeLanguage, JudgeOutput } from '../src/protocol/index.js'
 import { table } from './format.js'
 import { expandGlob } from './glob.js'
 
@@ -38,10 +38,10 @@ export async function buildJudgeSpecs(
   language: string | undefined,
   common: Record<string, unknown>,
 ): Promise<JudgeSubmission[]> {
-  const { languageFromFile, loadProblem } = await import('../judge/index.js')
+  const { languageFromFile, loadProblem } = await import('../src/judge/index.js')
   const files = patterns.flatMap((pattern) => expandGlob(pattern))
   if (files.length === 0) throw new EdgerunError('BAD_FLAG', `no file matches ${patterns.join(' ')}`)
-  let problem: Awaited<ReturnType<typeof import('../judge/index.js').loadProblem>>
+  let problem: Awaited<ReturnType<typeof import('../src/judge/index.js').loadProblem>>
   try {
     problem = await loadProblem(problemDir)
   } catch (error) {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import * as Flags from '@oclif/core/flags'
-import { parseBrokerUrl } from '../net/stream.js'
-import { isId } from '../protocol/ids.js'
-import { DEFAULT_NAMESPACE } from '../protocol/topics.js'
-import { DEFAULT_URL } from '../worker/options.js'
+import { parseBrokerUrl } from '../src/net/stream.js'
+import { isId } from '../src/protocol/ids.js'
+import { DEFAULT_NAMESPACE } from '../src/protocol/topics.js'
+import { DEFAULT_URL } from '../src/worker/options.js'
 import { checkedParse, choiceFlag, flagValueError, valueSource } from './checked-flags.js'
 
 const URL_ALLOWED = 'an mqtt:// or mqtts:// URL (mqtt://host:port)'

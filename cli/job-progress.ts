@@ -1,4 +1,4 @@
-import type { JobReply, ResultReply } from '../protocol/index.js'
+import type { JobReply, ResultReply } from '../src/protocol/index.js'
 
 /** One human line per lifecycle event, for live progress on stderr. */
 export function describeEvent(reply: JobReply): string {

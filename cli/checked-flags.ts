@@ -1,6 +1,6 @@
 import { custom as customFlag } from '@oclif/core/flags'
 import type { Interfaces } from '@oclif/core'
-import { EdgerunError } from '../errors/index.js'
+import { EdgerunError } from '../src/errors/index.js'
 
 /**
  * Flags whose values are checked by edgerun itself, so that every bad value fails with one line
@@ -8,7 +8,7 @@ import { EdgerunError } from '../errors/index.js'
  * 1000`), code BAD_FLAG, and the same three facts under `details` with --json.
  *
  * oclif's own integer flag and `options` say it differently, and a throwing `parse` reaches the
- * command wrapped as "Parsing --limit \n\t…": src/cli/parse-errors.ts rebuilds the message from
+ * command wrapped as "Parsing --limit \n\t…": cli/parse-errors.ts rebuilds the message from
  * `details` rather than trusting that wrapper.
  */
 export interface FlagValueDetails {

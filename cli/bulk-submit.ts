@@ -1,5 +1,5 @@
-import type { EdgerunClient, SubmitSpec } from '../client/client.js'
-import { newJobId } from '../client/ids.js'
+import type { EdgerunClient, SubmitSpec } from '../src/client/client.js'
+import { newJobId } from '../src/client/ids.js'
 
 export interface BulkReport {
   total: number

@@ -1,13 +1,13 @@
 import { readdirSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { EdgerunClient } from '../client/client.js'
-import { table } from '../cli/format.js'
-import { buildJudgeSpecs, runJudgeBatch, type BatchRow } from '../cli/judge-batch.js'
-import { startLocalCluster } from '../cli/local-cluster.js'
-import type { Logger } from '../logging/logger.js'
+import { EdgerunClient } from '../src/client/client.js'
+import { table } from './format.js'
+import { buildJudgeSpecs, runJudgeBatch, type BatchRow } from './judge-batch.js'
+import { startLocalCluster } from '../broker/local-cluster.js'
+import type { Logger } from '../src/logging/logger.js'
 
-export const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/problems/', import.meta.url))
+export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/problems/', import.meta.url))
 
 export interface DemoRow extends BatchRow {
   problem: string

@@ -1,5 +1,5 @@
 import type { Hook } from '@oclif/core'
-import { EdgerunError } from '../errors/index.js'
+import { EdgerunError } from '../src/errors/index.js'
 
 /**
  * oclif's `command_not_found` hook. With spaces between topics, oclif reads `edgerun nodes extra`

@@ -13,7 +13,7 @@ import { Plugin } from '@oclif/core/config'
  * It is generated, not committed: it mirrors dist/commands, which is generated too, and a stale
  * one would describe flags that no longer exist (oclif only checks its version field).
  */
-const root = fileURLToPath(new URL('../../../', import.meta.url))
+const root = fileURLToPath(new URL('../../', import.meta.url))
 const plugin = new Plugin({ root, type: 'core', isRoot: true, ignoreManifest: true, errorOnManifestCreate: true, respectNoCacheDefault: true })
 await plugin.load()
 const count = Object.keys(plugin.manifest.commands).length

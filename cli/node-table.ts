@@ -1,4 +1,4 @@
-import type { NodeView } from '../protocol/index.js'
+import type { NodeView } from '../src/protocol/index.js'
 import { ago, table } from './format.js'
 
 export function nodesTable(nodes: NodeView[]): string {

@@ -1,4 +1,4 @@
-import { EdgerunClient } from '../client/client.js'
+import { EdgerunClient } from '../src/client/client.js'
 import { connectionOptions, type ConnectionFlagValues } from './flags.js'
 
 /** Connects, runs `fn`, and always closes: the shape of every short client command. */

@@ -1,8 +1,8 @@
-import { startBroker, type BrokerHandle } from '../../broker/broker.js'
-import type { BrokerOptionsInput } from '../../broker/options.js'
-import type { Logger } from '../logging/logger.js'
-import { Worker } from '../worker/worker.js'
-import type { WorkerOptionsInput } from '../worker/options.js'
+import { startBroker, type BrokerHandle } from './broker.js'
+import type { BrokerOptionsInput } from './options.js'
+import type { Logger } from '../src/logging/logger.js'
+import { Worker } from '../src/worker/worker.js'
+import type { WorkerOptionsInput } from '../src/worker/options.js'
 
 export interface LocalCluster {
   broker: BrokerHandle

@@ -1,4 +1,4 @@
-import type { JobView } from '../protocol/index.js'
+import type { JobView } from '../src/protocol/index.js'
 import { ago, table } from './format.js'
 
 export function jobsTable(jobs: JobView[]): string {
