@@ -26,7 +26,7 @@ export function toEdgerunError(error: unknown, command: CommandShape): EdgerunEr
     }
     return error
   }
-  const e = (error instanceof Error ? error : new Error(String(error))) as OclifError
+  const e = (error instanceof Error ? error : new EdgerunError('INTERNAL', String(error))) as OclifError
   const kind = e.constructor?.name
   if (kind === 'NonExistentFlagsError' && Array.isArray(e.flags)) return unknownFlags(e.flags, command)
   if (kind === 'FailedFlagValidationError' || kind === 'ViolatedFlagConstraintError') return failedValidation(e.message, command)

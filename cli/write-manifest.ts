@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Plugin } from '@oclif/core/config'
+import { EdgerunError } from '../src/errors/index.js'
 
 /**
  * `npm run build` step after tsc: writes oclif.manifest.json at the package root, the way the
@@ -17,6 +18,6 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const plugin = new Plugin({ root, type: 'core', isRoot: true, ignoreManifest: true, errorOnManifestCreate: true, respectNoCacheDefault: true })
 await plugin.load()
 const count = Object.keys(plugin.manifest.commands).length
-if (count === 0) throw new Error(`no commands found under ${root}: run tsc first`)
+if (count === 0) throw new EdgerunError('INTERNAL', `no commands found under ${root}: run tsc first`)
 writeFileSync(join(root, 'oclif.manifest.json'), `${JSON.stringify(plugin.manifest, null, 2)}\n`)
 process.stderr.write(`oclif.manifest.json: ${count} commands\n`)

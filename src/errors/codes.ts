@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   MAX_REJECTIONS: { exit: 1, protocol: true, summary: 'The job failed: workers refused it more times than the master allows.' },
   REFUSED_EVERYWHERE: { exit: 1, protocol: true, summary: 'The job failed: every online node that claims to run it refused it as unsupported.' },
   BROKER_UNREACHABLE: { exit: 69, protocol: false, summary: 'The broker at --url could not be reached.' },
+  CONNECTION_LOST: { exit: 69, protocol: false, summary: 'The connection to the broker dropped before the broker acknowledged a publish.' },
   PORT_IN_USE: { exit: 69, protocol: false, summary: 'The broker could not listen: the port is taken.' },
   BAD_FLAG: { exit: 2, protocol: false, summary: 'A flag or argument is missing or invalid.' },
   UNSAFE_BIND: { exit: 2, protocol: false, summary: 'The broker would listen beyond loopback with neither --auth nor --allow-anonymous.' },
