@@ -101,7 +101,7 @@ function visibleFlags(command: CommandShape): string[] {
 }
 
 /** The nearest flag name within two edits, or one the typed name is a prefix of. */
-function closest(typed: string, names: string[]): string | undefined {
+export function closest(typed: string, names: string[]): string | undefined {
   let best: string | undefined
   let bestDistance = 3
   for (const name of names) {

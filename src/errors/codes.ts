@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   CONNECTION_LOST: { exit: 69, protocol: false, summary: 'The connection to the broker dropped before the broker acknowledged a publish.' },
   PORT_IN_USE: { exit: 69, protocol: false, summary: 'The broker could not listen: the port is taken.' },
   BAD_FLAG: { exit: 2, protocol: false, summary: 'A flag or argument is missing or invalid.' },
+  BAD_CONFIG: { exit: 78, protocol: false, summary: 'The config file cannot be read, or holds an unknown key or a bad value.' },
   UNSAFE_BIND: { exit: 2, protocol: false, summary: 'The broker would listen beyond loopback with neither --auth nor --allow-anonymous.' },
   DUPLICATE_NODE: { exit: 1, protocol: false, summary: 'Another live worker already holds this node id.' },
   TIMEOUT: { exit: 124, protocol: false, summary: 'An operation did not finish in time.' },
