@@ -95,4 +95,4 @@ export function readFlagFile(flag: string, path: string): Buffer {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
-export const logLevelFlag = choiceFlag(LOG_LEVELS, { description: 'log level for the JSON log on stderr', env: 'EDGERUN_LOG_LEVEL', default: 'warn' })
+export const logLevelFlag = choiceFlag(LOG_LEVELS, { description: 'log level of the log on stderr (readable lines in a terminal, JSON lines otherwise)', env: 'EDGERUN_LOG_LEVEL', default: 'warn' })

@@ -42,9 +42,9 @@ export default class BrokerCommand extends BaseCommand {
     const { flags } = await this.parse(BrokerCommand)
     const { startBrokerNode } = await import('../broker/broker.js')
     const { defaultDataDir } = await import('../broker/store/index.js')
-    const { createLogger } = await import('../src/logging/logger.js')
+    const { commandLogger } = await import('../cli/logger.js')
     const { untilSignal } = await import('../cli/signals.js')
-    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-broker' })
+    const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-broker' })
     const dataDir = flags.memory || !flags.master ? null : (flags['data-dir'] ?? defaultDataDir())
     const broker = await startBrokerNode(
       {

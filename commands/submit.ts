@@ -122,15 +122,20 @@ export default class SubmitCommand extends BaseCommand {
 
   private async submitOne(spec: SubmitSpec, flags: Parameters<typeof connectionOptions>[0] & { detach: boolean }): Promise<JobReply> {
     const { EdgerunClient } = await import('../src/client/client.js')
-    const { describeEvent } = await import('../cli/job-progress.js')
+    const { describeEvent, testProgressBar } = await import('../cli/job-progress.js')
     const client = await EdgerunClient.connect(connectionOptions(flags))
+    // A judge job in a terminal: one bar over its tests, as a batch shows one over its files.
+    const progressBar = spec.kind === 'judge' && !flags.detach && !this.jsonEnabled() && process.stderr.isTTY === true ? testProgressBar((text) => process.stderr.write(text)) : undefined
     try {
-      const reply = await client.submit(spec, {
-        detach: flags.detach,
-        onEvent: (event) => {
-          if (event.type !== 'result' && event.type !== 'rejected') this.note(describeEvent(event))
-        },
-      })
+      const reply = await client
+        .submit(spec, {
+          detach: flags.detach,
+          onEvent: (event) => {
+            if (progressBar) progressBar.update(event)
+            else if (event.type !== 'result' && event.type !== 'rejected') this.note(describeEvent(event))
+          },
+        })
+        .finally(() => progressBar?.end())
       if (reply.type === 'rejected') {
         process.exitCode = 1
         this.note(describeEvent(reply))

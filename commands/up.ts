@@ -32,9 +32,9 @@ export default class Up extends BaseCommand {
     }
     const { defaultDataDir } = await import('../broker/store/index.js')
     const { startLocalCluster } = await import('../broker/local-cluster.js')
-    const { createLogger } = await import('../src/logging/logger.js')
+    const { commandLogger } = await import('../cli/logger.js')
     const { untilSignal } = await import('../cli/signals.js')
-    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-up' })
+    const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-up' })
     const dataDir = flags.memory ? undefined : (flags['data-dir'] ?? defaultDataDir())
     const cluster = await startLocalCluster(
       {

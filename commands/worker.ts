@@ -37,10 +37,10 @@ export default class WorkerCommand extends BaseCommand {
     }
     // With --auth a worker's node id is its user name (docs/security.md), so that is the default then.
     const id = flags.id ?? flags.username ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
-    const { createLogger } = await import('../src/logging/logger.js')
+    const { commandLogger } = await import('../cli/logger.js')
     const { Worker } = await import('../src/worker/worker.js')
     const { untilSignal } = await import('../cli/signals.js')
-    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-worker' })
+    const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-worker' })
     const worker = await Worker.start(
       {
         ...connectionOptions(flags),
