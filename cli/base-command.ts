@@ -64,7 +64,7 @@ export abstract class BaseCommand extends Command {
       toEdgerunError(error, {
         usage: [this.config.bin, ...(this.id ?? '').split(':').filter(Boolean)].join(' '),
         // The flags as parsed: the command's own, the base ones, and --json.
-        flags: { ...this.ctor.baseFlags, ...this.ctor.flags, ...(this.ctor.enableJsonFlag ? { json: { type: 'boolean' } } : {}) },
+        flags: { ...this.ctor.flags, ...this.ctor.baseFlags, ...(this.ctor.enableJsonFlag ? { json: { type: 'boolean' } } : {}) },
         args: this.ctor.args ?? {},
       }),
     )

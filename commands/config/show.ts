@@ -22,6 +22,7 @@ export default class ConfigShow extends BaseCommand {
     '<%= config.bin %> config show jobs list',
   ]
   static override strict = false
+  static override flags = {}
   static override args = { command: Args.string({ description: 'the command whose values to show (words, as typed: jobs list)', required: true }) }
 
   async run(): Promise<{ command: string; config: string | null; values: Record<string, ShownValue> }> {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -91,11 +91,20 @@ describe('logs', () => {
     expect(() => JSON.parse(line)).toThrow()
   })
 
-  it('a command at a terminal writes readable lines, without being told', () => {
-    const run = inTerminal(`timeout -s INT 5 ${process.execPath} ${BIN} up --workers 0 --port 0 --memory --log-level info`)
-    const text = plain(run.output)
-    expect(text).toMatch(/INFO \(edgerun-up\): broker listening/)
-    expect(text).not.toContain('"msg":')
+  it('at a terminal the logger of the commands writes readable lines without being told, and JSON through a pipe', () => {
+    const script = [
+      `const { commandLogger } = await import(${JSON.stringify(join(ROOT, 'dist/cli/logger.js'))})`,
+      "const logger = await commandLogger({ level: 'info', name: 'edgerun-worker' })",
+      "logger.info({ node: 'w1' }, 'worker online')",
+    ].join('\n')
+    const file = join(mkdtempSync(join(tmpdir(), 'edgerun-log-')), 'log.mjs')
+    writeFileSync(file, script)
+    const command = `${process.execPath} ${file}`
+    const terminal = plain(inTerminal(command).output)
+    expect(terminal).toMatch(/INFO \(edgerun-worker\): worker online/)
+    expect(terminal).not.toContain('"msg":')
+    const piped = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 30_000 })
+    expect(JSON.parse(piped.stderr)).toMatchObject({ name: 'edgerun-worker', node: 'w1', msg: 'worker online' })
   })
 })
 
