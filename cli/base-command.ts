@@ -51,6 +51,11 @@ export abstract class BaseCommand extends Command {
     return layer({ flags, argv, env: process.env, ...(file ? { file } : {}), commandId, allFlagNames })
   }
 
+  /** The config file this run reads, if any (`--config`, else EDGERUN_CONFIG). */
+  protected configPathGiven(): string | undefined {
+    return configPath(this.argv)
+  }
+
   /** Writes a human line to stderr unless --json is on (progress and notices, never results). */
   protected note(message: string): void {
     if (!this.jsonEnabled()) this.logToStderr(message)

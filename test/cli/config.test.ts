@@ -56,6 +56,20 @@ describe('edgerun config show', () => {
     expect(shown.values.namespace).toEqual({ value: 'ns1', from: 'file', file: json })
   })
 
+  it('without a command, lists what the environment and the file set, and which commands take each', async () => {
+    const yaml = file('edgerun.yaml', 'url: mqtt://10.0.0.1:1883\nslots: 4\nworker:\n  keepalive: 30\n')
+    process.env.EDGERUN_SLOTS = '8'
+    const out = await runCli(['config', 'show', '--config', yaml, '--json'])
+    const shown = JSON.parse(out.stdout)
+    expect(shown.command).toBeNull()
+    expect(shown.values.slots).toEqual({ value: '8', from: 'env', env: 'EDGERUN_SLOTS', commands: ['up', 'worker'] })
+    expect(shown.values.url).toMatchObject({ value: 'mqtt://10.0.0.1:1883', from: 'file', file: yaml })
+    expect(shown.values['worker.keepalive']).toEqual({ value: 30, from: 'file', file: yaml, commands: ['worker'] })
+    const bad = await runCli(['config', 'show', '--config', file('bad.yaml', 'worker:\n  slotz: 1\n')])
+    expect(bad.stderr).toContain('unknown key "slotz" in section "worker": not a flag of that command (did you mean slots?)')
+    expect(bad.exitCode).toBe(78)
+  })
+
   it('shows a password as set, never its value', async () => {
     process.env.EDGERUN_PASSWORD = 'hunter2'
     const out = await runCli(['config', 'show', 'nodes', '--json'])
