@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, statSync, utimesSync } from 'node:fs'
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -9,7 +9,7 @@ import { pino } from 'pino'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createJobStore, defaultDataDir, masterJobStore, MemoryJobStore, SCHEMA_VERSION, SqliteJobStore, type SqliteJobStoreOptions } from '../../broker/store/index.js'
 import { MIGRATIONS } from '../../broker/store/sqlite-store.js'
-import { everyStateNewestFirst } from '../../broker/store/sqlite-schema.js'
+import { everyStateNewestFirst } from '../../broker/store/sqlite-table.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
 import type { JobStore } from '../../broker/store/job-store.js'
 import type { Logger } from '../../src/logging/logger.js'
@@ -18,6 +18,31 @@ import { RecordingTransport } from '../helpers/recording-transport.js'
 import { describeJobStore, makeJob, makeRichJob, type StoreHarness } from './job-store.conformance.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const distModule = join(ROOT, 'dist/broker/store/sqlite-store.js')
+
+/**
+ * The writer thread runs compiled code from dist/ (background-writer.ts), and the SIGKILL test
+ * runs the store from there: build it if any store source is newer than its output.
+ */
+beforeAll(() => {
+  const storeDir = join(ROOT, 'broker/store')
+  const stale = readdirSync(storeDir)
+    .filter((file) => file.endsWith('.ts'))
+    .some((file) => {
+      const built = join(ROOT, 'dist/broker/store', file.replace(/\.ts$/, '.js'))
+      return !existsSync(built) || statSync(join(storeDir, file)).mtimeMs > statSync(built).mtimeMs
+    })
+  if (!stale) return
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' })
+  } catch (error) {
+    // Type errors elsewhere in the project still emit; only a missing output is fatal.
+    if (!existsSync(distModule)) throw error
+  }
+  // An incremental build leaves an unchanged output untouched; mark them current so the next run skips the build.
+  const now = new Date()
+  for (const file of readdirSync(join(ROOT, 'dist/broker/store'))) utimesSync(join(ROOT, 'dist/broker/store', file), now, now)
+}, 180_000)
 /** The namespace of the stores below that do not test namespaces. */
 const NS = 'store-test'
 const tempDirs: string[] = []
@@ -316,9 +341,10 @@ describe('SqliteJobStore (sqlite only)', () => {
   it('rejects an invalid record at save(), so it cannot poison a batch', async () => {
     const store = SqliteJobStore.open({ namespace: NS, dataDir })
     try {
-      expect(() => store.save({ ...makeJob('bad', 1), seq: Number.NaN })).toThrow(TypeError)
-      expect(() => store.save({ ...makeJob('bad', 1), createdAt: undefined as unknown as number })).toThrow(TypeError)
-      expect(() => store.save({ ...makeJob('bad', 1), state: 'lost' as never })).toThrow(TypeError)
+      const internal = expect.objectContaining({ code: 'INTERNAL' })
+      expect(() => store.save({ ...makeJob('bad', 1), seq: Number.NaN })).toThrow(internal)
+      expect(() => store.save({ ...makeJob('bad', 1), createdAt: undefined as unknown as number })).toThrow(internal)
+      expect(() => store.save({ ...makeJob('bad', 1), state: 'lost' as never })).toThrow(internal)
       store.save(makeJob('good', 2))
       await store.flush()
       expect(store.get('bad')).toBeUndefined()
@@ -479,24 +505,6 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   describe('a flushed write survives SIGKILL', () => {
-    const distModule = join(ROOT, 'dist/broker/store/sqlite-store.js')
-
-    beforeAll(() => {
-      const sources = ['sqlite-store.ts', 'sqlite-schema.ts', 'background-writer.ts', 'job-store.ts', 'job-record.ts'].map((f) => join(ROOT, 'broker/store', f))
-      const stale =
-        !existsSync(distModule) || sources.some((source) => statSync(source).mtimeMs > statSync(distModule).mtimeMs)
-      if (!stale) return
-      try {
-        execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' })
-      } catch (error) {
-        // Type errors elsewhere in the project still emit; only a missing output is fatal.
-        if (!existsSync(distModule)) throw error
-      }
-      // An incremental build leaves an unchanged output untouched; mark it current so the next run skips the build.
-      const now = new Date()
-      utimesSync(distModule, now, now)
-    }, 180_000)
-
     it('reopens with every record flushed before the kill, and an intact database', async () => {
       const records = Array.from({ length: 200 }, (_, i) =>
         i % 2 === 0 ? makeJob(`k${i}`, i + 1, { state: 'running' }) : makeRichJob(`k${i}`, i + 1),
