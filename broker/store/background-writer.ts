@@ -18,6 +18,20 @@ export function writerThreadUrl(here: string = import.meta.url): URL {
 }
 
 /**
+ * A thread inherits the process's flags, and `--input-type` (a master started with `node -e`)
+ * makes Node refuse to load the thread's module from a file: that one stays behind.
+ */
+function threadExecArgv(): string[] {
+  const out: string[] = []
+  const argv = process.execArgv
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--input-type') i++ // and its value
+    else if (!argv[i]!.startsWith('--input-type=')) out.push(argv[i]!)
+  }
+  return out
+}
+
+/**
  * Commits batches of rows on a thread of its own, with its own connection, in the order they
  * were given. The master's event loop then spends a large batch's commit (a fifth of its CPU at
  * load) serving clients instead, on a host with a core to spare.
@@ -35,7 +49,7 @@ export class BackgroundWriter implements BatchWriter {
     if (!existsSync(fileURLToPath(url))) {
       throw new EdgerunError('INTERNAL', `job store: the writer thread's module ${fileURLToPath(url)} is missing; run npm run build`)
     }
-    this.worker = new Worker(url, { workerData: data })
+    this.worker = new Worker(url, { workerData: data, execArgv: threadExecArgv() })
     this.worker.unref()
     this.worker.on('message', (message: WriterReply) => {
       if (!('id' in message)) return

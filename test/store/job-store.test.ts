@@ -1,9 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -15,34 +14,13 @@ import type { JobStore } from '../../broker/store/job-store.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { Master } from '../../broker/master/master.js'
 import { RecordingTransport } from '../helpers/recording-transport.js'
+import { ensureStoreBuilt, ROOT } from './built.js'
 import { describeJobStore, makeJob, makeRichJob, type StoreHarness } from './job-store.conformance.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const distModule = join(ROOT, 'dist/broker/store/sqlite-store.js')
 
-/**
- * The writer thread runs compiled code from dist/ (background-writer.ts), and the SIGKILL test
- * runs the store from there: build it if any store source is newer than its output.
- */
-beforeAll(() => {
-  const storeDir = join(ROOT, 'broker/store')
-  const stale = readdirSync(storeDir)
-    .filter((file) => file.endsWith('.ts'))
-    .some((file) => {
-      const built = join(ROOT, 'dist/broker/store', file.replace(/\.ts$/, '.js'))
-      return !existsSync(built) || statSync(join(storeDir, file)).mtimeMs > statSync(built).mtimeMs
-    })
-  if (!stale) return
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' })
-  } catch (error) {
-    // Type errors elsewhere in the project still emit; only a missing output is fatal.
-    if (!existsSync(distModule)) throw error
-  }
-  // An incremental build leaves an unchanged output untouched; mark them current so the next run skips the build.
-  const now = new Date()
-  for (const file of readdirSync(join(ROOT, 'dist/broker/store'))) utimesSync(join(ROOT, 'dist/broker/store', file), now, now)
-}, 180_000)
+beforeAll(ensureStoreBuilt, 180_000)
+
 /** The namespace of the stores below that do not test namespaces. */
 const NS = 'store-test'
 const tempDirs: string[] = []
