@@ -4,7 +4,6 @@ import { WriteBehindStore, type WriteBehindOptions } from './write-behind.js'
 
 export { JOBS_DB_FILE } from './sqlite-table.js'
 export { MIGRATIONS, SCHEMA_VERSION } from './sqlite-migrations.js'
-export type { SqliteDatabase } from './sqlite-connection.js'
 
 export interface SqliteJobStoreOptions extends WriteBehindOptions {
   /** Created (recursively) if missing; the database is `${dataDir}/jobs.db`. */
