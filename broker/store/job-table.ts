@@ -52,6 +52,11 @@ export interface JobTable {
   getMany(ids: readonly string[]): Iterable<StoredRow>
   /** The committed state of one job: what a pending write of it replaces in the counts. */
   stateOf(id: string): JobState | undefined
+  /**
+   * The same for many jobs in one query, for a table where a query is a round trip (a network
+   * database); without it, `stateOf` is asked once per job.
+   */
+  statesOf?(ids: readonly string[]): Map<string, JobState>
   /** Newest seq first. */
   list(filter: RowFilter): Iterable<StoredRow>
   /** Every row that is not final, oldest seq first. */
@@ -72,7 +77,8 @@ export interface JobTable {
    * (SQLite: a thread with its own connection). Each call makes a new one.
    */
   openWriter?(): BatchWriter
-  close(): void
+  /** After the last commit; a table that closes a connection over the network may take its time. */
+  close(): void | Promise<void>
 }
 
 /** Commits batches of rows elsewhere than on the event loop, in the order they were given. */

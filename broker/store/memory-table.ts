@@ -44,6 +44,15 @@ export class MemoryJobTable implements JobTable {
     return this.rows.get(id)?.state
   }
 
+  statesOf(ids: readonly string[]): Map<string, JobState> {
+    const states = new Map<string, JobState>()
+    for (const id of ids) {
+      const row = this.rows.get(id)
+      if (row) states.set(id, row.state)
+    }
+    return states
+  }
+
   *list({ state, owner }: RowFilter): Iterable<StoredRow> {
     for (const row of [...this.rows.values()].sort((a, b) => b.seq - a.seq)) {
       if (state !== undefined && row.state !== state) continue

@@ -69,6 +69,6 @@ export class TableJobStore<T extends JobTable = JobTable> implements JobStore {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    this.table.close()
+    await this.table.close()
   }
 }

@@ -179,7 +179,7 @@ export class WriteBehindStore<T extends JobTable = JobTable> implements JobStore
       this.logger?.error({ ...this.where, jobs: this.overlay.dropPending() }, 'job store: unsaved jobs lost on close')
     }
     try {
-      this.table.close()
+      await this.table.close()
     } catch (error) {
       failure ??= error
       this.logger?.error({ err: error, ...this.where }, 'job store: close failed')

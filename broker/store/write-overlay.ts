@@ -158,8 +158,10 @@ export class WriteOverlay {
 
   /** `committed` (the table's counts) with the unconfirmed writes applied, in place. */
   applyTo(committed: Record<JobState, number>): Record<JobState, number> {
-    for (const row of this.unconfirmedRows()) {
-      const previous = this.table.stateOf(row.id)
+    const rows = this.unconfirmedRows()
+    const states = this.table.statesOf && rows.length > 0 ? this.table.statesOf(rows.map((row) => row.id)) : undefined
+    for (const row of rows) {
+      const previous = states ? states.get(row.id) : this.table.stateOf(row.id)
       if (previous !== undefined && previous in committed) committed[previous]--
       committed[row.state]++
     }
