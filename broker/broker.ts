@@ -85,9 +85,12 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
       ownerOf: (jobId) => (master ? (master.ctx.active.get(jobId) ?? master.ctx.store.get(jobId))?.owner : undefined),
     },
   })
+  let transport: AedesTransport | undefined
+  // The master's order: publish the assignment, flush the transport, then commit (docs/storage.md).
+  const beforeCommit = () => transport?.flush()
   const store = !options.runMaster
     ? undefined
-    : masterJobStore({ namespace: options.master.namespace, memory: options.store === 'memory', dataDir: options.dataDir, logger })
+    : masterJobStore({ namespace: options.master.namespace, memory: options.store === 'memory', dataDir: options.dataDir, logger, beforeCommit })
   const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })
@@ -117,7 +120,7 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   const replyPrefix = options.redisUrl ? undefined : prefixes.replies(options.master.namespace)
   if (store) {
     master = new Master(options.master, {
-      transport: new AedesTransport(aedes, logger, watchPrefix, replyPrefix),
+      transport: (transport = new AedesTransport(aedes, logger, watchPrefix, replyPrefix)),
       store,
       logger,
       visibility: security.visibility,

@@ -19,7 +19,10 @@ export default class MasterCommand extends BaseCommand {
     const { Connection } = await import('../src/net/connection.js')
     const { untilSignal } = await import('../cli/signals.js')
     const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-master' })
-    const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger })
+    let transport: InstanceType<typeof MqttTransport> | undefined
+    // The master's order: publish the assignment, flush the transport, then commit (docs/storage.md).
+    const beforeCommit = () => transport?.flush()
+    const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger, beforeCommit })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)
     const connection = await Connection.open({
@@ -37,7 +40,7 @@ export default class MasterCommand extends BaseCommand {
       await store.close()
       throw error
     })
-    const master = new Master(masterOptionsFrom(flags, flags.namespace), { transport: new MqttTransport(connection, logger), store, logger, instance })
+    const master = new Master(masterOptionsFrom(flags, flags.namespace), { transport: (transport = new MqttTransport(connection, logger)), store, logger, instance })
     await master.start()
     // Listen before announcing: whoever reads that line may signal at once.
     const stopped = untilSignal()

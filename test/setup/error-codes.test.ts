@@ -16,10 +16,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
  */
 const PENDING = [
   'broker/master/master.ts',
-  'broker/store/background-writer.ts',
-  'broker/store/memory-store.ts',
-  'broker/store/sqlite-schema.ts',
-  'broker/store/sqlite-store.ts',
   'src/judge/problem.ts',
 ]
 
