@@ -1,4 +1,4 @@
-import { isId } from './ids.js'
+import { isId } from './id-pattern.js'
 
 /**
  * Every topic edgerun uses is built and parsed here (docs/protocol.md §2). Nothing else in the code base

@@ -29,6 +29,7 @@ export const TEST_PACKAGES = [
   { name: 'util-linux', binaries: ['prlimit', 'setpriv', 'unshare'], usedBy: "the judge's util-linux sandbox chain" },
   { name: 'coreutils', binaries: ['stdbuf'], usedBy: 'line-buffered mosquitto_sub (test/interop)' },
   { name: 'time', binaries: ['time'], usedBy: "GNU time: CPU time in the judge's util-linux sandbox chain" },
+  { name: 'chromium', binaries: ['chromium'], usedBy: 'the dashboard in a real browser, driven by playwright-core (test/dashboard/browser.test.ts)' },
 ]
 
 /** Debian keeps daemons in /usr/sbin, which a non-root PATH often lacks. */
