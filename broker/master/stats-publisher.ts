@@ -4,6 +4,12 @@ import type { Transport } from './transport.js'
 
 /** At most one stats message per this many ms (docs/protocol.md §15). */
 export const STATS_INTERVAL_MS = 1000
+/**
+ * Building the message counts the store and walks the queue: with millions of jobs that takes
+ * milliseconds. The next one waits at least this many times as long as the last took, so the
+ * stats never cost the master more than 1 % of its time.
+ */
+const COST_FACTOR = 100
 
 /**
  * The retained `{ns}/master/stats`. It is built only when something may have changed (a job
@@ -16,6 +22,7 @@ export class StatsPublisher {
   private nodesSeen = ''
   private last: { at: number; total: number; finished: number } | undefined
   private ratesShown = false
+  private notBefore = 0
 
   constructor(
     private readonly ctx: MasterContext,
@@ -42,9 +49,12 @@ export class StatsPublisher {
     const { ctx } = this
     const nodes = `${ctx.nodes.countOnline()}/${ctx.nodes.size}`
     if (!this.dirty && nodes === this.nodesSeen && !this.ratesShown) return
+    const started = performance.now()
+    if (started < this.notBefore) return
     this.dirty = false
     this.nodesSeen = nodes
     this.transport.publish(topics.masterStats(ctx.options.namespace), encode(this.build()), { qos: 1, retain: true })
+    this.notBefore = started + COST_FACTOR * (performance.now() - started)
   }
 
   build(): MasterStats {
