@@ -21,7 +21,8 @@ await build({
   platform: 'browser',
   target: ['es2022'],
   minify: true,
-  sourcemap: true,
+  // No source map: it would triple what the package ships for the page.
+  sourcemap: false,
   legalComments: 'linked',
   logLevel: 'warning',
 })

@@ -246,8 +246,9 @@ export class Session extends EventTarget {
     if (this.job?.id === id) {
       const page = this.job
       page.events = [...page.events, event]
-      if (event.type === 'progress' && event.state === 'test') for (const test of testsOf(event.detail)) page.tests.set(test.index ?? test.name, test)
-      if (event.type === 'result' || (event.type === 'progress' && event.state !== 'test')) void this.refreshJob(id)
+      const tests = event.type === 'progress' ? testsOf(event.detail) : []
+      for (const test of tests) page.tests.set(test.index ?? test.name, test)
+      if (event.type === 'result' || (event.type === 'progress' && tests.length === 0)) void this.refreshJob(id)
     }
     this.changed()
   }
@@ -262,7 +263,7 @@ export class Session extends EventTarget {
       this.mqtt.unsubscribe(topics.jobEvents(this.ns, id))
       this.followed.delete(id)
     } else if (event.type === 'progress') {
-      const state = { assigned: 'assigned', running: 'running', requeued: 'queued', test: 'running' }[event.state]
+      const state = { assigned: 'assigned', running: 'running', requeued: 'queued' }[event.state] ?? (testsOf(event.detail).length ? 'running' : undefined)
       if (state) this.upsert({ ...known, state, node: event.node ?? known.node, attempt: event.attempt ?? known.attempt })
     }
   }
@@ -335,11 +336,11 @@ export class Session extends EventTarget {
   }
 }
 
-/** Judge progress: one test per event, or several at once where a worker groups them. */
+/** Judge progress: one judged test per event, or several at once where a worker groups them. */
 function testsOf(detail) {
   if (!detail || typeof detail !== 'object') return []
-  if (Array.isArray(detail.tests)) return detail.tests
-  return [detail]
+  const tests = Array.isArray(detail.tests) ? detail.tests : [detail]
+  return tests.filter((test) => test && typeof test === 'object' && typeof test.verdict === 'string')
 }
 
 function fromView(view) {

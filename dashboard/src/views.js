@@ -127,6 +127,10 @@ export function JobPage({ session }) {
                   <td>${t.timeMs}</td><td>${t.memoryKb}</td><td class="muted">${t.detail ?? ''}</td></tr>`,
               )}</tbody></table>`
           : ''}
+        <h3>Live events</h3>
+        ${page.events.length
+          ? html`<ol class="events" data-testid="events">${page.events.map((e, i) => html`<li key=${i} data-event=${e.type}>${describe(e)}</li>`)}</ol>`
+          : html`<p class="muted">none since this page opened</p>`}
         <h3>Output</h3>
         <pre data-testid="output">${view.output === undefined ? '(not final yet)' : JSON.stringify(view.output, null, 2)}</pre>
         <h3>Spec</h3>
@@ -146,4 +150,16 @@ export function Login({ onLogin, error }) {
     <label>password <input name="password" type="password" autocomplete="current-password" value=${password} onInput=${(e) => setPassword(e.currentTarget.value)} /></label>
     <button type="submit">log in</button>
   </form>`
+}
+
+/** One line per job event, as the job page lists them. */
+function describe(event) {
+  if (event.type === 'result') return `result: ${event.state}${event.output?.verdict ? ` ${event.output.verdict}` : ''}${event.error ? ` (${event.error})` : ''}`
+  if (event.type === 'progress') {
+    const detail = event.detail
+    if (detail && typeof detail === 'object' && typeof detail.verdict === 'string') return `test ${detail.name ?? (detail.index ?? 0) + 1}: ${detail.verdict}`
+    if (detail && typeof detail === 'object' && Array.isArray(detail.tests)) return `tests ${detail.tests.map((t) => `${t.name}: ${t.verdict}`).join(', ')}`
+    return `${event.state}${event.node ? ` on ${event.node}` : ''}${typeof detail === 'string' ? `: ${detail}` : ''}`
+  }
+  return event.type
 }

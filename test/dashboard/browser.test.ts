@@ -94,12 +94,29 @@ describe('the dashboard in a browser', () => {
     await page.goBack()
     await page.locator('[data-testid="nodes"]').waitFor()
 
+    // The job page of a judge job that is still running: each test's verdict arrives as an event.
+    const slow = client.submit({ id: 'judge-slow', kind: 'judge', language: 'python3', source: `import time\ntime.sleep(0.5)\n${SUM}`, tests: [...TESTS, { name: '03', input: '2 2\n', expected: '4\n' }] })
+    await page.evaluate(() => (location.hash = '#/job/judge-slow'))
+    await page.locator('[data-testid="events"] [data-event="result"]', { hasText: 'AC' }).waitFor({ timeout: 30_000 })
+    expect(await slow).toMatchObject({ state: 'succeeded', output: { verdict: 'AC' } })
+    const events = await page.locator('[data-testid="events"] li').allTextContents()
+    const tests = events.filter((text) => text.startsWith('test'))
+    // Subscribed a moment after the submit: the first test may have gone by, never all of them.
+    expect(tests.length, events.join(' | ')).toBeGreaterThanOrEqual(2)
+    expect(events.at(-1), 'the result comes last').toMatch(/^result: succeeded AC/)
+    expect(await page.locator('[data-testid="tests"] [data-test="03"]').textContent()).toContain('AC')
+    expect(await notReloaded(page)).toBe(true)
+    await shot(page, '3b-job-page-live.png')
+    await page.evaluate(() => (location.hash = '#/'))
+    await page.locator('[data-testid="nodes"]').waitFor()
+
     // 3. kill -9: the will arrives and the row says offline within 2 s, with no reload.
     const killedAt = Date.now()
     w2.kill('SIGKILL')
     await page.locator('[data-node="w2"][data-state="offline"]').waitFor({ timeout: 2000 })
     const offlineAfterMs = Date.now() - killedAt
     expect(offlineAfterMs).toBeLessThanOrEqual(2000)
+    process.stdout.write(`w2 killed with -9: offline on the page after ${offlineAfterMs} ms\n`)
     expect(await notReloaded(page)).toBe(true)
     await shot(page, '4-worker-offline.png')
 
@@ -111,6 +128,21 @@ describe('the dashboard in a browser', () => {
     expect((await client.getJob('long-1')).state).toBe('canceled')
     expect(await notReloaded(page)).toBe(true)
     await shot(page, '5-canceled.png')
+
+    // Filters and search ask the master again (jobs.list by kind and id prefix).
+    await page.selectOption('select[name="kind"]', 'judge')
+    await expect.poll(() => page.locator('[data-job]').count()).toBe(2)
+    expect(await page.locator('[data-job="long-1"]').count()).toBe(0)
+    await page.selectOption('select[name="kind"]', '')
+    await page.fill('input[name="search"]', 'long')
+    await page.click('.filters button[type="submit"]')
+    await expect.poll(() => page.locator('[data-job]').allTextContents().then((rows) => rows.length)).toBe(1)
+    await page.locator('[data-job="long-1"]').waitFor()
+
+    // Drain from the page: w1 takes nothing new.
+    await page.locator('[data-node="w1"] [data-action="drain"]').click()
+    await page.locator('[data-node="w1"][data-state="draining"]').waitFor({ timeout: 5000 })
+    await shot(page, '5b-drained.png')
     await page.close()
   })
 
