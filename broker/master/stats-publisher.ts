@@ -60,9 +60,10 @@ export class StatsPublisher {
   build(): MasterStats {
     const { ctx } = this
     const now = ctx.now()
-    const jobs = ctx.store.counts()
-    const total = sum(jobs, Object.keys(jobs) as JobState[])
-    const finished = sum(jobs, FINAL_STATES)
+    const stored = ctx.store.counts()
+    const total = sum(stored, Object.keys(stored) as JobState[])
+    const finished = sum(stored, FINAL_STATES)
+    const live = this.live()
     const last = this.last
     const windowMs = last ? Math.max(1, now - last.at) : 0
     const perSecond = (delta: number) => (last ? Math.max(0, (delta * 1000) / windowMs) : 0)
@@ -76,27 +77,40 @@ export class StatsPublisher {
       type: 'stats',
       instance: ctx.instance,
       ts: now,
-      jobs,
-      priorities: this.priorities(),
+      // The store does not record `running` (Lifecycle.markRunning): live states are the master's own.
+      jobs: { ...stored, queued: live.queued, assigned: live.assigned, running: live.running },
+      priorities: live.priorities,
       rates,
       nodes: { online: ctx.nodes.countOnline(), total: ctx.nodes.size },
       busy,
     }
   }
 
-  /** Queued jobs from the queue (parked ones included), assigned and running ones from memory. */
-  private priorities(): MasterStats['priorities'] {
+  /**
+   * Live jobs by state and priority: queued ones from the queue (parked ones included) plus those
+   * waiting out a refusal's back-off, assigned and running ones from memory.
+   */
+  private live(): { queued: number; assigned: number; running: number; priorities: MasterStats['priorities'] } {
+    const { ctx } = this
     const rows = new Map<number, { priority: number; queued: number; assigned: number; running: number }>()
     const row = (priority: number) => {
       let found = rows.get(priority)
       if (!found) rows.set(priority, (found = { priority, queued: 0, assigned: 0, running: 0 }))
       return found
     }
-    for (const [priority, n] of this.ctx.queue.countByPriority()) row(priority).queued += n
-    for (const job of this.ctx.active.values()) {
+    for (const [priority, n] of ctx.queue.countByPriority()) row(priority).queued += n
+    for (const job of ctx.active.values()) {
       if (job.state === 'assigned' || job.state === 'running') row(job.priority)[job.state]++
+      else if (job.state === 'queued' && !ctx.queue.has(job.id)) row(job.priority).queued++
     }
-    return [...rows.values()].sort((a, b) => b.priority - a.priority)
+    const priorities = [...rows.values()].sort((a, b) => b.priority - a.priority)
+    const totals = { queued: 0, assigned: 0, running: 0 }
+    for (const p of priorities) {
+      totals.queued += p.queued
+      totals.assigned += p.assigned
+      totals.running += p.running
+    }
+    return { ...totals, priorities }
   }
 }
 

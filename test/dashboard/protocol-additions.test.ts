@@ -51,6 +51,11 @@ describe('dashboard protocol additions, from a plain MQTT client', () => {
     expect(first.retain).toBe(true)
     const last = await waitFor(() => json(watcher, stats).findLast((m) => m.jobs.succeeded === 5), { timeoutMs: 5000, what: 'stats with 5 succeeded' })
     expect(masterStatsSchema.parse(last)).toMatchObject({ type: 'stats', nodes: { online: 1, total: 1 }, busy: { w1: 0 } })
+    // A running job counts as running, though the store still says assigned.
+    submit(me, 'me', { id: 'run-1', kind: 'noop', sleepMs: 30_000, priority: 3 })
+    const running = await waitFor(() => json(watcher, stats).find((m) => m.jobs.running === 1), { what: 'stats with one running' })
+    expect(running.priorities).toEqual([{ priority: 3, queued: 0, assigned: 0, running: 1 }])
+    expect(await rpc(me, 'me', 'jobs.cancel', { id: 'run-1' })).toMatchObject({ ok: true, result: { state: 'canceled' } })
     // One queued job per priority while no node can run it.
     submit(me, 'me', { id: 'q-hi', kind: 'noop', priority: 7, requires: { labels: ['nowhere'] } })
     submit(me, 'me', { id: 'q-lo', kind: 'noop', priority: -1, requires: { labels: ['nowhere'] } })
