@@ -24,13 +24,19 @@ export class JobFeed {
   private changes = new Map<string, Change>()
   private timer: NodeJS.Timeout | undefined
 
+  /**
+   * @param watched whether anyone could receive the feed; the embedded broker can tell (with no
+   * dashboard open the feed then costs a call per event), an external broker cannot.
+   */
   constructor(
     private readonly transport: Transport,
     private readonly ns: string,
+    private readonly watched: () => boolean = () => true,
   ) {}
 
   /** Called for every event the notifier sends about a job. */
   observe(job: JobRecord): void {
+    if (!this.watched()) return
     // Delete first, so the map's order is the order of the latest changes.
     this.changes.delete(job.id)
     this.changes.set(job.id, { job, state: job.state, node: job.node, attempt: job.attempt, updatedAt: job.updatedAt })

@@ -31,6 +31,8 @@ export interface MasterDeps {
   instance?: string
   /** The embedding broker's own refusal counters, for the `stats` rpc. */
   brokerCounters?: () => Record<string, number>
+  /** Whether a client subscription could receive `{ns}/master/jobs` (only the embedding broker knows). */
+  jobFeedWatched?: () => boolean
 }
 
 export interface MasterEvents {
@@ -94,7 +96,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.lifecycle = new Lifecycle(this.ctx)
     this.dispatcher = new Dispatcher(this.ctx, this.lifecycle, deps.random)
     this.submits = new SubmitBatch(this.ctx, this.lifecycle, this.visibility)
-    this.jobFeed = new JobFeed(deps.transport, parsed.namespace)
+    this.jobFeed = new JobFeed(deps.transport, parsed.namespace, deps.jobFeedWatched)
     this.stats = new StatsPublisher(this.ctx, deps.transport)
     notifier.onJob = (job) => (this.jobFeed.observe(job), this.stats.touch())
   }

@@ -76,7 +76,14 @@ describe('dashboard protocol additions, from a plain MQTT client', () => {
     await cluster.worker({ id: 'w1', slots: 4 })
     const me = await plain('me')
     const feed = `${cluster.namespace}/master/jobs`
-    await me.client.subscribeAsync(feed, { qos: 1 })
+    // Nobody subscribed: the embedded broker's master builds no feed at all.
+    let published = 0
+    cluster.broker.aedes.on('publish', (packet) => void (packet.topic === feed && published++))
+    submit(me, 'me', { id: 'unwatched', kind: 'noop' })
+    await waitFor(() => resultOf(me, 'me', 'unwatched'), { what: 'unwatched result' })
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(published).toBe(0)
+    await me.client.subscribeAsync(`${cluster.namespace}/master/+`, { qos: 1 })
     const arrivals: number[] = []
     me.client.on('message', (topic) => topic === feed && arrivals.push(Date.now()))
     for (let i = 0; i < 20; i++) submit(me, 'me', { id: `f-${i}`, kind: 'noop', sleepMs: 20 * (i % 5) })
@@ -86,6 +93,7 @@ describe('dashboard protocol additions, from a plain MQTT client', () => {
       return last.size === 20 && [...last.values()].every((state) => state === 'succeeded')
     }, { what: 'every job succeeded in the feed' })
     for (const batch of json(me, feed)) jobFeedSchema.parse(batch)
+    expect(json(me, feed).flatMap((b) => b.jobs).some((j) => j.id === 'unwatched')).toBe(false)
     const summary = json(me, feed).flatMap((b) => b.jobs).find((j) => j.id === 'f-3' && j.state === 'succeeded')
     expect(summary).toMatchObject({ kind: 'noop', owner: 'me', node: 'w1', attempt: 1, priority: 0 })
     // Batches: fewer messages than changes, and never two within 250 ms (later is only load).
