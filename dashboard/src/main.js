@@ -8,7 +8,6 @@ import { JobPage, Jobs, Login, Nodes, Queue } from './views.js'
 const params = new URLSearchParams(location.search)
 const namespace = params.get('ns') || 'edgerun'
 const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/mqtt`
-const saved = JSON.parse(sessionStorage.getItem('edgerun-login') || 'null')
 
 function route() {
   const match = /^#\/job\/(.+)$/.exec(location.hash)
@@ -16,7 +15,8 @@ function route() {
 }
 
 function App() {
-  const [credentials, setCredentials] = useState(saved ?? {})
+  // Kept in this page's memory only: a reload asks again, and no password is ever stored.
+  const [credentials, setCredentials] = useState({})
   const [session, setSession] = useState(undefined)
   const [, redraw] = useReducer((n) => n + 1, 0)
   useEffect(() => {
@@ -36,11 +36,8 @@ function App() {
     return () => (s.stop(), s.removeEventListener('change', onChange), window.removeEventListener('hashchange', onHash))
   }, [credentials])
   if (!session) return null
-  const login = (username, password) => {
-    sessionStorage.setItem('edgerun-login', JSON.stringify({ username, password }))
-    setCredentials({ username, password })
-  }
-  const logout = () => (sessionStorage.removeItem('edgerun-login'), setCredentials({}))
+  const login = (username, password) => setCredentials({ username, password })
+  const logout = () => setCredentials({})
   return html`<header>
       <h1>edgerun</h1>
       <span class="mono">${namespace}</span>
