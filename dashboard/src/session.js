@@ -6,6 +6,7 @@ import { filters, parseTopic, topics } from '../../src/protocol/topics.ts'
 const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'canceled'])
 export const isFinal = (state) => FINAL.has(state)
 const RPC_TIMEOUT_MS = 10_000
+const MAX_JOBS = 1000
 
 export class Session extends EventTarget {
   constructor({ url, namespace, username, password }) {
@@ -205,7 +206,15 @@ export class Session extends EventTarget {
     if (feed.type !== 'jobs') return
     for (const summary of feed.jobs ?? []) this.upsert(summary)
     if (feed.dropped) void this.loadJobs()
+    this.prune()
     this.changed()
+  }
+
+  /** A page left open under load keeps the newest jobs only (it shows 100). */
+  prune() {
+    if (this.jobs.size <= MAX_JOBS * 1.5) return
+    const newest = [...this.jobs.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, MAX_JOBS)
+    this.jobs = new Map(newest.map((job) => [job.id, job]))
   }
 
   upsert(summary) {
@@ -235,6 +244,7 @@ export class Session extends EventTarget {
       const view = await this.rpc('jobs.get', { id })
       this.upsert(summaryOf(view))
       this.follow(view)
+      this.prune()
       this.changed()
     } catch {
       // gone, or not ours
@@ -321,14 +331,12 @@ export class Session extends EventTarget {
   /** One point a second for the chart: the master's rates, or (for a client) what it saw finish. */
   sampleRates() {
     const now = Date.now()
+    this.finishedSeen = this.finishedSeen.filter((t) => t > now - 5000)
     let submitted = 0
-    let finished
-    if (this.stats && this.statsAt) {
+    let finished = this.finishedSeen.length / 5
+    if (this.stats) {
       submitted = this.stats.rates?.submitted ?? 0
       finished = this.stats.rates?.finished ?? 0
-    } else {
-      this.finishedSeen = this.finishedSeen.filter((t) => t > now - 5000)
-      finished = this.finishedSeen.length / 5
     }
     this.rateHistory.push([Math.floor(now / 1000), submitted, finished])
     if (this.rateHistory.length > 300) this.rateHistory.shift()
