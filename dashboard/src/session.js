@@ -2,9 +2,10 @@
 // It reads only what docs/protocol.md names; the broker's ACL decides what it may read and do.
 import mqtt from 'mqtt'
 import { filters, parseTopic, topics } from '../../src/protocol/topics.ts'
+import { fromView, isFinal, summaryOf, testsOf } from './jobs.js'
 
-const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'canceled'])
-export const isFinal = (state) => FINAL.has(state)
+export { isFinal }
+
 const RPC_TIMEOUT_MS = 10_000
 const MAX_JOBS = 1000
 
@@ -341,33 +342,5 @@ export class Session extends EventTarget {
     this.rateHistory.push([Math.floor(now / 1000), submitted, finished])
     if (this.rateHistory.length > 300) this.rateHistory.shift()
     this.changed()
-  }
-}
-
-/** Judge progress: one judged test per event, or several at once where a worker groups them. */
-function testsOf(detail) {
-  if (!detail || typeof detail !== 'object') return []
-  const tests = Array.isArray(detail.tests) ? detail.tests : [detail]
-  return tests.filter((test) => test && typeof test === 'object' && typeof test.verdict === 'string')
-}
-
-function fromView(view) {
-  return { state: view.state, epoch: view.epoch, slots: view.slots, labels: view.labels, languages: view.languages, commands: view.commands, version: view.version }
-}
-
-export function summaryOf(view) {
-  const verdict = view.output && typeof view.output.verdict === 'string' ? view.output.verdict : undefined
-  return {
-    id: view.id,
-    kind: view.kind,
-    state: view.state,
-    priority: view.priority,
-    owner: view.owner,
-    node: view.node,
-    attempt: view.attempts,
-    createdAt: view.createdAt,
-    updatedAt: view.updatedAt,
-    ...(verdict ? { verdict } : {}),
-    ...(view.error ? { error: view.error } : {}),
   }
 }
