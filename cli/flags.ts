@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import * as Flags from '@oclif/core/flags'
 import { parseBrokerUrl } from '../src/net/stream.js'
 import { isId } from '../src/protocol/ids.js'
-import { DEFAULT_NAMESPACE } from '../src/protocol/topics.js'
-import { DEFAULT_URL } from '../src/worker/options.js'
+import { clientOptionsSchema } from '../src/client/options.js'
+import { schemaDefault } from './schema-default.js'
 import { checkedParse, choiceFlag, flagValueError, valueSource } from './checked-flags.js'
 
 const URL_ALLOWED = 'an mqtt:// or mqtts:// URL (mqtt://host:port)'
@@ -57,8 +57,8 @@ export const labelFlag = Flags.custom<string>({
 
 /** Every client command takes these (README, "Commands"). */
 export const connectionFlags = {
-  url: urlFlag({ description: 'broker URL (mqtt:// or mqtts://)', env: 'EDGERUN_URL', default: DEFAULT_URL }),
-  namespace: idFlag({ description: 'namespace: several clusters can share one broker', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
+  url: urlFlag({ description: 'broker URL (mqtt:// or mqtts://)', env: 'EDGERUN_URL', default: schemaDefault(clientOptionsSchema, 'url') }),
+  namespace: idFlag({ description: 'namespace: several clusters can share one broker', env: 'EDGERUN_NAMESPACE', default: schemaDefault(clientOptionsSchema, 'namespace') }),
   username: Flags.string({ description: 'username for an authenticating broker', env: 'EDGERUN_USERNAME' }),
   password: Flags.string({ description: 'password for an authenticating broker', env: 'EDGERUN_PASSWORD' }),
   ca: Flags.string({ description: 'CA certificate (PEM) to trust for mqtts://', env: 'EDGERUN_CA' }),
@@ -95,6 +95,4 @@ export function readFlagFile(flag: string, path: string): Buffer {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
-export const logLevelFlag = choiceFlag(LOG_LEVELS, { description: 'log level for the JSON log on stderr', env: 'EDGERUN_LOG_LEVEL', default: 'warn' })
-
-export { DEFAULT_NAMESPACE }
+export const logLevelFlag = choiceFlag(LOG_LEVELS, { description: 'log level of the log on stderr (readable lines in a terminal, JSON lines otherwise)', env: 'EDGERUN_LOG_LEVEL', default: 'warn' })

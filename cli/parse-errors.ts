@@ -26,7 +26,7 @@ export function toEdgerunError(error: unknown, command: CommandShape): EdgerunEr
     }
     return error
   }
-  const e = (error instanceof Error ? error : new Error(String(error))) as OclifError
+  const e = (error instanceof Error ? error : new EdgerunError('INTERNAL', String(error))) as OclifError
   const kind = e.constructor?.name
   if (kind === 'NonExistentFlagsError' && Array.isArray(e.flags)) return unknownFlags(e.flags, command)
   if (kind === 'FailedFlagValidationError' || kind === 'ViolatedFlagConstraintError') return failedValidation(e.message, command)
@@ -101,7 +101,7 @@ function visibleFlags(command: CommandShape): string[] {
 }
 
 /** The nearest flag name within two edits, or one the typed name is a prefix of. */
-function closest(typed: string, names: string[]): string | undefined {
+export function closest(typed: string, names: string[]): string | undefined {
   let best: string | undefined
   let bestDistance = 3
   for (const name of names) {

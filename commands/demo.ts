@@ -14,8 +14,8 @@ export default class Demo extends BaseCommand {
   async run(): Promise<Omit<DemoReport, 'table'>> {
     const { flags } = await this.parse(Demo)
     const { runDemo } = await import('../cli/demo.js')
-    const { createLogger } = await import('../src/logging/logger.js')
-    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-demo' })
+    const { commandLogger } = await import('../cli/logger.js')
+    const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-demo' })
     const report = await runDemo({ workers: flags.workers, tty: !this.jsonEnabled() && process.stderr.isTTY === true, write: (line) => this.note(line), logger })
     if (!this.jsonEnabled()) {
       this.log(report.table)
