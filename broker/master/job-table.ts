@@ -71,6 +71,26 @@ export class JobTable {
     return this.store.counts()
   }
 
+  /**
+   * Live jobs by priority and state: queued ones from the queue (parked ones included) and those
+   * waiting out a refusal's back-off, assigned and running ones from memory. A walk of the queue
+   * and of memory, for a figure published once a second at most.
+   */
+  tally(): Map<number, { priority: number; queued: number; assigned: number; running: number }> {
+    const rows = new Map<number, { priority: number; queued: number; assigned: number; running: number }>()
+    const row = (priority: number) => {
+      let found = rows.get(priority)
+      if (!found) rows.set(priority, (found = { priority, queued: 0, assigned: 0, running: 0 }))
+      return found
+    }
+    for (const [priority, n] of this.queue.countByPriority()) row(priority).queued += n
+    for (const job of this.live.values()) {
+      if (job.state === 'assigned' || job.state === 'running') row(job.priority)[job.state]++
+      else if (job.state === 'queued' && !this.queue.has(job.id)) row(job.priority).queued++
+    }
+    return rows
+  }
+
   /** Records in memory: every assigned and running job, and the queued ones not parked. */
   get resident(): number {
     return this.live.size

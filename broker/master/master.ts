@@ -9,10 +9,12 @@ import { handleNodeEvent } from './handlers/node-events.js'
 import { askForRebirths, handleNodeState } from './handlers/node-state.js'
 import { handleRpc, type Visibility } from './handlers/rpc.js'
 import { SubmitBatch } from './handlers/submit.js'
+import { JobFeed } from './job-feed.js'
 import { JobTable } from './job-table.js'
 import { Lifecycle } from './lifecycle.js'
 import { NodeTable } from './node-table.js'
 import { Notifier } from './notifier.js'
+import { StatsPublisher } from './stats-publisher.js'
 import { masterOptionsSchema, type MasterOptionsInput } from './options.js'
 import type { MasterParts } from './parts.js'
 import type { Transport } from './transport.js'
@@ -27,6 +29,8 @@ export interface MasterDeps {
   instance?: string
   /** The embedding broker's own refusal counters, for the `stats` rpc. */
   brokerCounters?: () => Record<string, number>
+  /** Whether a client subscription could receive `{ns}/master/jobs` (only the embedding broker knows). */
+  jobFeedWatched?: () => boolean
 }
 
 export interface MasterEvents {
@@ -46,6 +50,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly submits: SubmitBatch
   private readonly transport: Transport
   private readonly visibility: Visibility
+  private readonly jobFeed: JobFeed
+  private readonly stats: StatsPublisher
   private closing: Promise<void> | undefined
 
   constructor(options: MasterOptionsInput, deps: MasterDeps) {
@@ -71,6 +77,9 @@ export class Master extends EventEmitter<MasterEvents> {
     const lifecycle = new Lifecycle({ jobs, nodes, gate, notifier, counters, logger, options: parsed, random: deps.random })
     this.parts = { options: parsed, instance: this.instance, jobs, nodes, lifecycle, gate, notifier, counters, logger, brokerCounters: deps.brokerCounters }
     this.submits = new SubmitBatch(this.parts, this.visibility)
+    this.jobFeed = new JobFeed(deps.transport, parsed.namespace, deps.jobFeedWatched)
+    this.stats = new StatsPublisher(this.parts, deps.transport)
+    notifier.onJob = (job) => (this.jobFeed.observe(job), this.stats.touch())
   }
 
   get namespace(): string {
@@ -134,6 +143,7 @@ export class Master extends EventEmitter<MasterEvents> {
       askForRebirths(parts)
     })
     parts.lifecycle.wake()
+    this.stats.start()
     parts.logger.info({ instance: this.instance, namespace: ns, store: this.store.kind }, 'master started')
   }
 
@@ -143,6 +153,8 @@ export class Master extends EventEmitter<MasterEvents> {
       this.submits.drain()
       this.parts.lifecycle.stop()
       this.parts.gate.close()
+      this.jobFeed.stop()
+      this.stats.stop()
       this.parts.notifier.masterState('offline', this.instance)
       await this.store.flush().catch(() => {})
       await this.transport.close()

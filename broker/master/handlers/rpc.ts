@@ -10,6 +10,7 @@ import {
 } from '../../../src/protocol/index.js'
 import { toView } from '../../store/job-record.js'
 import type { MasterParts } from '../parts.js'
+import { detailView, drainNode, listJobs } from './dashboard-rpc.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
 
 /** Decides whether a requester sees every job or only its own (the security layer sets it). */
@@ -24,7 +25,7 @@ class RpcError extends Error {
   }
 }
 
-/** `{ns}/rpc`: jobs.get, jobs.list, jobs.cancel, nodes.list and stats. */
+/** `{ns}/rpc`: jobs.get, jobs.list, jobs.cancel, nodes.list, nodes.drain and stats. */
 export function handleRpc(ctx: MasterParts, payload: Buffer, visibility: Visibility): void {
   const ns = ctx.options.namespace
   const decoded = decode(rpcRequestSchema, payload, ctx.options.maxPayloadBytes)
@@ -62,13 +63,12 @@ function params<M extends keyof typeof rpcParamsSchemas>(method: M, raw: unknown
 function call(ctx: MasterParts, request: RpcRequest, owner: string | undefined): unknown {
   switch (request.method) {
     case 'jobs.get': {
-      const { id } = params('jobs.get', request.params)
-      return toView(findJob(ctx, id, owner))
+      const { id, detail } = params('jobs.get', request.params)
+      const job = findJob(ctx, id, owner)
+      return detail ? detailView(job) : toView(job)
     }
-    case 'jobs.list': {
-      const { state, limit } = params('jobs.list', request.params)
-      return ctx.jobs.list({ state, limit, owner }).map(toView)
-    }
+    case 'jobs.list':
+      return listJobs(ctx, params('jobs.list', request.params), owner)
     case 'jobs.cancel': {
       const { id } = params('jobs.cancel', request.params)
       const job = findJob(ctx, id, owner)
@@ -84,6 +84,13 @@ function call(ctx: MasterParts, request: RpcRequest, owner: string | undefined):
     case 'nodes.list':
       params('nodes.list', request.params)
       return [...ctx.nodes.all()].map((node) => ctx.nodes.view(node))
+    case 'nodes.drain': {
+      const { id } = params('nodes.drain', request.params)
+      if (owner !== undefined) throw new RpcError('NOT_AUTHORIZED', 'nodes.drain is for admins')
+      const view = drainNode(ctx, id)
+      if (!view) throw new RpcError('NOT_FOUND', `no node with id ${id}`)
+      return view
+    }
     case 'stats':
       params('stats', request.params)
       return stats(ctx)
