@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { filters, parseTopic, topics } from '../../src/protocol/index.js'
 import { silentLogger, type Logger } from '../../src/logging/logger.js'
+import { EdgerunError } from '../../src/errors/index.js'
 import type { JobStore } from '../store/job-store.js'
 import { CommitGate } from './commit-gate.js'
 import { Counters } from './counters.js'
@@ -63,7 +64,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const parsed = masterOptionsSchema.parse(options)
     // A store of another namespace would answer with that namespace's jobs (docs/storage.md).
     if (deps.store.namespace !== undefined && deps.store.namespace !== parsed.namespace) {
-      throw new Error(`the job store holds namespace ${deps.store.namespace}'s jobs, not ${parsed.namespace}'s`)
+      throw new EdgerunError('STORE_UNAVAILABLE', `the job store holds namespace ${deps.store.namespace}'s jobs, not ${parsed.namespace}'s`)
     }
     const logger = (deps.logger ?? silentLogger()).child({ component: 'master' })
     const counters = new Counters()
