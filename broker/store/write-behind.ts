@@ -197,8 +197,10 @@ export class WriteBehindStore<T extends JobTable = JobTable> implements JobStore
     // With beforeCommit, an inline commit waits one turn more: an in-process broker delivers
     // what this turn published (an assignment) a setImmediate later, and only then can the hook
     // send it ahead of the commit. A batch for the writer does not block the loop: no wait.
+    // Asking for the writer here, not at the commit: a writer that cannot start or has died
+    // means an inline commit, which must not skip the wait.
     const secondHop = () => {
-      if (this.goesToWriter()) commit()
+      if (this.goesToWriter() && this.batchWriter()) commit()
       else this.scheduled = setImmediate(commit)
     }
     this.scheduled = setImmediate(this.beforeCommit ? secondHop : commit)
@@ -288,6 +290,9 @@ export class WriteBehindStore<T extends JobTable = JobTable> implements JobStore
         this.overlay.settle(rows)
       },
       (cause: unknown) => {
+        // Whether the table holds the batch is unknown (a thread that died after its COMMIT, a
+        // network database whose answer was lost): the cached counts may be wrong either way.
+        this.committedCounts = undefined
         const error = this.commitFailed(rows.length, cause)
         this.overlay.returnFailed(rows)
         this.overlay.settle(rows)
