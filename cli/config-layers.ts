@@ -1,6 +1,7 @@
 import { EdgerunError } from '../src/errors/index.js'
 import { configError, isPlainObject, type ConfigFile } from './config-file.js'
 import { closest } from './parse-errors.js'
+import { printable } from './printable.js'
 
 /**
  * Where a flag's value comes from, first match wins: the command line, then its EDGERUN_*
@@ -94,7 +95,8 @@ function envTokens(name: string, flag: FlagShape, variable: string, text: string
 }
 
 function fileTokens(name: string, flag: FlagShape, file: ConfigFile, value: unknown): string[] {
-  const bad = (allowed: string) => configError(file.path, `${name}: ${JSON.stringify(value)}: must be ${allowed}`, { key: name, value, allowed })
+  const safe = printable(name, value)
+  const bad = (allowed: string) => configError(file.path, `${name}: ${JSON.stringify(safe)}: must be ${allowed}`, { key: name, value: safe, allowed })
   if (flag.type === 'boolean') {
     if (typeof value !== 'boolean') throw bad('true or false')
     return value ? [`--${name}`] : flag.allowNo ? [`--no-${name}`] : []

@@ -1,8 +1,7 @@
 import * as Args from '@oclif/core/args'
 import { BaseCommand, EdgerunError } from '../../cli/base-command.js'
 import type { FlagShape, Origin } from '../../cli/config-layers.js'
-
-const SECRETS = new Set(['password'])
+import { printable } from '../../cli/printable.js'
 
 export interface ShownValue {
   value: unknown
@@ -53,8 +52,8 @@ export default class ConfigShow extends BaseCommand {
       const origin = origins.get(name) ?? { from: 'default' as const }
       const value = (parsed.flags as Record<string, unknown>)[name] ?? null
       values[name] = {
-        // A secret is shown as set or not, never printed.
-        value: SECRETS.has(name) && value !== null ? '(set)' : value,
+        // A secret is shown as set or not, a URL without its password (cli/printable.ts).
+        value: printable(name, value),
         from: value === null && origin.from === 'default' ? 'unset' : origin.from,
         ...(origin.from === 'env' ? { env: origin.env } : {}),
         ...(origin.from === 'file' ? { file: origin.file } : {}),
@@ -93,16 +92,16 @@ export default class ConfigShow extends BaseCommand {
         const variable = envNameOf(name, flag)
         const text = process.env[variable]
         if (NOT_LAYERED.has(name) || text === undefined || text === '' || values[name]?.from === 'env') continue
-        values[name] = { value: SECRETS.has(name) ? '(set)' : text, from: 'env', env: variable, commands: users(name) }
+        values[name] = { value: printable(name, text), from: 'env', env: variable, commands: users(name) }
       }
     }
     if (file) {
       for (const [name, value] of Object.entries(file.common)) {
-        values[name] ??= { value: SECRETS.has(name) ? '(set)' : value, from: 'file', file: file.path, commands: users(name) }
+        values[name] ??= { value: printable(name, value), from: 'file', file: file.path, commands: users(name) }
       }
       for (const [id, section] of Object.entries(file.sections)) {
         for (const [name, value] of Object.entries(section)) {
-          values[`${id.split(':').join(' ')}.${name}`] = { value: SECRETS.has(name) ? '(set)' : value, from: 'file', file: file.path, commands: [id.split(':').join(' ')] }
+          values[`${id.split(':').join(' ')}.${name}`] = { value: printable(name, value), from: 'file', file: file.path, commands: [id.split(':').join(' ')] }
         }
       }
     }

@@ -76,6 +76,34 @@ describe('edgerun config show', () => {
     expect(out.stdout).not.toContain('hunter2')
     expect(JSON.parse(out.stdout).values.password).toEqual({ value: '(set)', from: 'env', env: 'EDGERUN_PASSWORD' })
   })
+
+  it('never prints the password a URL holds (mqtt://user:pass@host, redis://:pass@host), nor a secret the file gets wrong', async () => {
+    process.env.EDGERUN_URL = 'mqtt://bob:hunter2@10.0.0.1:1883'
+    process.env.EDGERUN_REDIS_URL = 'redis://:hunter3@10.0.0.2:6379'
+    const outputs = [
+      await runCli(['config', 'show', 'nodes']),
+      await runCli(['config', 'show', 'broker', '--json']),
+      await runCli(['config', 'show']),
+      await runCli(['config', 'show', '--json']),
+    ]
+    for (const out of outputs) {
+      expect(out.exitCode, out.stderr).toBe(0)
+      expect(out.stdout).not.toMatch(/hunter/)
+    }
+    expect(JSON.parse(outputs[1]!.stdout).values.redis.value).toBe('redis://:***@10.0.0.2:6379')
+    expect(outputs[0]!.stdout).toContain('mqtt://bob:***@10.0.0.1:1883')
+    // Refused values are named in the error line, a URL's password and a secret key's value masked.
+    process.env.EDGERUN_URL = 'mqtt://bob:hunter2@10.0.0.1:99999'
+    const fromEnv = await runCli(['nodes', '--json'])
+    expect(fromEnv.stdout + fromEnv.stderr).not.toMatch(/hunter/)
+    expect(JSON.parse(fromEnv.stdout).error.message).toContain('--url "mqtt://bob:***@10.0.0.1:99999" (from EDGERUN_URL)')
+    delete process.env.EDGERUN_URL
+    const yaml = file('secret.yaml', 'password: [hunter4, hunter5]\n')
+    const fromFile = await runCli(['nodes', '--config', yaml])
+    expect(fromFile.exitCode).toBe(78)
+    expect(fromFile.stderr).toContain(`${yaml}: password:`)
+    expect(fromFile.stderr).not.toMatch(/hunter/)
+  })
 })
 
 describe('a bad config file is one line naming the file and the key', () => {
