@@ -55,14 +55,23 @@ function parseJson(path: string, text: string): unknown {
   }
 }
 
-/** The YAML parser loads only when a YAML file is given: no command pays for it otherwise. */
+/**
+ * The YAML parser loads only when a YAML file is given: no command pays for it otherwise. A
+ * number whose text is not how the number prints (`007`, `0123`, `1e3`, `0x1A`) keeps its text:
+ * every value becomes a command-line token, and a namespace `007` or a password `0123` must not
+ * arrive as `7` or `123`.
+ */
 async function parseYaml(path: string, text: string): Promise<unknown> {
-  const { parse } = await import('yaml')
-  try {
-    return parse(text)
-  } catch (error) {
-    throw configError(path, `not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:$/, '')}`)
-  }
+  const { parseDocument, visit } = await import('yaml')
+  const document = parseDocument(text)
+  const error = document.errors[0]
+  if (error) throw configError(path, `not valid YAML: ${error.message.split('\n')[0]!.replace(/:$/, '')}`)
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'number' && node.source !== undefined && node.source !== String(node.value)) node.value = node.source
+    },
+  })
+  return document.toJS()
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -70,6 +70,15 @@ describe('edgerun config show', () => {
     expect(bad.exitCode).toBe(78)
   })
 
+  it('a YAML value that reads as a number is the text written, as on the command line (namespace 007, not 7)', async () => {
+    const yaml = file('numbers.yaml', ['namespace: 007', 'id: 1e3', 'label: [010, gpu]', 'slots: 4'].join('\n'))
+    const shown = await show(['worker', '--config', yaml])
+    expect(shown.values.namespace).toMatchObject({ value: '007', from: 'file' })
+    expect(shown.values.id).toMatchObject({ value: '1e3', from: 'file' })
+    expect(shown.values.label).toMatchObject({ value: ['010', 'gpu'], from: 'file' })
+    expect(shown.values.slots).toMatchObject({ value: 4, from: 'file' })
+  })
+
   it('shows a password as set, never its value', async () => {
     process.env.EDGERUN_PASSWORD = 'hunter2'
     const out = await runCli(['config', 'show', 'nodes', '--json'])
