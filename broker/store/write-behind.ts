@@ -212,7 +212,8 @@ export class WriteBehindStore<T extends JobTable = JobTable> implements JobStore
    * promises waiting on this batch reject.
    */
   private commit(): Error | undefined {
-    const batch = this.overlay.takeBatch()
+    // Thrown from a setImmediate, a refused record would crash the process: logged instead.
+    const batch = this.overlay.takeBatch((error) => this.logger?.error({ err: error, ...this.where }, 'job store: a borrowed record was refused; it is not saved'))
     const waiting = this.batchFlush
     this.batchFlush = undefined
     if (batch.size === 0) {

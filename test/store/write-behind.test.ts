@@ -265,3 +265,25 @@ describe('the write-behind layer when its batch writer is missing or its outcome
     }
   })
 })
+
+describe('borrowed records checked at their commit', () => {
+  it('one bad record is refused alone: the others of its batch are kept, read and committed, and the commit does not throw', async () => {
+    const table = new SqliteJobTable({ dataDir: await tempDir(), namespace: 'borrowed' })
+    const store = new WriteBehindStore(table, { borrow: true })
+    try {
+      store.save(makeJob('a', 1))
+      store.save({ ...makeJob('bad', 2), seq: 2.5 }) // a caller's bug, found only when serialized
+      store.save(makeJob('c', 3))
+      expect(() => store.list({ limit: 10 })).toThrow(expect.objectContaining({ code: 'INTERNAL' }))
+      expect(store.list({ limit: 10 }).map((job) => job.id)).toEqual(['c', 'a'])
+      expect(store.get('c')?.id).toBe('c')
+      store.save({ ...makeJob('bad2', 4), priority: Number.NaN })
+      store.save(makeJob('d', 5))
+      await store.flush()
+      expect([table.get('a'), table.get('c'), table.get('d')].every((json) => json !== undefined)).toBe(true)
+      expect(table.get('bad') ?? table.get('bad2')).toBeUndefined()
+    } finally {
+      await store.close()
+    }
+  })
+})
