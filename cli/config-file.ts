@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { EdgerunError } from '../src/errors/index.js'
+import { closest } from './parse-errors.js'
 
 /**
  * A config file (`--config FILE`, or EDGERUN_CONFIG): flag values by flag name, at the top for
@@ -37,7 +38,13 @@ export async function readConfigFile(path: string, commandIds: readonly string[]
     const id = sectionId(key, commandIds)
     // A command's section is a mapping; `master: false` is the broker's --no-master, not a section.
     if (id && isPlainObject(value)) sections[id] = value
-    else common[key] = value
+    else if (isPlainObject(value)) {
+      // No flag takes a mapping: this is a section whose name is mistyped. Left at the top, a
+      // name that is also a flag (`workers`, demo's) would be skipped by every other command.
+      const names = commandIds.map((commandId) => commandId.split(':').join(' '))
+      const guess = closest(key.trim().split(/[\s:]+/).join(' '), names)
+      throw configError(path, `${key}: a mapping, but no command is named so${guess ? ` (did you mean ${guess}?)` : ''}`, { key })
+    } else common[key] = value
   }
   return { path, common, sections }
 }

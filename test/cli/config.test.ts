@@ -124,6 +124,8 @@ describe('a bad config file is one line naming the file and the key', () => {
     ['slot: 3', 'unknown key "slot": no command has that flag (did you mean slots?)'],
     ['worker:\n  port: 1884', 'unknown key "port" in section "worker": not a flag of that command'],
     ['slots: 1\n  x: : :', 'not valid YAML'],
+    // A mistyped section that happens to be a flag of another command (demo's --workers).
+    ['workers:\n  slots: 4', 'workers: a mapping, but no command is named so (did you mean worker?)'],
   ])('%s', async (text, message) => {
     const path = file('bad.yaml', text)
     const out = await runCli(['worker', '--config', path])
