@@ -37,12 +37,10 @@ export default class ConfigShow extends BaseCommand {
     const { Parser } = await import('@oclif/core')
     const { NOT_LAYERED } = await import('../../cli/config-layers.js')
     // Its flags without what only its own command line can satisfy (required, exclusive, dependsOn).
-    const shown = Object.fromEntries(
-      Object.entries({ ...command.baseFlags, ...command.flags })
-        .filter(([name]) => !NOT_LAYERED.has(name))
-        .map(([name, flag]) => [name, { ...flag, required: false, exclusive: [], dependsOn: [] }]),
-    )
-    const { tokens, origins } = await this.layers(shown as unknown as Record<string, FlagShape>, this.argv, found.id)
+    const own = Object.entries({ ...command.baseFlags, ...command.flags }).filter(([name]) => !NOT_LAYERED.has(name))
+    const shown = Object.fromEntries(own.map(([name, flag]) => [name, { ...flag, required: false, exclusive: [], dependsOn: [] }]))
+    // The layers still see `exclusive`: a file's value gives way to an env value that excludes it.
+    const { tokens, origins } = await this.layers(Object.fromEntries(own) as unknown as Record<string, FlagShape>, this.argv, found.id)
     const parsed = await Parser.parse(tokens, { flags: shown, args: {}, strict: false, context: this }).catch((error: unknown) => {
       this.origins = origins
       throw error

@@ -115,6 +115,22 @@ describe('edgerun config show', () => {
   })
 })
 
+describe('a flag typed, or set in the environment, wins over a lower layer\'s flag it excludes', () => {
+  it('submit --command with noop in the file (or EDGERUN_NOOP) submits the command, not a conflict', async () => {
+    const yaml = file('noop.yaml', 'submit:\n  noop: true\n')
+    const typed = await runCli(['submit', '--command', 'echo', '--config', yaml, '--url', 'mqtt://127.0.0.1:1'])
+    expect(typed.stderr).not.toContain('cannot be used together')
+    expect(typed.stderr).toContain('cannot reach the broker')
+    process.env.EDGERUN_COMMAND = 'echo'
+    const shown = await show(['submit', '--config', yaml])
+    expect(shown.values.command).toMatchObject({ value: 'echo', from: 'env' })
+    expect(shown.values.noop).toEqual({ value: null, from: 'unset' }) // the file's noop gives way
+    process.env.EDGERUN_NOOP = 'true'
+    const both = await runCli(['submit', '--judge', 'a.cpp', '--config', yaml, '--url', 'mqtt://127.0.0.1:1'])
+    expect(both.stderr).not.toContain('cannot be used together')
+  })
+})
+
 describe('a bad config file is one line naming the file and the key', () => {
   it.each([
     ['slots: 0', 'slots: 0: must be an integer from 1 to 1024'],
