@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { TestCluster } from '../helpers/cluster.js'
+import { spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { runCli } from '../helpers/run-command.js'
 
 /**
@@ -185,5 +186,22 @@ describe('a command runs with the values of its config file', () => {
     process.env.EDGERUN_LIMIT = '1'
     expect(JSON.parse((await runCli(['jobs', 'list', '--config', path, '--json'])).stdout)).toHaveLength(1) // env over file
     expect(JSON.parse((await runCli(['jobs', 'list', '--config', path, '--limit', '2', '--json'])).stdout)).toHaveLength(2) // flag over env
+  }, 30_000)
+})
+
+describe('a URL\'s password stays out of what a command prints', () => {
+  let cluster: TestCluster | undefined
+  let worker: CliProcess | undefined
+  afterEach(async () => {
+    worker?.kill()
+    await cluster?.close()
+  })
+
+  it('edgerun worker says where it is online without the password of its --url', async () => {
+    cluster = await TestCluster.start()
+    const url = cluster.url.replace('mqtt://', 'mqtt://bob:hunter2@')
+    worker = await spawnWorker(url, cluster.namespace, 'masked')
+    expect(worker.output()).toContain('online on mqtt://bob:***@')
+    expect(worker.output()).not.toContain('hunter2')
   }, 30_000)
 })
