@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../cli/base-command.js'
 import { connectionFlags } from '../cli/flags.js'
+import { printable } from '../cli/printable.js'
 import type { NodeStateMessage, NodeView } from '../src/protocol/index.js'
 
 export default class Nodes extends BaseCommand {
@@ -26,7 +27,7 @@ export default class Nodes extends BaseCommand {
       const redraw = () => {
         if (this.jsonEnabled()) return
         if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H')
-        this.log(`${new Date().toISOString()}  ${flags.url}  namespace ${flags.namespace}\n`)
+        this.log(`${new Date().toISOString()}  ${String(printable('url', flags.url))}  namespace ${flags.namespace}\n`)
         this.log(nodesTable([...table.values()]))
       }
       redraw()

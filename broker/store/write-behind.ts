@@ -197,8 +197,10 @@ export class WriteBehindStore<T extends JobTable = JobTable> implements JobStore
     // With beforeCommit, an inline commit waits one turn more: an in-process broker delivers
     // what this turn published (an assignment) a setImmediate later, and only then can the hook
     // send it ahead of the commit. A batch for the writer does not block the loop: no wait.
+    // Asking for the writer here, not at the commit: a writer that cannot start or has died
+    // means an inline commit, which must not skip the wait.
     const secondHop = () => {
-      if (this.goesToWriter()) commit()
+      if (this.goesToWriter() && this.batchWriter()) commit()
       else this.scheduled = setImmediate(commit)
     }
     this.scheduled = setImmediate(this.beforeCommit ? secondHop : commit)
@@ -210,7 +212,8 @@ export class WriteBehindStore<T extends JobTable = JobTable> implements JobStore
    * promises waiting on this batch reject.
    */
   private commit(): Error | undefined {
-    const batch = this.overlay.takeBatch()
+    // Thrown from a setImmediate, a refused record would crash the process: logged instead.
+    const batch = this.overlay.takeBatch((error) => this.logger?.error({ err: error, ...this.where }, 'job store: a borrowed record was refused; it is not saved'))
     const waiting = this.batchFlush
     this.batchFlush = undefined
     if (batch.size === 0) {
@@ -288,6 +291,9 @@ export class WriteBehindStore<T extends JobTable = JobTable> implements JobStore
         this.overlay.settle(rows)
       },
       (cause: unknown) => {
+        // Whether the table holds the batch is unknown (a thread that died after its COMMIT, a
+        // network database whose answer was lost): the cached counts may be wrong either way.
+        this.committedCounts = undefined
         const error = this.commitFailed(rows.length, cause)
         this.overlay.returnFailed(rows)
         this.overlay.settle(rows)

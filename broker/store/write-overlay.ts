@@ -41,17 +41,33 @@ export class WriteOverlay {
     this.pending.set(row.id, row)
   }
 
-  /** Serializes everything borrowed: before any read that scans, and at commit. */
+  /**
+   * Serializes everything borrowed: before any read that scans, and at commit. A record that
+   * fails its checks (a caller's bug) is dropped alone, and the first such error thrown once the
+   * others are pending: one bad record must not take its batch's other jobs with it.
+   */
   materialize(): void {
     if (this.borrowed.size === 0) return
     const borrowed = this.borrowed
     this.borrowed = new Map()
-    for (const job of borrowed.values()) this.put(toRow(job))
+    let refused: unknown
+    for (const job of borrowed.values()) {
+      try {
+        this.put(toRow(job))
+      } catch (error) {
+        refused ??= error
+      }
+    }
+    if (refused !== undefined) throw refused
   }
 
-  /** Takes everything pending as the next batch. */
-  takeBatch(): Map<string, JobRow> {
-    this.materialize()
+  /** Takes everything pending as the next batch; a borrowed record refused goes to `onRefused`. */
+  takeBatch(onRefused: (error: unknown) => void): Map<string, JobRow> {
+    try {
+      this.materialize()
+    } catch (error) {
+      onRefused(error)
+    }
     const batch = this.pending
     this.pending = new Map()
     return batch

@@ -14,7 +14,7 @@ import { SqliteJobStore } from '../../broker/store/sqlite-store.js'
 import { SqliteJobTable } from '../../broker/store/sqlite-table.js'
 import { TableJobStore } from '../../broker/store/table-store.js'
 import { WriteBehindStore } from '../../broker/store/write-behind.js'
-import { ERROR_CODES } from '../../src/errors/index.js'
+import { EdgerunError, ERROR_CODES } from '../../src/errors/index.js'
 import { ensureStoreBuilt, ROOT } from './built.js'
 import { describeJobStore, makeJob } from './job-store.conformance.js'
 
@@ -201,5 +201,89 @@ process.stdout.write(JSON.stringify({ inline, commits: stats.commits }))
     const db = new Database(join(dataDir, 'jobs.db'), { readonly: true })
     expect(db.prepare('SELECT id FROM jobs').pluck().all()).toEqual(['d1'])
     db.close()
+  })
+})
+
+describe('the write-behind layer when its batch writer is missing or its outcome unknown', () => {
+  /** A real SQLite table whose writer thread cannot start, as in a source tree never built. */
+  class ThreadlessSqliteTable extends SqliteJobTable {
+    override openWriter(): BatchWriter {
+      throw new EdgerunError('INTERNAL', 'no writer thread here')
+    }
+  }
+
+  it('a large batch committed inline still waits the extra turn, so beforeCommit sends what was published with it', async () => {
+    const table = new ThreadlessSqliteTable({ dataDir: await tempDir(), namespace: 'threadless' })
+    const seen: boolean[] = []
+    let delivered = false
+    const store = new WriteBehindStore(table, { offloadRows: 2, beforeCommit: () => seen.push(delivered) })
+    try {
+      store.save(makeJob('a', 1))
+      store.save(makeJob('b', 2))
+      // What the master published in the saves' turn: Aedes hands it to the sockets a setImmediate later.
+      setImmediate(() => {
+        delivered = true
+      })
+      await store.flush()
+      expect(table.stateOf('b')).toBe('queued')
+      expect(seen).toEqual([true])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('counts() after a batch the writer committed but reported failed (a reply lost) are the table\'s', async () => {
+    /** Commits each batch, then reports the second one failed, as a thread dying after COMMIT would. */
+    class AckLosingTable extends MemoryJobTable {
+      writes = 0
+      openWriter(): BatchWriter {
+        const table = this
+        return {
+          usable: true,
+          async write(rows: readonly JobRow[]): Promise<void> {
+            table.commit(rows)
+            if (++table.writes === 2) throw new EdgerunError('STORE_WRITE_FAILED', 'reply lost after commit')
+          },
+          async close() {},
+        }
+      }
+    }
+    const table = new AckLosingTable()
+    const store = new WriteBehindStore(table, { offloadRows: 1 })
+    try {
+      store.save(makeJob('a', 1))
+      await store.flush()
+      expect(store.counts().queued).toBe(1)
+      store.save(makeJob('b', 2))
+      await expect(store.flush()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED' })
+      expect(table.counts().queued).toBe(2)
+      expect(store.counts().queued).toBe(2)
+      await store.flush() // the retry
+      expect(store.counts().queued).toBe(2)
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('borrowed records checked at their commit', () => {
+  it('one bad record is refused alone: the others of its batch are kept, read and committed, and the commit does not throw', async () => {
+    const table = new SqliteJobTable({ dataDir: await tempDir(), namespace: 'borrowed' })
+    const store = new WriteBehindStore(table, { borrow: true })
+    try {
+      store.save(makeJob('a', 1))
+      store.save({ ...makeJob('bad', 2), seq: 2.5 }) // a caller's bug, found only when serialized
+      store.save(makeJob('c', 3))
+      expect(() => store.list({ limit: 10 })).toThrow(expect.objectContaining({ code: 'INTERNAL' }))
+      expect(store.list({ limit: 10 }).map((job) => job.id)).toEqual(['c', 'a'])
+      expect(store.get('c')?.id).toBe('c')
+      store.save({ ...makeJob('bad2', 4), priority: Number.NaN })
+      store.save(makeJob('d', 5))
+      await store.flush()
+      expect([table.get('a'), table.get('c'), table.get('d')].every((json) => json !== undefined)).toBe(true)
+      expect(table.get('bad') ?? table.get('bad2')).toBeUndefined()
+    } finally {
+      await store.close()
+    }
   })
 })
