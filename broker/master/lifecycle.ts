@@ -1,4 +1,4 @@
-import { instanceOfEpoch, isFinal, type FinalState, type JobOutput, type ResultCode } from '../../src/protocol/index.js'
+import { instanceOfEpoch, isFinal, replyBody, type FinalState, type JobOutput, type ResultCode } from '../../src/protocol/index.js'
 import { lostCount, type AttemptLoss, type JobRecord, type LossKind, type LossVerdict } from '../store/job-record.js'
 import type { MasterContext } from './context.js'
 import { OpenLosses, spentBudget, verdictOf, type Heard } from './losses.js'
@@ -87,7 +87,7 @@ export class Lifecycle {
     ctx.notifier.assign(nodeId, { job: job.spec, attempt, epoch, ackBy })
     ctx.afterFlush(() => {
       if (job.attempt !== attempt || job.state !== 'assigned') return
-      ctx.notifier.toJob(job, { type: 'progress', state: 'assigned', attempt, node: nodeId })
+      ctx.notifier.toJob(job, replyBody.progress('assigned', attempt, { node: nodeId }))
     })
   }
 
@@ -100,7 +100,7 @@ export class Lifecycle {
     job.updatedAt = ctx.now()
     const attempt = job.attempt
     this.runDeadline(job)
-    ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: 'running', attempt, node: job.node ?? undefined }))
+    ctx.afterFlush(() => ctx.notifier.toJob(job, replyBody.progress('running', attempt, { node: job.node ?? undefined })))
   }
 
   /** A silent worker: no result within timeoutMs + run grace loses the attempt. */
@@ -144,7 +144,7 @@ export class Lifecycle {
     }
     this.save(job)
     this.enqueue(job)
-    ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: 'requeued', attempt, detail: reason }))
+    ctx.afterFlush(() => ctx.notifier.toJob(job, replyBody.progress('requeued', attempt, { detail: reason })))
     // A run deadline on a connection that looks alive: ask the node for its birth. A worker
     // still there answers on this connection (after its unacknowledged results, so a result
     // held up by a stall comes first); one whose link was stalled answers on a new one.
@@ -234,7 +234,7 @@ export class Lifecycle {
     job.node = null
     job.epoch = null
     this.save(job)
-    ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: 'requeued', attempt: job.attempt, detail: reason }))
+    ctx.afterFlush(() => ctx.notifier.toJob(job, replyBody.progress('requeued', job.attempt, { detail: reason })))
     if (retryAfterMs > 0) ctx.timers.set(job.id, retryAfterMs, () => this.enqueue(job))
     else this.enqueue(job)
   }

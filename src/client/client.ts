@@ -4,23 +4,24 @@ import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
 import { Connection } from '../net/connection.js'
 import {
-  PROTOCOL_VERSION,
   decode,
+  decodeReply,
   encode,
   filters,
   jobReplySchema,
-  replyBatchEnvelopeSchema,
-  rpcReplySchema,
+  rpcRequest,
+  submit,
   topics,
   type JobReply,
-  type JobSpecInput,
   type JobView,
   type NodeStateMessage,
   type NodeView,
   type RejectedReply,
   type ResultReply,
   type RpcMethod,
+  type RpcReply,
   type StatsView,
+  type SubmitJob,
   nodeStateSchema,
   masterStateSchema,
   parseTopic,
@@ -51,8 +52,7 @@ interface PendingRpc {
   timer: NodeJS.Timeout
 }
 
-type WithOptionalId<T> = T extends unknown ? Omit<T, 'id'> & { id?: string } : never
-export type SubmitSpec = WithOptionalId<JobSpecInput>
+export type SubmitSpec = SubmitJob
 
 /**
  * A submitter (docs/protocol.md §5): sends jobs, follows them on its own reply topic, and calls the rpc.
@@ -137,7 +137,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     const progress = spec.progress ?? handlers.onEvent !== undefined
     // This client unpacks `batch` replies: one message per master commit instead of one per reply.
     const batchReplies = spec.batchReplies ?? true
-    const payload = encode({ ...spec, progress, batchReplies, v: PROTOCOL_VERSION, type: 'submit', id, replyTo: this.replyTo })
+    const payload = encode(submit({ ...spec, progress, batchReplies }, { id, replyTo: this.replyTo }))
     return new Promise((resolve) => {
       const entry: PendingJob = { submit: payload, sentAt: Date.now(), accepted: false, onEvent: handlers.onEvent, resolve }
       if (handlers.detach) entry.onAccepted = resolve
@@ -219,7 +219,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
         reject(new EdgerunError('TIMEOUT', `no answer to ${method} within ${this.options.rpcTimeoutMs} ms: is a master running on namespace "${this.ns}"?`))
       }, this.options.rpcTimeoutMs)
       this.rpcs.set(id, { resolve, reject, timer })
-      this.send(topics.rpc(this.ns), encode({ v: PROTOCOL_VERSION, type: 'rpc', id, method, params, replyTo: this.replyTo }))
+      this.send(topics.rpc(this.ns), encode(rpcRequest(id, method, params, this.replyTo)))
     })
   }
 
@@ -250,29 +250,13 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
       return
     }
     if (topic !== this.replyTo) return
-    const head = payload.subarray(0, 64).toString()
-    if (head.includes('"type":"batch"')) {
-      const decoded = decode(replyBatchEnvelopeSchema, payload)
-      if (!decoded.ok) return this.logger.warn({ reason: decoded.message }, 'malformed reply batch')
-      for (const raw of decoded.value.replies) {
-        const reply = jobReplySchema.safeParse(raw)
-        if (reply.success) this.onJobReply(reply.data)
-        else this.logger.warn({ reply: raw }, 'malformed reply in a batch')
-      }
-      return
+    const decoded = decodeReply(payload)
+    if (!decoded.ok) return this.logger.warn({ reason: decoded.message }, 'malformed reply')
+    for (const reply of decoded.replies) {
+      if (reply.type === 'rpc') this.onRpcReply(reply)
+      else this.onJobReply(reply)
     }
-    if (head.includes('"type":"rpc"')) {
-      const decoded = decode(rpcReplySchema, payload)
-      if (decoded.ok) this.onRpcReply(decoded.value)
-      return
-    }
-    const decoded = decode(jobReplySchema, payload)
-    if (!decoded.ok) {
-      const rpc = decode(rpcReplySchema, payload)
-      if (rpc.ok) this.onRpcReply(rpc.value)
-      return
-    }
-    this.onJobReply(decoded.value)
+    for (const raw of decoded.malformed) this.logger.warn({ reply: raw }, 'malformed reply in a batch')
   }
 
   /**
@@ -320,7 +304,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     for (const watcher of this.nodeWatchers) watcher(id, state)
   }
 
-  private onRpcReply(reply: { correlationId: string; ok: boolean; result?: unknown; error?: { code: string; message: string } }): void {
+  private onRpcReply(reply: RpcReply): void {
     this.lastHeardAt = Date.now()
     const rpc = this.rpcs.get(reply.correlationId)
     if (!rpc) return

@@ -5,19 +5,26 @@ import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
 import { Connection } from '../net/connection.js'
 import {
+  WORKER_FEATURES,
   assignSchema,
   controlSchema,
   decode,
+  encode,
   instanceOfEpoch,
   masterStateSchema,
+  nodeState,
   nodeStateSchema,
   parseTopic,
   topics,
+  workerEvent,
   type AssignMessage,
   type ControlMessage,
+  type NodeLifecycle,
+  type NodeStateFields,
   type RunningEntry,
+  type WorkerEvent,
 } from '../protocol/index.js'
-import { nodeState, workerEvent, type NodeDescription } from './messages.js'
+import { EDGERUN_VERSION } from '../version.js'
 import { workerOptionsSchema, type WorkerOptions, type WorkerOptionsInput } from './options.js'
 import { Outbox } from './outbox.js'
 import { Runners, type RunOutcome } from './runners/index.js'
@@ -54,7 +61,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly servedMasters = new Set<string>()
   private readonly logger: Logger
   private readonly runners: Runners
-  private readonly description: NodeDescription
+  private readonly description: Pick<NodeStateFields, 'slots' | 'labels' | 'capabilities'>
   private claimCheck: ((payload: Buffer) => void) | undefined
   private claimed = false
   private closing: Promise<void> | undefined
@@ -128,7 +135,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.currentEpoch = `${this.instance}.${++this.connectionCounter}`
         return {
           topic: topics.nodeState(this.ns, options.id),
-          payload: nodeState('offline', this.currentEpoch, this.description, [], 'connection lost'),
+          payload: this.stateMessage('offline', [], 'connection lost'),
           qos: 1,
           retain: true,
         }
@@ -193,8 +200,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return [...this.running].filter(([, job]) => !job.dropped).map(([jobId, job]) => ({ jobId, attempt: job.attempt }))
   }
 
-  private publishState(state: 'online' | 'draining' | 'offline', reason?: string): Promise<void> {
-    const payload = nodeState(state, this.currentEpoch, this.description, this.runningEntries(), reason)
+  /** The retained `node` message: a birth, a drain notice, or (as the will) an obituary. */
+  private stateMessage(state: NodeLifecycle, running: RunningEntry[], reason?: string): Buffer {
+    const { slots, labels, capabilities } = this.description
+    const fields = { state, epoch: this.currentEpoch, slots, labels, capabilities, running, version: EDGERUN_VERSION, ts: Date.now() }
+    return encode(nodeState({ ...fields, reason, features: [...WORKER_FEATURES] }))
+  }
+
+  private publishState(state: NodeLifecycle, reason?: string): Promise<void> {
+    const payload = this.stateMessage(state, this.runningEntries(), reason)
     return this.connection.publish(topics.nodeState(this.ns, this.options.id), payload, { qos: 1, retain: true }).catch((error) => {
       this.logger.debug({ err: error }, 'state publish failed')
     })
@@ -204,6 +218,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.connection.publish(topics.nodeEvents(this.ns, this.options.id), payload, { qos: 1 }).catch((error) => {
       this.logger.debug({ err: error }, 'event publish failed')
     })
+  }
+
+  private sendEvent(event: WorkerEvent): void {
+    this.publishEvent(encode(event))
   }
 
   private resendOutbox(): void {
@@ -266,11 +284,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // Meant for an earlier process under this id: its deadline will requeue it.
     if (instanceOfEpoch(assign.epoch) !== this.instance) return
     const { job, attempt, epoch } = assign
-    const reject = (code: 'BUSY' | 'UNSUPPORTED' | 'DRAINING', message: string) =>
-      this.publishEvent(workerEvent({ type: 'rejected', jobId: job.id, attempt, epoch, code, message }))
+    const ref = { jobId: job.id, attempt, epoch }
+    const reject = (code: 'BUSY' | 'UNSUPPORTED' | 'DRAINING', message: string) => this.sendEvent(workerEvent.rejected(ref, code, message))
     const existing = this.running.get(job.id)
     if (existing && existing.attempt === attempt) {
-      this.publishEvent(workerEvent({ type: 'accepted', jobId: job.id, attempt, epoch: existing.epoch }))
+      this.sendEvent(workerEvent.accepted({ ...ref, epoch: existing.epoch }))
       return
     }
     const done = this.outbox.get(job.id)
@@ -288,12 +306,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private start({ job, attempt, epoch }: AssignMessage): void {
     const entry: RunningJob = { attempt, epoch, controller: new AbortController(), dropped: false }
+    const ref = { jobId: job.id, attempt, epoch }
     this.running.set(job.id, entry)
     // `accepted` goes out at the end of this event-loop turn, unless the result is ready by then
     // (a noop): a result already says the job was taken, and one message is cheaper than two.
     let finished = false
     setImmediate(() => {
-      if (!finished && !entry.dropped) this.publishEvent(workerEvent({ type: 'accepted', jobId: job.id, attempt, epoch }))
+      if (!finished && !entry.dropped) this.sendEvent(workerEvent.accepted(ref))
     })
     this.emit('job', { jobId: job.id, attempt, state: 'running' })
     void this.pool.add(async () => {
@@ -303,7 +322,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           signal: entry.controller.signal,
           logger: this.logger,
           onProgress: (state, detail) => {
-            if (!entry.dropped) this.publishEvent(workerEvent({ type: 'progress', jobId: job.id, attempt, epoch, state, detail }))
+            if (!entry.dropped) this.sendEvent(workerEvent.progress(ref, state, detail))
           },
         })
       } catch (error) {
@@ -312,7 +331,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       finished = true
       if (this.running.get(job.id) === entry) this.running.delete(job.id)
       if (entry.dropped) return
-      const payload = workerEvent({ type: 'result', jobId: job.id, attempt, epoch, state: outcome.state, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}) })
+      const payload = encode(workerEvent.result(ref, outcome))
       this.outbox.add(job.id, attempt, payload)
       this.publishEvent(payload)
       this.emit('job', { jobId: job.id, attempt, state: outcome.state })
@@ -364,7 +383,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       await Promise.race([this.pool.onIdle(), delay(drainMs)])
       for (const [jobId, entry] of [...this.running]) {
         this.drop(jobId)
-        this.publishEvent(workerEvent({ type: 'rejected', jobId, attempt: entry.attempt, epoch: entry.epoch, code: 'DRAINING', message: 'worker shut down before the job finished' }))
+        this.sendEvent(workerEvent.rejected({ jobId, attempt: entry.attempt, epoch: entry.epoch }, 'DRAINING', 'worker shut down before the job finished'))
       }
       await waitFor(() => this.outbox.size === 0 || !this.connection.connected, 2_000)
       if (this.connection.connected) await bounded(this.publishState('offline', 'shutdown'), 2_000)

@@ -2,14 +2,31 @@ import mqtt from 'mqtt'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Notifier } from '../../broker/master/notifier.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
-import { nodeState, workerEvent } from '../../src/worker/messages.js'
+import {
+  assign,
+  control,
+  decodeReply,
+  encode,
+  jobReply,
+  masterState,
+  nodeState,
+  rejectedReply,
+  replyBatch,
+  replyBody,
+  rpcReply,
+  rpcRequest,
+  serialize,
+  submit,
+  workerEvent,
+} from '../../src/protocol/index.js'
 import { TestCluster } from '../helpers/cluster.js'
 import { RecordingTransport } from '../helpers/recording-transport.js'
 import { waitFor } from '../helpers/wait.js'
 
 /**
  * The bytes every message is sent as, pinned: key order included, since a third-party reader may
- * depend on it. These literals were captured from the code as it was before the typed builders.
+ * depend on it. These literals were captured from the code as it was before the typed builders of
+ * src/protocol/messages.ts (the master's Notifier, the worker's and the client's own literals).
  */
 const TS = 1764270000000
 const NS = 'wire'
@@ -102,16 +119,17 @@ describe('wire bytes (docs/protocol.md §5–§8)', () => {
   })
 
   it('worker → master', () => {
-    const node = { slots: 2, labels: ['gpu'], capabilities: { languages: ['python3'], commands: ['echo'] } }
+    const node = { slots: 2, labels: ['gpu'], capabilities: { languages: ['python3'], commands: ['echo'] }, version: '0.1.0', ts: TS, features: ['ack-batch'] }
+    const ref = { jobId: 'j1', attempt: 1, epoch: 'abc.1' }
     const out = [
-      nodeState('online', 'abc.1', node, [{ jobId: 'j1', attempt: 1 }]),
-      nodeState('offline', 'abc.2', node, [], 'connection lost'),
-      workerEvent({ type: 'accepted', jobId: 'j1', attempt: 1, epoch: 'abc.1' }),
-      workerEvent({ type: 'rejected', jobId: 'j1', attempt: 1, epoch: 'abc.1', code: 'BUSY', message: 'all 2 slots are taken' }),
-      workerEvent({ type: 'progress', jobId: 'j1', attempt: 1, epoch: 'abc.1', state: 'test', detail: { index: 0 } }),
-      workerEvent({ type: 'result', jobId: 'j1', attempt: 1, epoch: 'abc.1', state: 'succeeded', output: { ok: true } }),
-      workerEvent({ type: 'result', jobId: 'j1', attempt: 1, epoch: 'abc.1', state: 'failed', output: null, error: 'worker error: boom' }),
-    ].map(String)
+      nodeState({ ...node, state: 'online', epoch: 'abc.1', running: [{ jobId: 'j1', attempt: 1 }] }),
+      nodeState({ ...node, state: 'offline', epoch: 'abc.2', running: [], reason: 'connection lost' }),
+      workerEvent.accepted(ref),
+      workerEvent.rejected(ref, 'BUSY', 'all 2 slots are taken'),
+      workerEvent.progress(ref, 'test', { index: 0 }),
+      workerEvent.result(ref, { state: 'succeeded', output: { ok: true } }),
+      workerEvent.result(ref, { state: 'failed', output: null, error: 'worker error: boom' }),
+    ].map((message) => encode(message).toString())
     expect(out).toEqual([
       '{"v":1,"type":"node","state":"online","epoch":"abc.1","slots":2,"labels":["gpu"],"capabilities":{"languages":["python3"],"commands":["echo"]},"running":[{"jobId":"j1","attempt":1}],"version":"0.1.0","ts":1764270000000,"features":["ack-batch"]}',
       '{"v":1,"type":"node","state":"offline","epoch":"abc.2","slots":2,"labels":["gpu"],"capabilities":{"languages":["python3"],"commands":["echo"]},"running":[],"version":"0.1.0","ts":1764270000000,"reason":"connection lost","features":["ack-batch"]}',
@@ -121,6 +139,89 @@ describe('wire bytes (docs/protocol.md §5–§8)', () => {
       '{"v":1,"type":"result","jobId":"j1","attempt":1,"epoch":"abc.1","state":"succeeded","output":{"ok":true}}',
       '{"v":1,"type":"result","jobId":"j1","attempt":1,"epoch":"abc.1","state":"failed","output":null,"error":"worker error: boom"}',
     ])
+  })
+
+  it('each builder of the master on its own', () => {
+    const spec = { kind: 'noop', id: 'j1', priority: 0, timeoutMs: 60000, maxAttempts: 3, requires: { labels: [] }, wait: true, progress: false, batchReplies: true } as const
+    const out = [
+      jobReply(replyBody.accepted('queued'), 'j1', 'c-1'),
+      jobReply(replyBody.accepted('running', true), 'j1'),
+      jobReply(replyBody.waiting('no online node supports noop jobs yet'), 'j1', 'c-1'),
+      jobReply(replyBody.progress('assigned', 1, { node: 'w1' }), 'j1', 'c-1'),
+      jobReply(replyBody.progress('running', 1, { node: undefined }), 'j1'),
+      jobReply(replyBody.progress('test', 2, { node: 'w1', detail: { index: 0, total: 2, verdict: 'AC' } }), 'j1', 'c-1'),
+      jobReply(replyBody.result({ state: 'failed', attempts: 3, node: 'w3', output: null, error: 'gave up', code: 'MAX_ATTEMPTS', lost: 3 }), 'j1', 'c-1'),
+      jobReply(replyBody.result({ state: 'succeeded', attempts: 1, node: 'w1', output: { ok: true }, lost: 0 }), 'j1'),
+      rejectedReply('UNSUPPORTED', 'no online node supports command "ls"', { jobId: 'j1', correlationId: 'c-9' }),
+      rejectedReply('BAD_MESSAGE', 'payload is not JSON'),
+      rpcReply('r-1', { ok: true, result: { id: 'j1', state: 'queued' } }),
+      rpcReply('r-2', { ok: false, error: { code: 'NOT_FOUND', message: 'no job j9' } }),
+      assign({ job: spec, attempt: 1, epoch: 'abc.1', ackBy: TS + 5000 }),
+      control('ack', { jobId: 'j1', attempt: 1 }),
+      control('ack', { jobs: [{ jobId: 'a', attempt: 1 }, { jobId: 'b', attempt: 2 }] }),
+      control('cancel', { jobId: 'j1' }),
+      control('drain'),
+      masterState('online', 'm1'),
+    ].map((message) => encode(message).toString())
+    expect(out).toEqual([
+      '{"v":1,"type":"accepted","state":"queued","jobId":"j1","correlationId":"c-1"}',
+      '{"v":1,"type":"accepted","state":"running","duplicate":true,"jobId":"j1"}',
+      '{"v":1,"type":"progress","state":"waiting","attempt":0,"detail":"no online node supports noop jobs yet","jobId":"j1","correlationId":"c-1"}',
+      '{"v":1,"type":"progress","state":"assigned","attempt":1,"node":"w1","jobId":"j1","correlationId":"c-1"}',
+      '{"v":1,"type":"progress","state":"running","attempt":1,"jobId":"j1"}',
+      '{"v":1,"type":"progress","state":"test","attempt":2,"node":"w1","detail":{"index":0,"total":2,"verdict":"AC"},"jobId":"j1","correlationId":"c-1"}',
+      '{"v":1,"type":"result","state":"failed","attempts":3,"node":"w3","output":null,"error":"gave up","code":"MAX_ATTEMPTS","lost":3,"jobId":"j1","correlationId":"c-1"}',
+      '{"v":1,"type":"result","state":"succeeded","attempts":1,"node":"w1","output":{"ok":true},"jobId":"j1"}',
+      '{"v":1,"type":"rejected","code":"UNSUPPORTED","message":"no online node supports command \\"ls\\"","jobId":"j1","correlationId":"c-9"}',
+      '{"v":1,"type":"rejected","code":"BAD_MESSAGE","message":"payload is not JSON"}',
+      '{"v":1,"type":"rpc","correlationId":"r-1","ok":true,"result":{"id":"j1","state":"queued"}}',
+      '{"v":1,"type":"rpc","correlationId":"r-2","ok":false,"error":{"code":"NOT_FOUND","message":"no job j9"}}',
+      '{"v":1,"type":"assign","job":{"kind":"noop","id":"j1","priority":0,"timeoutMs":60000,"maxAttempts":3,"requires":{"labels":[]},"wait":true,"progress":false,"batchReplies":true},"attempt":1,"epoch":"abc.1","ackBy":1764270005000}',
+      '{"v":1,"type":"control","op":"ack","jobId":"j1","attempt":1}',
+      '{"v":1,"type":"control","op":"ack","jobs":[{"jobId":"a","attempt":1},{"jobId":"b","attempt":2}]}',
+      '{"v":1,"type":"control","op":"cancel","jobId":"j1"}',
+      '{"v":1,"type":"control","op":"drain"}',
+      '{"v":1,"type":"master","state":"online","instance":"m1","ts":1764270000000}',
+    ])
+    const batch = replyBatch([serialize(jobReply(replyBody.accepted('queued'), 'a', 'c-a')), serialize(jobReply(replyBody.waiting('why'), 'a', 'c-a'))])
+    expect(batch).toBe(
+      '{"v":1,"type":"batch","replies":[{"v":1,"type":"accepted","state":"queued","jobId":"a","correlationId":"c-a"},{"v":1,"type":"progress","state":"waiting","attempt":0,"detail":"why","jobId":"a","correlationId":"c-a"}]}',
+    )
+  })
+
+  it('each builder of the client on its own', () => {
+    const replyTo = 'wire/reply/c1'
+    const out = [
+      submit({ id: 'j1', kind: 'noop', priority: 2, progress: false, batchReplies: true }, { id: 'j1', replyTo }),
+      submit({ kind: 'noop', progress: true, batchReplies: true }, { id: 'j3', replyTo }),
+      rpcRequest('r-1', 'jobs.get', { id: 'j1' }, replyTo),
+      rpcRequest('r-2', 'jobs.list', undefined, replyTo),
+    ].map((message) => encode(message).toString())
+    expect(out).toEqual([
+      '{"id":"j1","kind":"noop","priority":2,"progress":false,"batchReplies":true,"v":1,"type":"submit","replyTo":"wire/reply/c1"}',
+      '{"kind":"noop","progress":true,"batchReplies":true,"v":1,"type":"submit","id":"j3","replyTo":"wire/reply/c1"}',
+      '{"v":1,"type":"rpc","id":"r-1","method":"jobs.get","params":{"id":"j1"},"replyTo":"wire/reply/c1"}',
+      '{"v":1,"type":"rpc","id":"r-2","method":"jobs.list","replyTo":"wire/reply/c1"}',
+    ])
+  })
+})
+
+describe('decodeReply', () => {
+  const accepted = '{"v":1,"type":"accepted","state":"queued","jobId":"a"}'
+  it('reads one job reply, one rpc reply, or a batch, as a list', () => {
+    expect(decodeReply(accepted)).toMatchObject({ ok: true, replies: [{ type: 'accepted', jobId: 'a' }], malformed: [] })
+    expect(decodeReply('{"v":1,"type":"rpc","correlationId":"r-1","ok":true,"result":[]}')).toMatchObject({ ok: true, replies: [{ type: 'rpc', correlationId: 'r-1' }] })
+    const batch = replyBatch([accepted, '{"v":1,"type":"result","jobId":"a","state":"exploded"}', '{"v":1,"type":"progress","state":"waiting","attempt":0,"jobId":"b"}'])
+    const decoded = decodeReply(Buffer.from(batch))
+    expect(decoded.ok && decoded.replies.map((r) => r.type)).toEqual(['accepted', 'progress'])
+    expect(decoded.ok && decoded.malformed).toEqual([{ v: 1, type: 'result', jobId: 'a', state: 'exploded' }])
+  })
+
+  it('refuses what is no reply, with the codec\'s codes', () => {
+    expect(decodeReply('nope')).toMatchObject({ ok: false, code: 'BAD_MESSAGE' })
+    expect(decodeReply('{"v":2,"type":"accepted"}')).toMatchObject({ ok: false, code: 'UNSUPPORTED_VERSION' })
+    expect(decodeReply('{"v":1,"type":"batch","replies":[]}')).toMatchObject({ ok: false, code: 'BAD_MESSAGE' })
+    expect(decodeReply('{"v":1,"type":"rpc","ok":true}')).toMatchObject({ ok: false, code: 'BAD_MESSAGE' })
   })
 })
 

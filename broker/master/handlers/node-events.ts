@@ -1,4 +1,4 @@
-import { decode, instanceOfEpoch, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
+import { decode, instanceOfEpoch, replyBody, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
 import type { JobRecord } from '../../store/job-record.js'
 import type { MasterContext } from '../context.js'
 import type { Lifecycle } from '../lifecycle.js'
@@ -36,7 +36,7 @@ export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId
     case 'progress':
       // Behind the master's own replies (`assigned`, `running`), which wait for the store: a job's
       // replies go out in the order they were decided (docs/protocol.md §8).
-      ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: event.state, attempt: event.attempt, node: nodeId, detail: event.detail }))
+      ctx.afterFlush(() => ctx.notifier.toJob(job, replyBody.progress(event.state, event.attempt, { node: nodeId, detail: event.detail })))
       return
   }
 }
