@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { EventEmitter } from 'node:events'
 import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
-import { Connection } from '../net/connection.js'
 import {
   decode,
   decodeReply,
@@ -22,11 +20,11 @@ import {
   type RpcReply,
   type StatsView,
   type SubmitJob,
+  type ParsedTopic,
   nodeStateSchema,
-  masterStateSchema,
-  parseTopic,
   isId,
 } from '../protocol/index.js'
+import { RoleBase, type MasterOnline } from '../roles/role-base.js'
 import { newClientId, newJobId } from './ids.js'
 import { clientOptionsSchema, type ClientOptions, type ClientOptionsInput } from './options.js'
 import { resultFromView } from './views.js'
@@ -54,11 +52,6 @@ interface PendingRpc {
 
 export type SubmitSpec = SubmitJob
 
-/**
- * A submitter (docs/protocol.md §5): sends jobs, follows them on its own reply topic, and calls the rpc.
- * After a reconnect it resends what was not accepted and catches up on the rest with jobs.get,
- * so a result is never missed and never reported twice.
- */
 export interface ClientEvents {
   /** Every job reply that reaches this client's reply topic, duplicates included (for auditing). */
   reply: [reply: JobReply]
@@ -66,27 +59,24 @@ export interface ClientEvents {
   offline: []
 }
 
-export class EdgerunClient extends EventEmitter<ClientEvents> {
+/**
+ * A submitter (docs/protocol.md §5): sends jobs, follows them on its own reply topic, and calls the rpc.
+ * After a reconnect it resends what was not accepted and catches up on the rest with jobs.get,
+ * so a result is never missed and never reported twice.
+ */
+export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
   readonly clientId: string
   readonly replyTo: string
   private readonly pending = new Map<string, PendingJob>()
   private readonly followers = new Map<string, Set<JobEventHandler>>()
   private readonly rpcs = new Map<string, PendingRpc>()
   private readonly nodeWatchers = new Set<(id: string, state: NodeStateMessage | undefined) => void>()
-  private closing: Promise<void> | undefined
-  private masterInstance: string | undefined
   /** When the master last answered anything: a reply or an rpc result. */
   private lastHeardAt = Date.now()
-  private readonly resendTimer: NodeJS.Timeout
+  private resendTimer: NodeJS.Timeout | undefined
 
-  private constructor(
-    readonly options: ClientOptions,
-    private readonly connection: Connection,
-    private readonly logger: Logger,
-  ) {
-    super()
-    this.resendTimer = setInterval(() => this.resendStale(), RESEND_AFTER_MS)
-    this.resendTimer.unref()
+  private constructor(options: ClientOptions, logger: Logger) {
+    super(options, logger)
     this.clientId = options.clientId!
     this.replyTo = topics.reply(options.namespace, this.clientId)
   }
@@ -95,35 +85,11 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     const options = clientOptionsSchema.parse(input)
     // With auth the broker only lets a client read `{ns}/reply/{username}`: name the reply topic after it.
     options.clientId ??= isId(options.username) ? options.username : newClientId()
-    const logger = deps.logger ?? silentLogger()
-    const connection = await Connection.open({
-      url: options.url,
-      clientId: `${options.clientId}-${randomBytes(3).toString('hex')}`,
-      username: options.username,
-      password: options.password,
-      ca: options.ca,
-      keepaliveSec: options.keepaliveSec,
-      connectTimeoutMs: options.connectTimeoutMs,
-      logger,
-    })
-    const client = new EdgerunClient(options, connection, logger)
-    connection.on('message', (topic, payload) => client.onMessage(topic, payload))
-    connection.on('connect', () => {
-      client.emit('online')
-      void client.resume()
-    })
-    connection.on('disconnect', () => client.emit('offline'))
-    try {
-      await client.subscribeOwnTopics()
-    } catch (error) {
-      await connection.close()
-      throw error
-    }
+    const client = new EdgerunClient(options, deps.logger ?? silentLogger())
+    await client.open({ clientId: `${options.clientId}-${randomBytes(3).toString('hex')}` })
+    client.resendTimer = setInterval(() => client.resendStale(), RESEND_AFTER_MS)
+    client.resendTimer.unref()
     return client
-  }
-
-  private get ns(): string {
-    return this.options.namespace
   }
 
   /**
@@ -156,26 +122,29 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
         onEvent?.(reply)
         if (reply.type === 'result') finish(reply)
       }
+      const stop = () => {
+        done = true
+        const set = this.followers.get(jobId)
+        set?.delete(handler)
+        if (set?.size === 0) this.followers.delete(jobId)
+        void this.release(topic)
+      }
       const finish = (result: ResultReply) => {
         if (done) return
-        done = true
-        this.followers.get(jobId)?.delete(handler)
-        void this.connection.unsubscribe([topic])
+        stop()
         resolve(result)
       }
       let set = this.followers.get(jobId)
       if (!set) this.followers.set(jobId, (set = new Set()))
       set.add(handler)
-      this.connection
-        .subscribe([topic])
+      this.hold(topic)
         .then(() => this.getJob(jobId))
         .then((view) => {
           const result = resultFromView(view)
           if (result) finish(result)
         })
         .catch((error) => {
-          done = true
-          this.followers.get(jobId)?.delete(handler)
+          stop()
           reject(error)
         })
     })
@@ -204,10 +173,10 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   /** Live node states from the retained `nodes/+/state` topics; returns a stop function. */
   async watchNodes(onChange: (id: string, state: NodeStateMessage | undefined) => void): Promise<() => Promise<void>> {
     this.nodeWatchers.add(onChange)
-    await this.connection.subscribe([filters.allNodeStates(this.ns)])
+    await this.hold(filters.allNodeStates(this.ns))
     return async () => {
       this.nodeWatchers.delete(onChange)
-      if (this.nodeWatchers.size === 0) await this.connection.unsubscribe([filters.allNodeStates(this.ns)])
+      await this.release(filters.allNodeStates(this.ns))
     }
   }
 
@@ -223,26 +192,21 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     })
   }
 
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      clearInterval(this.resendTimer)
-      for (const rpc of this.rpcs.values()) {
-        clearTimeout(rpc.timer)
-        rpc.reject(new EdgerunError('INTERNAL', 'client closed'))
-      }
-      this.rpcs.clear()
-      await this.connection.close()
-    })()
-    return this.closing
+  protected async shutdown(): Promise<void> {
+    clearInterval(this.resendTimer)
+    for (const rpc of this.rpcs.values()) {
+      clearTimeout(rpc.timer)
+      rpc.reject(new EdgerunError('INTERNAL', 'client closed'))
+    }
+    this.rpcs.clear()
+    await this.connection.close()
   }
 
   private send(topic: string, payload: Buffer): void {
     this.connection.publish(topic, payload, { qos: 1 }).catch((error) => this.logger.debug({ err: error, topic }, 'publish failed'))
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
-    const parsed = parseTopic(this.ns, topic)
-    if (parsed?.kind === 'masterState') return this.onMasterState(payload)
+  protected route(parsed: ParsedTopic | undefined, topic: string, payload: Buffer): void {
     if (parsed?.kind === 'nodeState') return this.onNodeState(parsed.node, payload)
     if (parsed?.kind === 'jobEvents') {
       const decoded = decode(jobReplySchema, payload)
@@ -263,12 +227,8 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
    * A master instance we have not seen before may have missed our submits (nobody was subscribed
    * while it was down) or published results before we were back: resend and catch up.
    */
-  private onMasterState(payload: Buffer): void {
-    const decoded = decode(masterStateSchema, payload)
-    if (!decoded.ok || decoded.value.state !== 'online') return
-    const known = this.masterInstance
-    this.masterInstance = decoded.value.instance
-    if (known !== undefined && known !== decoded.value.instance) this.resync()
+  protected override onMasterOnline({ instance, previous }: MasterOnline): void {
+    if (previous !== undefined && previous !== instance) this.resync()
   }
 
   /** Unaccepted submits go out again; accepted ones are asked about. */
@@ -346,27 +306,23 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     entry.resolve(reply)
   }
 
-  /** After a reconnect: resubmit what was never accepted, and ask about the rest. */
   /**
    * The reply topic, and the master's state: a restarted master may have missed what was sent
    * while it was down.
    */
-  private async subscribeOwnTopics(): Promise<void> {
-    // QoS 0: see Worker.announce; a reply lost with a connection is caught up by jobs.get.
+  protected async subscribeOwnTopics(): Promise<void> {
+    // QoS 0: see Worker.subscribeOwnTopics; a reply lost with a connection is caught up by jobs.get.
     await this.connection.subscribe([this.replyTo], 0)
     await this.connection.subscribe([topics.masterState(this.ns)])
   }
 
-  private async resume(): Promise<void> {
-    try {
-      await this.subscribeOwnTopics()
-      if (this.nodeWatchers.size > 0) await this.connection.subscribe([filters.allNodeStates(this.ns)])
-      for (const jobId of this.followers.keys()) await this.connection.subscribe([topics.jobEvents(this.ns, jobId)])
-    } catch (error) {
-      this.logger.debug({ err: error }, 'resubscribe failed')
-      return
-    }
-    this.resync()
+  protected override reconnecting(): void {
+    this.emit('online')
+  }
+
+  /** After a reconnect: resubmit what was never accepted, and ask about the rest. */
+  protected online(first: boolean): void {
+    if (!first) this.resync()
   }
 
   private async catchUp(jobId: string): Promise<void> {
@@ -377,7 +333,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     } catch (error) {
       this.logger.debug({ err: error, jobId }, 'catch-up failed')
       // The broker may have gone away mid-question; ask again while the job is still owed.
-      if (this.pending.has(jobId) && !this.closing) setTimeout(() => void this.catchUp(jobId), 1000).unref()
+      if (this.pending.has(jobId) && !this.closed) setTimeout(() => void this.catchUp(jobId), 1000).unref()
     }
   }
 }

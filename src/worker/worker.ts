@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { EventEmitter } from 'node:events'
 import PQueue from 'p-queue'
 import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
-import { Connection } from '../net/connection.js'
 import {
   WORKER_FEATURES,
   assignSchema,
@@ -11,19 +9,19 @@ import {
   decode,
   encode,
   instanceOfEpoch,
-  masterStateSchema,
   nodeState,
   nodeStateSchema,
-  parseTopic,
   topics,
   workerEvent,
   type AssignMessage,
   type ControlMessage,
   type NodeLifecycle,
   type NodeStateFields,
+  type ParsedTopic,
   type RunningEntry,
   type WorkerEvent,
 } from '../protocol/index.js'
+import { RoleBase, type MasterOnline } from '../roles/role-base.js'
 import { EDGERUN_VERSION } from '../version.js'
 import { workerOptionsSchema, type WorkerOptions, type WorkerOptionsInput } from './options.js'
 import { Outbox } from './outbox.js'
@@ -48,29 +46,22 @@ export interface WorkerEvents {
  * A worker (docs/protocol.md §8–§9, docs/judge.md): announces itself with a retained birth and a will per connection,
  * takes at most `slots` attempts, and keeps every result until the master acknowledges it.
  */
-export class Worker extends EventEmitter<WorkerEvents> {
+export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeoutMs?: number }> {
   readonly instance = randomBytes(6).toString('base64url')
-  readonly options: WorkerOptions
-  private connection!: Connection
   private connectionCounter = 0
   private currentEpoch = ''
   private state: 'online' | 'draining' = 'online'
   private readonly running = new Map<string, RunningJob>()
   private readonly outbox = new Outbox()
   private readonly pool: PQueue
-  private readonly servedMasters = new Set<string>()
-  private readonly logger: Logger
   private readonly runners: Runners
   private readonly description: Pick<NodeStateFields, 'slots' | 'labels' | 'capabilities'>
   private claimCheck: ((payload: Buffer) => void) | undefined
   private claimed = false
-  private closing: Promise<void> | undefined
 
   private constructor(options: WorkerOptions, runners: Runners, logger: Logger) {
-    super()
-    this.options = options
+    super(options, logger.child({ component: 'worker', node: options.id }))
     this.runners = runners
-    this.logger = logger.child({ component: 'worker', node: options.id })
     this.pool = new PQueue({ concurrency: options.slots })
     this.description = { slots: options.slots, labels: options.labels, capabilities: runners.capabilities }
   }
@@ -89,7 +80,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const runners = new Runners({ commands: options.commands, outputLimitBytes: options.outputLimitBytes, languages })
     const worker = new Worker(options, runners, logger)
-    await worker.connect()
+    await worker.open({
+      clientId: `${options.id}-${worker.instance}`.slice(0, 128),
+      // What a lost connection took with it is resent by the protocol (outbox, birth), once.
+      resendUnacked: false,
+      // A fresh epoch for every connection attempt: the will names exactly the connection it guards.
+      will: () => {
+        worker.currentEpoch = `${worker.instance}.${++worker.connectionCounter}`
+        return { topic: topics.nodeState(options.namespace, options.id), payload: worker.stateMessage('offline', [], 'connection lost'), qos: 1, retain: true }
+      },
+    })
     return worker
   }
 
@@ -113,61 +113,26 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.outbox.size
   }
 
-  private get ns(): string {
-    return this.options.namespace
-  }
-
-  private async connect(): Promise<void> {
-    const { options } = this
-    this.connection = await Connection.open({
-      url: options.url,
-      clientId: `${options.id}-${this.instance}`.slice(0, 128),
-      username: options.username,
-      password: options.password,
-      ca: options.ca,
-      keepaliveSec: options.keepaliveSec,
-      connectTimeoutMs: options.connectTimeoutMs,
-      // What a lost connection took with it is resent by the protocol (outbox, birth), once.
-      resendUnacked: false,
-      logger: this.logger,
-      // A fresh epoch for every connection attempt: the will names exactly the connection it guards.
-      will: () => {
-        this.currentEpoch = `${this.instance}.${++this.connectionCounter}`
-        return {
-          topic: topics.nodeState(this.ns, options.id),
-          payload: this.stateMessage('offline', [], 'connection lost'),
-          qos: 1,
-          retain: true,
-        }
-      },
-    })
-    this.connection.on('message', (topic, payload, retained) => this.onMessage(topic, payload, retained))
-    this.connection.on('disconnect', () => this.emit('offline'))
-    this.connection.on('connect', () => {
-      this.announce().catch((error) => this.logger.warn({ err: error }, 'announce after reconnect failed'))
-    })
-    try {
-      await this.announce(true)
-    } catch (error) {
-      await this.connection.close()
-      throw error
-    }
-  }
-
-  /** On every connect: subscribe, (first time) claim the id, resend the outbox, then the birth. */
-  private async announce(first = false): Promise<void> {
+  /**
+   * On every connection: QoS 0 on the way in. With a clean session a QoS 1 delivery adds a PUBACK
+   * per message but no guarantee (unacked messages die with the connection either way); what is
+   * lost with a connection is recovered by the protocol: deadlines, rebirth and the outbox. The
+   * first time, the id is claimed once the state topics are subscribed.
+   */
+  protected async subscribeOwnTopics(first: boolean): Promise<void> {
     const ns = this.ns
     const id = this.options.id
-    // QoS 0 on the way in: with a clean session a QoS 1 delivery adds a PUBACK per message but no
-    // guarantee (unacked messages die with the connection either way); what is lost with a
-    // connection is recovered by the protocol: deadlines, rebirth and the outbox.
     await this.connection.subscribe([topics.nodeAssign(ns, id), topics.nodeControl(ns, id)], 0)
     const stateSubscribed = this.connection.subscribe([topics.nodeState(ns, id), topics.masterState(ns)])
     if (first) await this.claim(stateSubscribed)
     else await stateSubscribed
+  }
+
+  /** Then the outbox again, and the birth. */
+  protected online(): void {
     this.claimed = true
     this.resendOutbox()
-    this.publishState(this.state)
+    void this.publishState(this.state)
     this.emit('online', this.currentEpoch)
     this.logger.info({ epoch: this.currentEpoch }, 'worker online')
   }
@@ -229,8 +194,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** `retained`: replayed by the broker because this connection just subscribed (RETAIN flag 1). */
-  private onMessage(topic: string, payload: Buffer, retained: boolean): void {
-    const parsed = parseTopic(this.ns, topic)
+  protected route(parsed: ParsedTopic | undefined, topic: string, payload: Buffer, retained: boolean): void {
     try {
       switch (parsed?.kind) {
         case 'nodeAssign':
@@ -239,8 +203,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
           return this.onControl(payload)
         case 'nodeState':
           return this.onOwnState(payload, retained)
-        case 'masterState':
-          return this.onMasterState(payload, retained)
       }
     } catch (error) {
       this.logger.error({ err: error, topic }, 'message handler failed')
@@ -261,14 +223,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private onMasterState(payload: Buffer, retained: boolean): void {
-    const decoded = decode(masterStateSchema, payload)
-    if (!decoded.ok || decoded.value.state !== 'online') return
-    if (this.servedMasters.has(decoded.value.instance)) return
-    this.servedMasters.add(decoded.value.instance)
+  protected override onMasterOnline({ firstSeen, retained }: MasterOnline): void {
     // The master that was online when this connection subscribed is served by the connection's own
     // outbox and birth; so is any, before the id is claimed (a refused duplicate publishes nothing).
-    if (retained || !this.claimed) return
+    if (!firstSeen || retained || !this.claimed) return
     // A master that came online since rebuilds its view from our outbox and our birth.
     this.resendOutbox()
     void this.publishState(this.state)
@@ -374,29 +332,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * Graceful stop (docs/protocol.md §9): `draining`, let running jobs finish (or hand them back after
    * drainTimeoutMs), wait briefly for result acks, publish `offline` with reason shutdown, DISCONNECT.
    */
-  close(options: { drainTimeoutMs?: number } = {}): Promise<void> {
-    this.closing ??= (async () => {
-      this.state = 'draining'
-      // Every wait is bounded: a broker that vanished mid-shutdown never acknowledges anything.
-      if (this.connection.connected) await bounded(this.publishState('draining'), 2_000)
-      const drainMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs
-      await Promise.race([this.pool.onIdle(), delay(drainMs)])
-      for (const [jobId, entry] of [...this.running]) {
-        this.drop(jobId)
-        this.sendEvent(workerEvent.rejected({ jobId, attempt: entry.attempt, epoch: entry.epoch }, 'DRAINING', 'worker shut down before the job finished'))
-      }
-      await waitFor(() => this.outbox.size === 0 || !this.connection.connected, 2_000)
-      if (this.connection.connected) await bounded(this.publishState('offline', 'shutdown'), 2_000)
-      await this.connection.close()
-    })()
-    return this.closing
+  protected async shutdown(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.state = 'draining'
+    // Every wait is bounded: a broker that vanished mid-shutdown never acknowledges anything.
+    if (this.connection.connected) await bounded(this.publishState('draining'), 2_000)
+    const drainMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs
+    await Promise.race([this.pool.onIdle(), delay(drainMs)])
+    for (const [jobId, entry] of [...this.running]) {
+      this.drop(jobId)
+      this.sendEvent(workerEvent.rejected({ jobId, attempt: entry.attempt, epoch: entry.epoch }, 'DRAINING', 'worker shut down before the job finished'))
+    }
+    await waitFor(() => this.outbox.size === 0 || !this.connection.connected, 2_000)
+    if (this.connection.connected) await bounded(this.publishState('offline', 'shutdown'), 2_000)
+    await this.connection.close()
   }
 
   /** Dies without a word, like kill -9 would: the broker publishes the will. For tests. */
   async crash(): Promise<void> {
     for (const entry of this.running.values()) entry.controller.abort()
-    this.closing ??= this.connection.close({ force: true })
-    await this.closing
+    await this.closeWith(() => this.connection.close({ force: true }))
   }
 }
 
