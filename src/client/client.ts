@@ -122,17 +122,18 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
         onEvent?.(reply)
         if (reply.type === 'result') finish(reply)
       }
-      const stop = () => {
+      /** Once: false if the follow had ended already. */
+      const stop = (): boolean => {
+        if (done) return false
         done = true
         const set = this.followers.get(jobId)
         set?.delete(handler)
         if (set?.size === 0) this.followers.delete(jobId)
         void this.release(topic)
+        return true
       }
       const finish = (result: ResultReply) => {
-        if (done) return
-        stop()
-        resolve(result)
+        if (stop()) resolve(result)
       }
       let set = this.followers.get(jobId)
       if (!set) this.followers.set(jobId, (set = new Set()))
@@ -144,8 +145,7 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
           if (result) finish(result)
         })
         .catch((error) => {
-          stop()
-          reject(error)
+          if (stop()) reject(error)
         })
     })
   }
