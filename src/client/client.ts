@@ -27,6 +27,7 @@ import {
 import { RoleBase, type MasterOnline } from '../roles/role-base.js'
 import { newClientId, newJobId } from './ids.js'
 import { clientOptionsSchema, type ClientOptions, type ClientOptionsInput } from './options.js'
+import { RpcCalls } from './rpc-calls.js'
 import { resultFromView } from './views.js'
 
 export type FinalReply = ResultReply | RejectedReply
@@ -42,12 +43,6 @@ interface PendingJob {
   resolve: (reply: FinalReply) => void
   /** Resolves with `accepted` for --detach. */
   onAccepted?: (reply: JobReply) => void
-}
-
-interface PendingRpc {
-  resolve: (value: unknown) => void
-  reject: (error: Error) => void
-  timer: NodeJS.Timeout
 }
 
 export type SubmitSpec = SubmitJob
@@ -69,7 +64,7 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
   readonly replyTo: string
   private readonly pending = new Map<string, PendingJob>()
   private readonly followers = new Map<string, Set<JobEventHandler>>()
-  private readonly rpcs = new Map<string, PendingRpc>()
+  private readonly rpcs = new RpcCalls()
   private readonly nodeWatchers = new Set<(id: string, state: NodeStateMessage | undefined) => void>()
   /** When the master last answered anything: a reply or an rpc result. */
   private lastHeardAt = Date.now()
@@ -181,24 +176,17 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
   }
 
   rpc(method: RpcMethod, params: unknown): Promise<unknown> {
-    const id = randomBytes(8).toString('base64url')
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.rpcs.delete(id)
-        reject(new EdgerunError('TIMEOUT', `no answer to ${method} within ${this.options.rpcTimeoutMs} ms: is a master running on namespace "${this.ns}"?`))
-      }, this.options.rpcTimeoutMs)
-      this.rpcs.set(id, { resolve, reject, timer })
-      this.send(topics.rpc(this.ns), encode(rpcRequest(id, method, params, this.replyTo)))
-    })
+    const { rpcTimeoutMs } = this.options
+    return this.rpcs.call(
+      (id) => this.send(topics.rpc(this.ns), encode(rpcRequest(id, method, params, this.replyTo))),
+      rpcTimeoutMs,
+      () => new EdgerunError('TIMEOUT', `no answer to ${method} within ${rpcTimeoutMs} ms: is a master running on namespace "${this.ns}"?`),
+    )
   }
 
   protected async shutdown(): Promise<void> {
     clearInterval(this.resendTimer)
-    for (const rpc of this.rpcs.values()) {
-      clearTimeout(rpc.timer)
-      rpc.reject(new EdgerunError('INTERNAL', 'client closed'))
-    }
-    this.rpcs.clear()
+    this.rpcs.rejectAll(new EdgerunError('INTERNAL', 'client closed'))
     await this.connection.close()
   }
 
@@ -266,12 +254,7 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
 
   private onRpcReply(reply: RpcReply): void {
     this.lastHeardAt = Date.now()
-    const rpc = this.rpcs.get(reply.correlationId)
-    if (!rpc) return
-    this.rpcs.delete(reply.correlationId)
-    clearTimeout(rpc.timer)
-    if (reply.ok) rpc.resolve(reply.result)
-    else rpc.reject(new EdgerunError((reply.error?.code ?? 'INTERNAL') as never, reply.error?.message ?? 'rpc failed'))
+    this.rpcs.answer(reply)
   }
 
   private onJobReply(reply: JobReply): void {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import PQueue from 'p-queue'
-import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
 import {
   WORKER_FEATURES,
@@ -24,8 +23,10 @@ import {
 import { RoleBase, type MasterOnline } from '../roles/role-base.js'
 import { EDGERUN_VERSION } from '../version.js'
 import { workerOptionsSchema, type WorkerOptions, type WorkerOptionsInput } from './options.js'
+import { IdClaim } from './claim.js'
 import { Outbox } from './outbox.js'
 import { Runners, type RunOutcome } from './runners/index.js'
+import { bounded, delay, waitFor } from './waits.js'
 
 interface RunningJob {
   attempt: number
@@ -56,7 +57,7 @@ export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeout
   private readonly pool: PQueue
   private readonly runners: Runners
   private readonly description: Pick<NodeStateFields, 'slots' | 'labels' | 'capabilities'>
-  private claimCheck: ((payload: Buffer) => void) | undefined
+  private readonly claim = new IdClaim()
   private claimed = false
 
   private constructor(options: WorkerOptions, runners: Runners, logger: Logger) {
@@ -124,7 +125,7 @@ export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeout
     const id = this.options.id
     await this.connection.subscribe([topics.nodeAssign(ns, id), topics.nodeControl(ns, id)], 0)
     const stateSubscribed = this.connection.subscribe([topics.nodeState(ns, id), topics.masterState(ns)])
-    if (first) await this.claim(stateSubscribed)
+    if (first) await this.claim.run(stateSubscribed, { nodeId: id, instance: this.instance, waitMs: this.options.claimWaitMs })
     else await stateSubscribed
   }
 
@@ -135,30 +136,6 @@ export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeout
     void this.publishState(this.state)
     this.emit('online', this.currentEpoch)
     this.logger.info({ epoch: this.currentEpoch }, 'worker online')
-  }
-
-  /**
-   * docs/security.md: a node id is refused while its first holder lives. A retained state that shows
-   * another process online under this id means it is taken. The wait counts from the SUBACK, after
-   * which the broker sends what it retains; the check is armed before, in case it comes first.
-   */
-  private async claim(subscribed: Promise<void>): Promise<void> {
-    let settle!: (error?: Error) => void
-    const verdict = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())))
-    verdict.catch(() => {}) // read below, once subscribed; a verdict before that is not unhandled
-    this.claimCheck = (payload) => {
-      this.claimCheck = undefined
-      const decoded = decode(nodeStateSchema, payload)
-      if (decoded.ok && decoded.value.state !== 'offline' && instanceOfEpoch(decoded.value.epoch) !== this.instance) {
-        settle(new EdgerunError('DUPLICATE_NODE', `node id "${this.options.id}" is held by a live worker (epoch ${decoded.value.epoch}); pick another --id or stop that worker`))
-      } else settle()
-    }
-    try {
-      await subscribed
-      await Promise.race([verdict, delay(this.options.claimWaitMs)])
-    } finally {
-      this.claimCheck = undefined
-    }
   }
 
   private runningEntries(): RunningEntry[] {
@@ -210,7 +187,7 @@ export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeout
   }
 
   private onOwnState(payload: Buffer, retained: boolean): void {
-    if (this.claimCheck) return this.claimCheck(payload)
+    if (this.claim.offer(payload)) return
     // What the topic held when this connection subscribed: the birth about to go out replaces it.
     if (retained) return
     const decoded = decode(nodeStateSchema, payload)
@@ -352,17 +329,4 @@ export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeout
     for (const entry of this.running.values()) entry.controller.abort()
     await this.closeWith(() => this.connection.close({ force: true }))
   }
-}
-
-function bounded(promise: Promise<void>, ms: number): Promise<void> {
-  return Promise.race([promise, delay(ms)])
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!condition() && Date.now() < until) await delay(20)
 }
