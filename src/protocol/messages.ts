@@ -133,7 +133,7 @@ export function submit(job: SubmitJob, envelope: { id: string; replyTo: string }
 }
 
 export function rpcRequest(id: string, method: RpcMethod, params: unknown, replyTo: string): RpcRequest {
-  return { v, type: 'rpc', id, method, params, replyTo }
+  return { v, type: 'rpc', id, method, ...(params !== undefined ? { params } : {}), replyTo }
 }
 
 // §5: replies

@@ -28,9 +28,9 @@ export interface MasterOnline {
 /**
  * What a worker and a client share, as bullmq's roles share QueueBase: one connection with its
  * topics set up again on every reconnect, incoming messages routed by topic, the master
- * instances seen on `{ns}/master/state`, and an idempotent close.
+ * instances seen on `{ns}/master/state`, and an idempotent close. `E` are the role's events;
+ * every role has `offline`.
  */
-/** `E`: the role's events; every role has `offline`. */
 export abstract class RoleBase<O extends RoleOptions, E extends Record<keyof E, unknown[]> & { offline: [] }, CloseOptions = void> extends EventEmitter<E> {
   protected connection!: Connection
   private closing: Promise<void> | undefined
