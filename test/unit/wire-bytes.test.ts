@@ -18,6 +18,7 @@ import {
   serialize,
   submit,
   workerEvent,
+  type ProtocolMessage,
 } from '../../src/protocol/index.js'
 import { TestCluster } from '../helpers/cluster.js'
 import { RecordingTransport } from '../helpers/recording-transport.js'
@@ -31,6 +32,30 @@ import { waitFor } from '../helpers/wait.js'
 const TS = 1764270000000
 const NS = 'wire'
 const REPLY = `${NS}/reply/c1`
+
+/** Captured from the master's Notifier before the builders: what its replies, controls and states are. */
+const MASTER_BYTES = {
+  accepted: '{"v":1,"type":"accepted","state":"queued","jobId":"j1","correlationId":"c-1"}',
+  duplicate: '{"v":1,"type":"accepted","state":"running","duplicate":true,"jobId":"j1"}',
+  waiting: '{"v":1,"type":"progress","state":"waiting","attempt":0,"detail":"no online node supports noop jobs yet","jobId":"j1","correlationId":"c-1"}',
+  assigned: '{"v":1,"type":"progress","state":"assigned","attempt":1,"node":"w1","jobId":"j1","correlationId":"c-1"}',
+  running: '{"v":1,"type":"progress","state":"running","attempt":1,"jobId":"j1"}',
+  requeued: '{"v":1,"type":"progress","state":"requeued","attempt":1,"detail":"node w1 went offline (connection lost)","jobId":"j1","correlationId":"c-1"}',
+  relayed: '{"v":1,"type":"progress","state":"test","attempt":2,"node":"w1","detail":{"index":0,"total":2,"verdict":"AC"},"jobId":"j1","correlationId":"c-1"}',
+  succeeded: '{"v":1,"type":"result","state":"succeeded","attempts":1,"node":"w1","output":{"ok":true},"jobId":"j1","correlationId":"c-1"}',
+  gaveUp: '{"v":1,"type":"result","state":"failed","attempts":3,"node":"w3","output":null,"error":"gave up","code":"MAX_ATTEMPTS","lost":3,"jobId":"j1","correlationId":"c-1"}',
+  rejected: '{"v":1,"type":"rejected","code":"UNSUPPORTED","message":"no online node supports command \\"ls\\"","jobId":"j1","correlationId":"c-9"}',
+  rejectedBare: '{"v":1,"type":"rejected","code":"BAD_MESSAGE","message":"payload is not JSON"}',
+  rpcOk: '{"v":1,"type":"rpc","correlationId":"r-1","ok":true,"result":{"id":"j1","state":"queued"}}',
+  rpcError: '{"v":1,"type":"rpc","correlationId":"r-2","ok":false,"error":{"code":"NOT_FOUND","message":"no job j9"}}',
+  assign: '{"v":1,"type":"assign","job":{"kind":"noop","id":"j1","priority":0,"timeoutMs":60000,"maxAttempts":3,"requires":{"labels":[]},"wait":true,"progress":false,"batchReplies":true},"attempt":1,"epoch":"abc.1","ackBy":1764270005000}',
+  ack: '{"v":1,"type":"control","op":"ack","jobId":"j1","attempt":1}',
+  ackBatch: '{"v":1,"type":"control","op":"ack","jobs":[{"jobId":"a","attempt":1},{"jobId":"b","attempt":2}]}',
+  cancel: '{"v":1,"type":"control","op":"cancel","jobId":"j1"}',
+  rebirth: '{"v":1,"type":"control","op":"rebirth"}',
+  masterOnline: '{"v":1,"type":"master","state":"online","instance":"m1","ts":1764270000000}',
+  masterOffline: '{"v":1,"type":"master","state":"offline","instance":"m1","ts":1764270000000}',
+}
 
 function job(overrides: Partial<JobRecord> & { spec?: Partial<JobRecord['spec']> } = {}): JobRecord {
   const { spec, ...rest } = overrides
@@ -64,19 +89,19 @@ describe('wire bytes (docs/protocol.md §5–§8)', () => {
     notifier.rpc(REPLY, { correlationId: 'r-1', ok: true, result: { id: 'j1', state: 'queued' } })
     notifier.rpc(REPLY, { correlationId: 'r-2', ok: false, error: { code: 'NOT_FOUND', message: 'no job j9' } })
     expect(sent(transport)).toEqual([
-      '{"v":1,"type":"accepted","state":"queued","jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"accepted","state":"running","duplicate":true,"jobId":"j1"}',
-      '{"v":1,"type":"progress","state":"waiting","attempt":0,"detail":"no online node supports noop jobs yet","jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"progress","state":"assigned","attempt":1,"node":"w1","jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"progress","state":"running","attempt":1,"jobId":"j1"}',
-      '{"v":1,"type":"progress","state":"requeued","attempt":1,"detail":"node w1 went offline (connection lost)","jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"progress","state":"test","attempt":2,"node":"w1","detail":{"index":0,"total":2,"verdict":"AC"},"jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"result","state":"succeeded","attempts":1,"node":"w1","output":{"ok":true},"jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"result","state":"failed","attempts":3,"node":"w3","output":null,"error":"gave up","code":"MAX_ATTEMPTS","lost":3,"jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"rejected","code":"UNSUPPORTED","message":"no online node supports command \\"ls\\"","jobId":"j1","correlationId":"c-9"}',
-      '{"v":1,"type":"rejected","code":"BAD_MESSAGE","message":"payload is not JSON"}',
-      '{"v":1,"type":"rpc","correlationId":"r-1","ok":true,"result":{"id":"j1","state":"queued"}}',
-      '{"v":1,"type":"rpc","correlationId":"r-2","ok":false,"error":{"code":"NOT_FOUND","message":"no job j9"}}',
+      MASTER_BYTES.accepted,
+      MASTER_BYTES.duplicate,
+      MASTER_BYTES.waiting,
+      MASTER_BYTES.assigned,
+      MASTER_BYTES.running,
+      MASTER_BYTES.requeued,
+      MASTER_BYTES.relayed,
+      MASTER_BYTES.succeeded,
+      MASTER_BYTES.gaveUp,
+      MASTER_BYTES.rejected,
+      MASTER_BYTES.rejectedBare,
+      MASTER_BYTES.rpcOk,
+      MASTER_BYTES.rpcError,
     ])
   })
 
@@ -108,13 +133,13 @@ describe('wire bytes (docs/protocol.md §5–§8)', () => {
     notifier.masterState('online', 'm1')
     notifier.masterState('offline', 'm1')
     expect(sent(transport)).toEqual([
-      '{"v":1,"type":"assign","job":{"kind":"noop","id":"j1","priority":0,"timeoutMs":60000,"maxAttempts":3,"requires":{"labels":[]},"wait":true,"progress":false,"batchReplies":true},"attempt":1,"epoch":"abc.1","ackBy":1764270005000}',
-      '{"v":1,"type":"control","op":"ack","jobId":"j1","attempt":1}',
-      '{"v":1,"type":"control","op":"ack","jobs":[{"jobId":"a","attempt":1},{"jobId":"b","attempt":2}]}',
-      '{"v":1,"type":"control","op":"cancel","jobId":"j1"}',
-      '{"v":1,"type":"control","op":"rebirth"}',
-      '{"v":1,"type":"master","state":"online","instance":"m1","ts":1764270000000}',
-      '{"v":1,"type":"master","state":"offline","instance":"m1","ts":1764270000000}',
+      MASTER_BYTES.assign,
+      MASTER_BYTES.ack,
+      MASTER_BYTES.ackBatch,
+      MASTER_BYTES.cancel,
+      MASTER_BYTES.rebirth,
+      MASTER_BYTES.masterOnline,
+      MASTER_BYTES.masterOffline,
     ])
   })
 
@@ -143,46 +168,30 @@ describe('wire bytes (docs/protocol.md §5–§8)', () => {
 
   it('each builder of the master on its own', () => {
     const spec = { kind: 'noop', id: 'j1', priority: 0, timeoutMs: 60000, maxAttempts: 3, requires: { labels: [] }, wait: true, progress: false, batchReplies: true } as const
-    const out = [
-      jobReply(replyBody.accepted('queued'), 'j1', 'c-1'),
-      jobReply(replyBody.accepted('running', true), 'j1'),
-      jobReply(replyBody.waiting('no online node supports noop jobs yet'), 'j1', 'c-1'),
-      jobReply(replyBody.progress('assigned', 1, { node: 'w1' }), 'j1', 'c-1'),
-      jobReply(replyBody.progress('running', 1, { node: undefined }), 'j1'),
-      jobReply(replyBody.progress('test', 2, { node: 'w1', detail: { index: 0, total: 2, verdict: 'AC' } }), 'j1', 'c-1'),
-      jobReply(replyBody.result({ state: 'failed', attempts: 3, node: 'w3', output: null, error: 'gave up', code: 'MAX_ATTEMPTS', lost: 3 }), 'j1', 'c-1'),
-      jobReply(replyBody.result({ state: 'succeeded', attempts: 1, node: 'w1', output: { ok: true }, lost: 0 }), 'j1'),
-      rejectedReply('UNSUPPORTED', 'no online node supports command "ls"', { jobId: 'j1', correlationId: 'c-9' }),
-      rejectedReply('BAD_MESSAGE', 'payload is not JSON'),
-      rpcReply('r-1', { ok: true, result: { id: 'j1', state: 'queued' } }),
-      rpcReply('r-2', { ok: false, error: { code: 'NOT_FOUND', message: 'no job j9' } }),
-      assign({ job: spec, attempt: 1, epoch: 'abc.1', ackBy: TS + 5000 }),
-      control('ack', { jobId: 'j1', attempt: 1 }),
-      control('ack', { jobs: [{ jobId: 'a', attempt: 1 }, { jobId: 'b', attempt: 2 }] }),
-      control('cancel', { jobId: 'j1' }),
-      control('drain'),
-      masterState('online', 'm1'),
-    ].map((message) => encode(message).toString())
-    expect(out).toEqual([
-      '{"v":1,"type":"accepted","state":"queued","jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"accepted","state":"running","duplicate":true,"jobId":"j1"}',
-      '{"v":1,"type":"progress","state":"waiting","attempt":0,"detail":"no online node supports noop jobs yet","jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"progress","state":"assigned","attempt":1,"node":"w1","jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"progress","state":"running","attempt":1,"jobId":"j1"}',
-      '{"v":1,"type":"progress","state":"test","attempt":2,"node":"w1","detail":{"index":0,"total":2,"verdict":"AC"},"jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"result","state":"failed","attempts":3,"node":"w3","output":null,"error":"gave up","code":"MAX_ATTEMPTS","lost":3,"jobId":"j1","correlationId":"c-1"}',
-      '{"v":1,"type":"result","state":"succeeded","attempts":1,"node":"w1","output":{"ok":true},"jobId":"j1"}',
-      '{"v":1,"type":"rejected","code":"UNSUPPORTED","message":"no online node supports command \\"ls\\"","jobId":"j1","correlationId":"c-9"}',
-      '{"v":1,"type":"rejected","code":"BAD_MESSAGE","message":"payload is not JSON"}',
-      '{"v":1,"type":"rpc","correlationId":"r-1","ok":true,"result":{"id":"j1","state":"queued"}}',
-      '{"v":1,"type":"rpc","correlationId":"r-2","ok":false,"error":{"code":"NOT_FOUND","message":"no job j9"}}',
-      '{"v":1,"type":"assign","job":{"kind":"noop","id":"j1","priority":0,"timeoutMs":60000,"maxAttempts":3,"requires":{"labels":[]},"wait":true,"progress":false,"batchReplies":true},"attempt":1,"epoch":"abc.1","ackBy":1764270005000}',
-      '{"v":1,"type":"control","op":"ack","jobId":"j1","attempt":1}',
-      '{"v":1,"type":"control","op":"ack","jobs":[{"jobId":"a","attempt":1},{"jobId":"b","attempt":2}]}',
-      '{"v":1,"type":"control","op":"cancel","jobId":"j1"}',
-      '{"v":1,"type":"control","op":"drain"}',
-      '{"v":1,"type":"master","state":"online","instance":"m1","ts":1764270000000}',
-    ])
+    const built: Record<keyof typeof MASTER_BYTES, ProtocolMessage> = {
+      accepted: jobReply(replyBody.accepted('queued'), 'j1', 'c-1'),
+      duplicate: jobReply(replyBody.accepted('running', true), 'j1'),
+      waiting: jobReply(replyBody.waiting('no online node supports noop jobs yet'), 'j1', 'c-1'),
+      assigned: jobReply(replyBody.progress('assigned', 1, { node: 'w1' }), 'j1', 'c-1'),
+      running: jobReply(replyBody.progress('running', 1, { node: undefined }), 'j1'),
+      requeued: jobReply(replyBody.progress('requeued', 1, { detail: 'node w1 went offline (connection lost)' }), 'j1', 'c-1'),
+      relayed: jobReply(replyBody.progress('test', 2, { node: 'w1', detail: { index: 0, total: 2, verdict: 'AC' } }), 'j1', 'c-1'),
+      // No attempt lost: no `lost` at all, as before.
+      succeeded: jobReply(replyBody.result({ state: 'succeeded', attempts: 1, node: 'w1', output: { ok: true }, lost: 0 }), 'j1', 'c-1'),
+      gaveUp: jobReply(replyBody.result({ state: 'failed', attempts: 3, node: 'w3', output: null, error: 'gave up', code: 'MAX_ATTEMPTS', lost: 3 }), 'j1', 'c-1'),
+      rejected: rejectedReply('UNSUPPORTED', 'no online node supports command "ls"', { jobId: 'j1', correlationId: 'c-9' }),
+      rejectedBare: rejectedReply('BAD_MESSAGE', 'payload is not JSON'),
+      rpcOk: rpcReply('r-1', { ok: true, result: { id: 'j1', state: 'queued' } }),
+      rpcError: rpcReply('r-2', { ok: false, error: { code: 'NOT_FOUND', message: 'no job j9' } }),
+      assign: assign({ job: spec, attempt: 1, epoch: 'abc.1', ackBy: TS + 5000 }),
+      ack: control('ack', { jobId: 'j1', attempt: 1 }),
+      ackBatch: control('ack', { jobs: [{ jobId: 'a', attempt: 1 }, { jobId: 'b', attempt: 2 }] }),
+      cancel: control('cancel', { jobId: 'j1' }),
+      rebirth: control('rebirth'),
+      masterOnline: masterState('online', 'm1'),
+      masterOffline: masterState('offline', 'm1'),
+    }
+    expect(Object.fromEntries(Object.entries(built).map(([key, message]) => [key, encode(message).toString()]))).toEqual(MASTER_BYTES)
     const batch = replyBatch([serialize(jobReply(replyBody.accepted('queued'), 'a', 'c-a')), serialize(jobReply(replyBody.waiting('why'), 'a', 'c-a'))])
     expect(batch).toBe(
       '{"v":1,"type":"batch","replies":[{"v":1,"type":"accepted","state":"queued","jobId":"a","correlationId":"c-a"},{"v":1,"type":"progress","state":"waiting","attempt":0,"detail":"why","jobId":"a","correlationId":"c-a"}]}',
