@@ -22,7 +22,7 @@ export async function measureConnections(count = 500): Promise<ConnectionFigures
   const dataDir = mkdtempSync(join(tmpdir(), 'edgerun-fleet-'))
   let broker: BrokerHandle = await startBroker({ port: 0, store: 'sqlite', dataDir, master: { namespace: ns } })
   const port = broker.port
-  const online = () => broker.master.ctx.nodes.countOnline()
+  const online = () => broker.master.nodesOnline()
   const started = performance.now()
   const fleet = startRole('fleet', { url: broker.url, ns, count })
   try {

@@ -13,6 +13,7 @@ import {
 } from './schemas/replies.js'
 import { rpcReplySchema, type RpcMethod, type RpcReply, type RpcRequest } from './schemas/rpc.js'
 import type { FinalState, JobState, MasterStateMessage, NodeLifecycle, NodeStateMessage, RunningEntry } from './schemas/states.js'
+import type { JobFeed, JobSummary, MasterStats } from './schemas/dashboard.js'
 import { PROTOCOL_VERSION } from './version.js'
 
 /**
@@ -31,6 +32,8 @@ export type ProtocolMessage =
   | ReplyBatch
   | RpcRequest
   | RpcReply
+  | MasterStats
+  | JobFeed
 
 const v = PROTOCOL_VERSION
 
@@ -38,6 +41,17 @@ const v = PROTOCOL_VERSION
 
 export function masterState(state: MasterStateMessage['state'], instance: string, ts = Date.now()): MasterStateMessage {
   return { v, type: 'master', state, instance, ts }
+}
+
+// §15: what the master publishes for dashboards
+
+export function masterStats(s: Omit<MasterStats, 'v' | 'type'>): MasterStats {
+  return { v, type: 'stats', instance: s.instance, ts: s.ts, jobs: s.jobs, priorities: s.priorities, rates: s.rates, nodes: s.nodes, busy: s.busy }
+}
+
+/** `dropped`: changes left out of this batch, if any. */
+export function jobFeed(jobs: JobSummary[], dropped = 0): JobFeed {
+  return dropped > 0 ? { v, type: 'jobs', jobs, dropped } : { v, type: 'jobs', jobs }
 }
 
 // §8: node state, assign, control, worker events
