@@ -7,8 +7,10 @@ import {
   control,
   decodeReply,
   encode,
+  jobFeed,
   jobReply,
   masterState,
+  masterStats,
   nodeState,
   rejectedReply,
   replyBatch,
@@ -196,6 +198,24 @@ describe('wire bytes (docs/protocol.md §5–§8)', () => {
     expect(batch).toBe(
       '{"v":1,"type":"batch","replies":[{"v":1,"type":"accepted","state":"queued","jobId":"a","correlationId":"c-a"},{"v":1,"type":"progress","state":"waiting","attempt":0,"detail":"why","jobId":"a","correlationId":"c-a"}]}',
     )
+  })
+
+  it('the dashboard topics (docs/protocol.md §15), in the order the stats publisher and the job feed wrote them', () => {
+    const summary = { id: 'j1', kind: 'noop', state: 'queued', priority: 0, owner: null, node: null, attempt: 0, createdAt: TS, updatedAt: TS } as const
+    const stats = masterStats({
+      instance: 'm1',
+      ts: TS,
+      jobs: { queued: 1, assigned: 0, running: 0, succeeded: 2, failed: 0, timed_out: 0, canceled: 0 },
+      priorities: [{ priority: 0, queued: 1, assigned: 0, running: 0 }],
+      rates: { submitted: 1, finished: 2, windowMs: 1000 },
+      nodes: { online: 1, total: 1 },
+      busy: { w1: 0 },
+    })
+    expect([jobFeed([summary]), jobFeed([summary], 3), stats].map((message) => encode(message).toString())).toEqual([
+      '{"v":1,"type":"jobs","jobs":[{"id":"j1","kind":"noop","state":"queued","priority":0,"owner":null,"node":null,"attempt":0,"createdAt":1764270000000,"updatedAt":1764270000000}]}',
+      '{"v":1,"type":"jobs","jobs":[{"id":"j1","kind":"noop","state":"queued","priority":0,"owner":null,"node":null,"attempt":0,"createdAt":1764270000000,"updatedAt":1764270000000}],"dropped":3}',
+      '{"v":1,"type":"stats","instance":"m1","ts":1764270000000,"jobs":{"queued":1,"assigned":0,"running":0,"succeeded":2,"failed":0,"timed_out":0,"canceled":0},"priorities":[{"priority":0,"queued":1,"assigned":0,"running":0}],"rates":{"submitted":1,"finished":2,"windowMs":1000},"nodes":{"online":1,"total":1},"busy":{"w1":0}}',
+    ])
   })
 
   it('each builder of the client on its own', () => {
