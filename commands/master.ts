@@ -14,7 +14,7 @@ export default class MasterCommand extends BaseCommand {
     const { Master } = await import('../broker/master/master.js')
     const { MqttTransport } = await import('../broker/master/mqtt-transport.js')
     const { masterJobStore } = await import('../broker/store/index.js')
-    const { PROTOCOL_VERSION, encode, topics } = await import('../src/protocol/index.js')
+    const { encode, masterState, topics } = await import('../src/protocol/index.js')
     const { commandLogger } = await import('../cli/logger.js')
     const { Connection } = await import('../src/net/connection.js')
     const { untilSignal } = await import('../cli/signals.js')
@@ -32,7 +32,7 @@ export default class MasterCommand extends BaseCommand {
       // The broker announces the master's death for it (docs/protocol.md §9).
       will: () => ({
         topic: topics.masterState(flags.namespace),
-        payload: encode({ v: PROTOCOL_VERSION, type: 'master', state: 'offline', instance, ts: Date.now() }),
+        payload: encode(masterState('offline', instance)),
         qos: 1,
         retain: true,
       }),

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 import { startBroker } from '../../broker/broker.js'
 import { SqliteJobStore } from '../../broker/store/sqlite-store.js'
 import { admittedRecord } from '../../broker/store/job-record.js'
-import { PROTOCOL_VERSION, encode, jobSpecSchema, topics } from '../../src/protocol/index.js'
+import { PROTOCOL_VERSION, encode, jobSpecSchema, topics, type NodeStateMessage } from '../../src/protocol/index.js'
 import { report, roleConfig } from '../lib/child.js'
 import { rawClient } from '../lib/raw-mqtt.js'
 
@@ -90,7 +90,7 @@ try {
     await client.subscribeAsync(topics.nodeAssign(ns, node), { qos: 0 })
     const started = performance.now()
     const hr0 = process.hrtime.bigint() / 1000n
-    const birth = { v: PROTOCOL_VERSION, type: 'node', state: 'online', epoch, slots: config.batch, labels: [], capabilities: { languages: [], commands: [] }, running: [], version: 'bench', ts: Date.now() }
+    const birth: NodeStateMessage = { v: PROTOCOL_VERSION, type: 'node', state: 'online', epoch, slots: config.batch, labels: [], capabilities: { languages: [], commands: [] }, running: [], version: 'bench', ts: Date.now() }
     client.publish(topics.nodeState(ns, node), encode(birth), { qos: 1 })
     const commit0 = commitMs
     await done

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, encode, topics, type JobFeed as JobFeedMessage, type JobState, type JobSummary } from '../../src/protocol/index.js'
+import { encode, jobFeed, topics, type JobState, type JobSummary } from '../../src/protocol/index.js'
 import type { JobRecord } from '../store/job-record.js'
 import type { Transport } from './transport.js'
 
@@ -50,12 +50,7 @@ export class JobFeed {
     const changes = [...this.changes.values()]
     this.changes = new Map()
     const kept = changes.slice(-JOB_FEED_MAX)
-    const message: JobFeedMessage = {
-      v: PROTOCOL_VERSION,
-      type: 'jobs',
-      jobs: kept.map(summaryOf),
-      ...(changes.length > kept.length ? { dropped: changes.length - kept.length } : {}),
-    }
+    const message = jobFeed(kept.map(summaryOf), changes.length - kept.length)
     this.transport.publish(topics.masterJobs(this.ns), encode(message), { qos: 1 })
   }
 

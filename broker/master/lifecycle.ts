@@ -1,4 +1,4 @@
-import { instanceOfEpoch, type FinalState, type JobOutput, type ResultCode } from '../../src/protocol/index.js'
+import { instanceOfEpoch, replyBody, type FinalState, type JobOutput, type ResultCode } from '../../src/protocol/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { lostCount, type AttemptLoss, type JobRecord, type LossKind, type LossVerdict } from '../store/job-record.js'
 import type { CommitGate } from './commit-gate.js'
@@ -136,7 +136,7 @@ export class Lifecycle {
     notifier.assign(nodeId, { job: job.spec, attempt, epoch, ackBy })
     this.gate.afterCommit(() => {
       if (job.attempt !== attempt || job.state !== 'assigned') return
-      notifier.toJob(job, { type: 'progress', state: 'assigned', attempt, node: nodeId })
+      notifier.toJob(job, replyBody.progress('assigned', attempt, { node: nodeId }))
     })
   }
 
@@ -148,7 +148,7 @@ export class Lifecycle {
     job.updatedAt = Date.now()
     const attempt = job.attempt
     this.runDeadline(job)
-    this.gate.afterCommit(() => this.notifier.toJob(job, { type: 'progress', state: 'running', attempt, node: job.node ?? undefined }))
+    this.gate.afterCommit(() => this.notifier.toJob(job, replyBody.progress('running', attempt, { node: job.node ?? undefined })))
   }
 
   /**
@@ -200,7 +200,7 @@ export class Lifecycle {
     }
     this.jobs.save(job)
     this.enqueue(job)
-    this.gate.afterCommit(() => this.notifier.toJob(job, { type: 'progress', state: 'requeued', attempt, detail: reason }))
+    this.gate.afterCommit(() => this.notifier.toJob(job, replyBody.progress('requeued', attempt, { detail: reason })))
     // A run deadline on a connection that looks alive: ask the node for its birth. A worker
     // still there answers on this connection (after its unacknowledged results, so a result
     // held up by a stall comes first); one whose link was stalled answers on a new one.
@@ -285,7 +285,7 @@ export class Lifecycle {
     }
     this.jobs.hold(job)
     this.jobs.save(job)
-    this.gate.afterCommit(() => this.notifier.toJob(job, { type: 'progress', state: 'requeued', attempt: job.attempt, detail: reason }))
+    this.gate.afterCommit(() => this.notifier.toJob(job, replyBody.progress('requeued', job.attempt, { detail: reason })))
     if (retryAfterMs > 0) this.timers.set(job.id, retryAfterMs, () => this.enqueue(job))
     else this.enqueue(job)
   }

@@ -1,4 +1,4 @@
-import { FINAL_STATES, PROTOCOL_VERSION, encode, topics, type JobState, type MasterStats } from '../../src/protocol/index.js'
+import { FINAL_STATES, encode, masterStats, topics, type JobState, type MasterStats } from '../../src/protocol/index.js'
 import type { MasterParts } from './parts.js'
 import type { Transport } from './transport.js'
 
@@ -72,9 +72,7 @@ export class StatsPublisher {
     this.ratesShown = rates.submitted > 0 || rates.finished > 0
     const busy: Record<string, number> = {}
     for (const node of ctx.nodes.all()) busy[node.id] = node.inFlight.size
-    return {
-      v: PROTOCOL_VERSION,
-      type: 'stats',
+    return masterStats({
       instance: ctx.instance,
       ts: now,
       // The store does not record `running` (Lifecycle.markRunning): live states are the master's own.
@@ -83,7 +81,7 @@ export class StatsPublisher {
       rates,
       nodes: { online: ctx.nodes.countOnline(), total: ctx.nodes.size },
       busy,
-    }
+    })
   }
 
   /** Live jobs by priority (JobTable.tally), highest first, and their totals. */

@@ -1,4 +1,4 @@
-import { instanceOfEpoch, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
+import { instanceOfEpoch, replyBody, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
 import type { JobRecord } from '../../store/job-record.js'
 import type { MasterParts } from '../parts.js'
 import { decodeFromNode } from './from-node.js'
@@ -32,7 +32,7 @@ export function handleNodeEvent(ctx: MasterParts, nodeId: string, payload: Buffe
     case 'progress':
       // Behind the master's own replies (`assigned`, `running`), which wait for the store: a job's
       // replies go out in the order they were decided (docs/protocol.md §8).
-      ctx.gate.afterCommit(() => ctx.notifier.toJob(job, { type: 'progress', state: event.state, attempt: event.attempt, node: nodeId, detail: event.detail }))
+      ctx.gate.afterCommit(() => ctx.notifier.toJob(job, replyBody.progress(event.state, event.attempt, { node: nodeId, detail: event.detail })))
       return
   }
 }

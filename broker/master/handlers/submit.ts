@@ -1,4 +1,4 @@
-import { decode, isFinal, isId, replyClientOf, specOf, submitSchema, type SubmitMessage } from '../../../src/protocol/index.js'
+import { decode, isFinal, isId, replyBody, replyClientOf, specOf, submitSchema, type SubmitMessage } from '../../../src/protocol/index.js'
 import { addWatcher, admittedRecord, answers, type JobRecord, type ReplyTarget } from '../../store/job-record.js'
 import type { MasterParts } from '../parts.js'
 import { describeRequirement, requirementOf } from '../requirement.js'
@@ -132,10 +132,10 @@ function admit(ctx: MasterParts, submit: SubmitMessage, known: JobRecord | undef
     // A job that ended before its admission was answered is answered by its result alone, which
     // follows in this flush or the next: a result says the job was stored as surely as accepted.
     if (isFinal(job.state)) return
-    ctx.notifier.toJob(job, { type: 'accepted', state: 'queued' })
+    ctx.notifier.toJob(job, replyBody.accepted('queued'))
     if (available !== 'capable') {
       const detail = available === 'no-node' ? 'no node is online yet' : `no online node supports ${describeRequirement(requirement)} yet`
-      ctx.notifier.toJob(job, { type: 'progress', state: 'waiting', attempt: 0, detail })
+      ctx.notifier.toJob(job, replyBody.waiting(detail))
     }
   })
   ctx.lifecycle.enqueue(job)
@@ -162,7 +162,7 @@ function answerDuplicate(ctx: MasterParts, submit: SubmitMessage, known: JobReco
       if (!answers(job, target)) ctx.notifier.repeatResult(job, target, Date.now())
       return
     }
-    ctx.notifier.toTarget(target, job.id, { type: 'accepted', state: job.state, duplicate: true })
+    ctx.notifier.toTarget(target, job.id, replyBody.accepted(job.state, true))
   })
 }
 
