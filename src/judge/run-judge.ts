@@ -11,7 +11,10 @@ import type { Logger } from '../logging/logger.js'
 import { check } from './checkers.js'
 import { detectToolchains, type Toolchain } from './languages.js'
 import { sandboxCapabilities, type SandboxCapabilities } from './sandbox/probe.js'
-import { runSandboxed, type SandboxRunSpec } from './sandbox/run.js'
+import type { SandboxLauncher } from './sandbox/launcher.js'
+import { acquireLauncher, release } from './sandbox/pool.js'
+import { runSandboxed, type SandboxRun, type SandboxRunSpec } from './sandbox/run.js'
+import { runServed } from './sandbox/served-run.js'
 import { usableByOthers } from './sandbox/tools.js'
 import { leaseUid } from './sandbox/uid-pool.js'
 import { classifyRun } from './verdict.js'
@@ -26,6 +29,11 @@ export interface RunJudgeOptions {
   workDir?: string
   /** A specific sandbox configuration (tests use it to exercise each launcher); default: the probed one. */
   sandbox?: SandboxCapabilities
+  /**
+   * Run the tests through a pooled launcher where the sandbox allows it (default true); false
+   * starts a launcher process per run, as on machines where pooling is not possible.
+   */
+  pool?: boolean
 }
 
 const KiB = 1024
@@ -76,9 +84,14 @@ class JobDir {
     return dir
   }
 
+  /** The path of the next box, not yet made (a pooled launcher makes and deletes it). */
+  nextBox(): string {
+    return join(this.root, `box-${this.boxes++}`)
+  }
+
   /** A fresh, empty working directory that only the sandbox uid can use. */
   async box(): Promise<string> {
-    const box = join(this.root, `box-${this.boxes++}`)
+    const box = this.nextBox()
     await mkdir(box, { mode: 0o700 })
     if (this.uid !== undefined) await chown(box, this.uid, this.uid)
     return box
@@ -106,6 +119,8 @@ interface Context {
   toolchain: Toolchain
   dir: JobDir
   signal?: AbortSignal
+  /** The job's pooled launcher, if it has one. */
+  launcher?: SandboxLauncher
 }
 
 /** Compile (c, cpp) or syntax-check (python3, js) in the sandbox: a compiler reading hostile source is not trusted either. */
@@ -113,7 +128,7 @@ async function build(ctx: Context, source: string): Promise<{ ok: boolean; outpu
   const { caps, toolchain, dir } = ctx
   const box = await dir.box()
   await writeFile(join(box, toolchain.sourceName), source, { mode: 0o644 })
-  const run = await runSandboxed(caps, {
+  const spec = {
     argv: toolchain.buildArgv(toolchain.sourceName),
     jobDir: dir.root,
     boxDir: box,
@@ -136,7 +151,8 @@ async function build(ctx: Context, source: string): Promise<{ ok: boolean; outpu
       fileSizeBytes: 256 * MiB,
       openFiles: 256,
     },
-  })
+  }
+  const run = ctx.launcher ? await runServed(ctx.launcher, caps, { ...spec, box: 'existing' }) : await runSandboxed(caps, spec)
   if (run.killedBy === 'abort') return { ok: false, output: 'aborted', internal: true }
   if (run.failure) return { ok: false, output: run.failure, internal: true }
   const messages = truncate([run.stdout?.toString('utf8') ?? '', run.stderr].filter(Boolean).join('\n'), COMPILE_OUTPUT_MAX)
@@ -168,7 +184,7 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
   const memory = toolchain.memory(job.memoryLimitMb)
   const outputLimitBytes = outputLimitFor(test.expected)
   const stdinPath = join(dir.priv, 'stdin')
-  const [box] = await Promise.all([dir.box(), writeFile(stdinPath, test.input)])
+  const box = ctx.launcher ? dir.nextBox() : await dir.box()
   const spec: SandboxRunSpec = {
     argv: toolchain.runArgv(dir.prog, job.memoryLimitMb),
     jobDir: dir.root,
@@ -193,8 +209,17 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
       openFiles: 256,
     },
   }
+  let boxLeft = true
   try {
-    const run = await runSandboxed(caps, spec)
+    let run: SandboxRun
+    if (ctx.launcher) {
+      const served = await runServed(ctx.launcher, caps, { ...spec, stdinPath: undefined, input: Buffer.from(test.input), box: 'new' })
+      boxLeft = served.boxLeft
+      run = served
+    } else {
+      await writeFile(stdinPath, test.input)
+      run = await runSandboxed(caps, spec)
+    }
     if (run.killedBy === 'abort') ctx.signal?.throwIfAborted()
     const outcome = classifyRun(run, {
       timeLimitMs: job.timeLimitMs,
@@ -215,7 +240,7 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
     }
     return result
   } finally {
-    await rm(box, { recursive: true, force: true })
+    if (boxLeft) await rm(box, { recursive: true, force: true })
   }
 }
 
@@ -230,12 +255,14 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
   const base = opts.workDir ?? tmpdir()
   const lease = caps.dropUser ? leaseUid() : undefined
   let dir: JobDir | undefined
+  let launcher: SandboxLauncher | undefined
   try {
     dir = await JobDir.create(base, lease?.uid)
     if (caps.dropUser && !usableByOthers(dir.root, 'exec')) {
       return setupFailure(`the sandbox uid cannot reach ${dir.root}: choose a workDir whose parents are searchable by others`)
     }
-    const ctx: Context = { caps, toolchain, dir, signal }
+    if (opts.pool !== false) launcher = await acquireLauncher(caps, logger)
+    const ctx: Context = { caps, toolchain, dir, signal, launcher }
     const compiled = await build(ctx, job.source)
     signal?.throwIfAborted()
     if (compiled.internal) {
@@ -264,6 +291,7 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
     }
     return { verdict, tests, compile: { ok: true, output: compiled.output } }
   } finally {
+    if (launcher) release(caps, launcher)
     await dir?.remove()
     lease?.release()
   }

@@ -130,10 +130,20 @@ function mountScript(caps: SandboxCapabilities, jobDir: string): string {
   return `${steps.join(' && ')} || exit 125; `
 }
 
+/** What `edgerun-sandbox --serve` is started with: the namespaces all of its runs share. */
+export function serveStartArgs(caps: SandboxCapabilities): string[] {
+  return [...(caps.mode === 'userns' ? ['--userns'] : []), ...(caps.netns ? ['--net'] : [])]
+}
+
 function helperCommand(helper: string, caps: SandboxCapabilities, spec: SandboxCommandSpec): SandboxCommand {
+  const args = [...serveStartArgs(caps), ...helperRunArgs(caps, spec)]
+  return { file: helper, args, metaFd: 3 }
+}
+
+/** The helper's options for one run, and the program: the same for a one-shot and a served run. */
+export function helperRunArgs(caps: SandboxCapabilities, spec: SandboxCommandSpec): string[] {
   const args: string[] = []
-  if (caps.mode === 'userns') args.push('--userns', '--drop-caps')
-  if (caps.netns) args.push('--net')
+  if (caps.mode === 'userns') args.push('--drop-caps')
   if (caps.ipcns) args.push('--ipc')
   if (caps.pidns) args.push('--pid')
   if (caps.mountns) {
@@ -162,7 +172,7 @@ function helperCommand(helper: string, caps: SandboxCapabilities, spec: SandboxC
   if (spec.wallMs !== undefined) args.push('--wall-ms', String(Math.ceil(spec.wallMs)))
   if (limits.treeCpuMs !== undefined) args.push('--cpu-ms', String(Math.ceil(limits.treeCpuMs)))
   args.push('--', ...spec.argv)
-  return { file: helper, args, metaFd: 3 }
+  return args
 }
 
 /** Returns what to spawn (detached, with the four descriptors described above). */

@@ -22,10 +22,15 @@
  * killed then, not waited for. In a pid namespace the supervisor is its init and kill(-1) reaches
  * everything; without one, the supervisor is a child subreaper, so every orphan, setsid or not,
  * becomes its child and is found in /proc.
+ *
+ * `--serve` turns it into a long-lived launcher that runs one test per request: see
+ * helper-serve-source.ts.
  */
-export const HELPER_VERSION = 2
+import { SERVE_SOURCE } from './helper-serve-source.js'
 
-export const HELPER_SOURCE = String.raw`
+export const HELPER_VERSION = 3
+
+const CORE_SOURCE = String.raw`
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -43,12 +48,18 @@ export const HELPER_SOURCE = String.raw`
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <stdint.h>
+#include <ftw.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #define META_FD 3
 #define MAX_PATHS 64
 #define MAX_LIMITS 16
+#define MAX_ENV 64
 /* How often the whole tree's CPU time is summed: a tenth of a typical limit, a few µs of work. */
 #define CPU_POLL_US 25000
 
@@ -61,6 +72,11 @@ static long uid = -1, gid = -1;
 static long long wall_ms, cpu_ms;
 static struct limit limits[MAX_LIMITS];
 static char **program;
+/* Serve mode only (see the serve part): per-run environment, input and output handling. */
+static char *envs[MAX_ENV + 1];
+static int nenvs, make_box, keep_box;
+static const char *stdin_path;
+static long long stdout_max, stderr_max;
 
 static void fail(const char *what) {
   dprintf(META_FD, "edgerun-sandbox: %s: %s\n", what, strerror(errno));
@@ -119,6 +135,11 @@ static void parse(int argc, char **argv) {
     else if (!strcmp(a, "--limit")) { parse_limit(next); i++; }
     else if (!strcmp(a, "--wall-ms")) { wall_ms = atoll(next); i++; }
     else if (!strcmp(a, "--cpu-ms")) { cpu_ms = atoll(next); i++; }
+    else if (!strcmp(a, "--env") && nenvs < MAX_ENV) { envs[nenvs++] = (char *)next; i++; }
+    else if (!strcmp(a, "--stdin")) { stdin_path = next; i++; }
+    else if (!strcmp(a, "--box")) { make_box = 1; if (!strcmp(next, "keep")) keep_box = 1; i++; }
+    else if (!strcmp(a, "--stdout-max")) { stdout_max = atoll(next); i++; }
+    else if (!strcmp(a, "--stderr-max")) { stderr_max = atoll(next); i++; }
     else usage(a);
   }
   if (!program || !program[0]) usage("no program");
@@ -138,6 +159,8 @@ static unsigned long kept_flags(const char *path) {
   return flags;
 }
 
+static void setup_mounts(void);
+
 static void setup_namespaces(void) {
   uid_t outer_uid = getuid();
   gid_t outer_gid = getgid();
@@ -151,6 +174,11 @@ static void setup_namespaces(void) {
     write_file("/proc/self/gid_map", map);
   }
   if (ns_flags && unshare(ns_flags)) fail("unshare");
+  setup_mounts();
+}
+
+/* In a fresh mount namespace: a private copy of the host, read-only but for the bound directories. */
+static void setup_mounts(void) {
   if (ns_flags & CLONE_NEWNS) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) fail("make mounts private");
     /* Binds first: each copies its parent mount as it is now (read-write). */
@@ -179,7 +207,8 @@ static void exec_program(void) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) fail("no_new_privs");
   /* A uid change clears the parent-death signal: set it again, now. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  execv(program[0], program);
+  if (nenvs) execve(program[0], program, envs);
+  else execv(program[0], program);
   fail(program[0]);
 }
 
@@ -328,7 +357,10 @@ static int supervise(int pid_init) {
   return 0;
 }
 
+static int serve(int argc, char **argv);
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--serve")) return serve(argc, argv);
   if (fcntl(META_FD, F_SETFD, FD_CLOEXEC)) return 125;
   /* If the worker dies, so does the run (and with it, through init, the whole namespace). */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -352,3 +384,5 @@ int main(int argc, char **argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 125;
 }
 `
+
+export const HELPER_SOURCE = CORE_SOURCE + SERVE_SOURCE

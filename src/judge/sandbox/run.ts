@@ -81,7 +81,7 @@ interface Meta {
 /** How a program that the worker's timer killed ends, as the launcher reports it. */
 const WORKER_KILL_SIGNAL = 'SIGKILL'
 /** The helper keeps the wall clock; the worker's timer waits this much longer before it steps in. */
-const HELPER_BACKSTOP_MS = 10_000
+export const HELPER_BACKSTOP_MS = 10_000
 
 /**
  * Reads the launcher's report: the helper's stats line, GNU time's line (after its "terminated by
