@@ -223,6 +223,56 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     await expectNoProcesses(tag)
   })
 
+  it('nothing a test leaves (a file, a process, an IPC object, a mount) reaches the next test or the next job', { timeout: 60_000 }, async () => {
+    requireLanguage(languages, 'c')
+    const tag = marker('left')
+    const key = 0x5e000000 + Math.floor(Math.random() * 0xffffff)
+    // Each test first looks for what the one before it left, then leaves the same again.
+    const source = `
+      #define _GNU_SOURCE
+      #include <dirent.h>
+      #include <stdio.h>
+      #include <string.h>
+      #include <unistd.h>
+      #include <sys/ipc.h>
+      #include <sys/mount.h>
+      #include <sys/prctl.h>
+      #include <sys/shm.h>
+      int main(void) {
+        int clean = 1;
+        if (access("left.txt", F_OK) == 0) { puts("file-left"); clean = 0; }
+        DIR *proc = opendir("/proc");
+        for (struct dirent *e; proc && (e = readdir(proc));) {
+          char path[300], comm[64];
+          snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+          FILE *f = fopen(path, "r");
+          if (!f) continue;
+          if (fgets(comm, sizeof comm, f) && !strncmp(comm, "${tag}", ${tag.length})) { puts("process-left"); clean = 0; }
+          fclose(f);
+        }
+        if (shmget(${key}, 0, 0) >= 0) { puts("ipc-left"); clean = 0; }
+        if (clean) puts("clean");
+        FILE *f = fopen("left.txt", "w");
+        if (f) { fputs("left", f); fclose(f); }
+        shmget(${key}, 4096, IPC_CREAT | 0666);
+        puts(mount("none", ".", "tmpfs", 0, NULL) == 0 ? "mounted" : "mount-blocked");
+        fflush(stdout);
+        if (fork() == 0) {
+          setsid();
+          if (fork() == 0) { prctl(PR_SET_NAME, "${tag}"); for (;;) pause(); }
+          _exit(0);
+        }
+        return 0;
+      }`
+    const tests = ['1', '2', '3'].map((name) => ({ name, input: '', expected: 'clean\nmount-blocked\n' }))
+    for (const job of ['first job', 'next job']) {
+      const output = await runJudge(judgeJob('c', source, { tests }), opts)
+      expect(output.verdict, `${job}: ${JSON.stringify(output)}`).toBe('AC')
+      expect(output.tests, job).toHaveLength(3)
+      await expectNoProcesses(tag)
+    }
+  })
+
   it('on abort, kills the program and rejects with an AbortError', { timeout: 30_000 }, async () => {
     requireLanguage(languages, 'c')
     const tag = marker('aborted-')
