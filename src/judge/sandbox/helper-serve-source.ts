@@ -1,29 +1,32 @@
 /**
  * The serve mode of `edgerun-sandbox` (C, appended to helper-source.ts): one long-lived launcher
- * per judge slot, so that the worker stops paying a Node spawn, a dynamic launcher start and the
- * creation of a network namespace for every test.
+ * per judge slot, a zygote, so that a test costs about what a bare fork and exec cost.
  *
- *   edgerun-sandbox --serve [--userns] [--net]
+ *   edgerun-sandbox --serve [--userns] [--net] [--ipc] --pid --mount [--ro DIR]… [--mount-proc]
  *
- * At start it enters the user namespace (--userns) and an empty network namespace (--net) that
- * all its runs share: nothing a run can leave in a network namespace without capabilities
- * outlives the run's processes. Then it reads requests on fd 0, each a little-endian u32 length
- * and that many bytes: NUL-terminated arguments (the one-shot options, plus --env K=V,
- * --stdin FILE, --box new|keep, --stdout-max N, --stderr-max N), an empty one, then the test's
- * input. Each run is a fresh child cloned into new pid, mount and IPC namespaces: it remounts
- * the host read-only but for the bound job directory, mounts a /proc of its own, and supervises
- * the program exactly as the one-shot launcher does. When it exits the kernel ends everything
- * left in its pid namespace, and the IPC objects go with the namespace. --box new makes the
- * working directory (0700, the run's uid) before the run and deletes it after; --box keep
- * leaves it for the caller.
+ * At start it enters its namespaces once: the user namespace (--userns), an empty network
+ * namespace (--net), a mount namespace in which the host is read-only (--ro), and a pid
+ * namespace whose init, the zygote, mounts its own /proc and serves every run. Requests come on
+ * fd 0, each a little-endian u32 length and that many bytes: NUL-terminated arguments (the
+ * one-shot run options --bind JOBDIR --cwd --uid --gid --limit --wall-ms --cpu-ms --drop-caps,
+ * plus --env K=V, --stdin FILE, --box new|keep, --stdout-max N, --stderr-max N), an empty one,
+ * then the test's input.
  *
- * Input, stdout and stderr are memfds: no file is opened on the caller's side at all. Each reply
- * on fd 1 is a u32 length and: "edgerun-run STDOUT_SIZE STDOUT_SENT STDERR_SENT BOX_LEFT META_LEN\n",
- * META_LEN bytes of the one-shot launcher's report (the stats line or its failure lines), then
- * STDOUT_SENT bytes of stdout (all of it when it is at most --stdout-max, else none) and
- * STDERR_SENT bytes of the start of stderr. The box is deleted after the reply (BOX_LEFT is 0;
- * whatever cannot be deleted goes with the job directory).
- * The launcher's own failures go to fd 2, and it exits: the caller starts another.
+ * Each run: the job directory is bound read-write (once per job; the previous job's bind is
+ * undone), --box new makes the working directory (0700, the run's uid), and the program is
+ * forked into an IPC namespace of its own (--ipc), with its rlimits and uid, exactly as in
+ * one-shot mode. When it ends (or a limit stops it) the zygote, as the pid namespace's init,
+ * kills every process left in the namespace with kill(-1) and reaps them all before it replies:
+ * no process of a run meets the next one. CPU time and peak RSS are those of the processes
+ * reaped in this run. The box is deleted after the reply (what cannot be goes with the job
+ * directory).
+ *
+ * Input, stdout and stderr are memfds: the worker opens no file per test. Each reply on fd 1 is
+ * a u32 length and "edgerun-run STDOUT_SIZE STDOUT_SENT STDERR_SENT 0 META_LEN\n", META_LEN
+ * bytes of the one-shot launcher's report (its stats line or its failure lines), STDOUT_SENT
+ * bytes of stdout (all of it when it is at most --stdout-max, else none) and STDERR_SENT bytes
+ * of the start of stderr. The launcher's own failures go to fd 2, and it exits: the worker
+ * starts another.
  */
 export const SERVE_SOURCE = String.raw`
 #define MAX_ARGS 1024
@@ -104,15 +107,31 @@ static void reply_failure(const char *what) {
   reply(text, n, -1, -1, 0);
 }
 
+/* The zygote's lasting setup: IPC namespaces per run, its own /proc, the job directory bound now. */
+static int serve_ipc, serve_proc;
+static char bound_dir[4096];
+
+/* The job's directory, read-write in a read-only host: bound once per job, the last job's undone. */
+static int bind_job_dir(const char *dir) {
+  if (!strcmp(dir, bound_dir)) return 0;
+  /* Gone already if the worker deleted the directory (a mount in another namespace does not stop that). */
+  if (bound_dir[0]) umount2(bound_dir, MNT_DETACH);
+  bound_dir[0] = 0;
+  if (strlen(dir) >= sizeof bound_dir) { errno = ENAMETOOLONG; return -1; }
+  /* The bind copies the read-only mount it lies in; the remount lifts that for this mount alone. */
+  if (mount(dir, dir, NULL, MS_BIND, NULL)) return -1;
+  if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | kept_flags(dir), NULL)) { umount2(dir, MNT_DETACH); return -1; }
+  strcpy(bound_dir, dir);
+  return 0;
+}
+
 static void run_one(const char *input, size_t input_len) {
   envs[nenvs] = NULL;
   int in_fd = stdin_path ? open(stdin_path, O_RDONLY | O_CLOEXEC) : memfd_create("stdin", MFD_CLOEXEC);
   int out_fd = memfd_create("stdout", MFD_CLOEXEC), err_fd = memfd_create("stderr", MFD_CLOEXEC);
-  int meta[2] = { -1, -1 };
-  char *meta_text = NULL;
-  size_t meta_len = 0;
+  int meta_fd = memfd_create("meta", MFD_CLOEXEC);
   int box_made = 0;
-  if (in_fd < 0 || out_fd < 0 || err_fd < 0) { reply_failure("open input or output"); goto done; }
+  if (in_fd < 0 || out_fd < 0 || err_fd < 0 || meta_fd < 0) { reply_failure("open input or output"); goto done; }
   if (!stdin_path) {
     size_t off = 0;
     while (off < input_len) {
@@ -123,72 +142,69 @@ static void run_one(const char *input, size_t input_len) {
     }
     lseek(in_fd, 0, SEEK_SET);
   }
+  if (nbinds > 0 && bind_job_dir(binds[0])) { reply_failure(binds[0]); goto done; }
   if (make_box && !keep_box) {
     if (!cwd || mkdir(cwd, 0700)) { reply_failure("make box"); goto done; }
     box_made = 1;
     if (uid >= 0 && chown(cwd, uid, gid >= 0 ? gid : uid)) { reply_failure("chown box"); goto done; }
   }
-  if (pipe2(meta, O_CLOEXEC)) { reply_failure("pipe"); goto done; }
-  /* A raw clone, like fork but into new namespaces: a pid namespace can only be entered by a new
-     process, and unshare(CLONE_NEWPID) works once per process. */
-  pid_t init = (pid_t)syscall(SYS_clone, (unsigned long)((ns_flags & ~CLONE_NEWNET) | SIGCHLD), NULL, NULL, NULL, NULL);
-  if (init < 0) { reply_failure("clone"); goto done; }
-  if (init == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 || dup2(meta[1], META_FD) < 0) _exit(125);
-    fcntl(META_FD, F_SETFD, FD_CLOEXEC);
-    setup_mounts();
-    if (mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail("mount /proc");
-    _exit(supervise((ns_flags & CLONE_NEWPID) != 0));
-  }
-  close(meta[1]);
-  meta[1] = -1;
-  size_t cap = 4096;
-  meta_text = malloc(cap);
-  for (;;) {
-    if (meta_len == cap) { char skip[512]; ssize_t r = read(meta[0], skip, sizeof skip); if (r > 0 || (r < 0 && errno == EINTR)) continue; break; }
-    ssize_t r = read(meta[0], meta_text + meta_len, cap - meta_len);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    meta_len += r;
-  }
-  /* The report came when the init closed it on its way out, after it had killed and reaped every
-     process of the run. Its exit then tears its namespaces down, which can take milliseconds on
-     a busy machine (an RCU grace period): the reply goes first, the reaping and the box after,
-     while the worker reads the reply. */
-  int status = 0;
-  if (meta_len == 0) {
-    while (waitpid(init, &status, 0) < 0 && errno == EINTR) {}
-    init = 0;
-    meta_len = snprintf(meta_text, cap, "edgerun-sandbox: the run ended without a report (status %d)\n", status);
-  }
-  reply(meta_text, meta_len, out_fd, err_fd, 0);
-  if (init > 0) while (waitpid(init, &status, 0) < 0 && errno == EINTR) {}
+  /* The report, and the program's own failures before its exec, go to fd 3 as in one-shot mode. */
+  if (dup2(meta_fd, META_FD) < 0 || fcntl(META_FD, F_SETFD, FD_CLOEXEC)) { reply_failure("meta"); goto done; }
+  program_fds[0] = in_fd;
+  program_fds[1] = out_fd;
+  program_fds[2] = err_fd;
+  program_clone_flags = serve_ipc ? CLONE_NEWIPC : 0;
+  mount_proc = serve_proc;
+  /* As the pid namespace's init: everything the run left is killed and reaped before this returns. */
+  supervise(1);
+  dup2(2, META_FD);
+  char meta[4096];
+  ssize_t meta_len = pread(meta_fd, meta, sizeof meta, 0);
+  if (meta_len <= 0) meta_len = snprintf(meta, sizeof meta, "edgerun-sandbox: the run ended without a report\n");
+  reply(meta, meta_len, out_fd, err_fd, 0);
 done:
+  /* After the reply: the worker reads it meanwhile. */
   if (box_made) nftw(cwd, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-  free(meta_text);
-  for (int i = 0; i < 2; i++) if (meta[i] >= 0) close(meta[i]);
   if (in_fd >= 0) close(in_fd);
   if (out_fd >= 0) close(out_fd);
   if (err_fd >= 0) close(err_fd);
+  if (meta_fd >= 0) close(meta_fd);
 }
 
 static int serve(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* The launcher's own complaints (fail, usage) go to fd 2; fd 3 is taken so that every file it
-     opens later lands above the four a run's init rearranges. */
+     opens later lands above the four a run rearranges. */
   if (dup2(2, META_FD) < 0 || fcntl(META_FD, F_SETFD, FD_CLOEXEC)) return 125;
   for (int i = 2; i < argc; i++) {
-    if (!strcmp(argv[i], "--userns")) userns = 1;
-    else if (!strcmp(argv[i], "--net")) ns_flags |= CLONE_NEWNET;
-    else usage(argv[i]);
+    const char *a = argv[i];
+    if (!strcmp(a, "--userns")) userns = 1;
+    else if (!strcmp(a, "--net")) ns_flags |= CLONE_NEWNET;
+    else if (!strcmp(a, "--ipc")) serve_ipc = 1;
+    else if (!strcmp(a, "--pid")) ns_flags |= CLONE_NEWPID;
+    else if (!strcmp(a, "--mount")) ns_flags |= CLONE_NEWNS;
+    else if (!strcmp(a, "--mount-proc")) serve_proc = 1;
+    else if (!strcmp(a, "--ro") && i + 1 < argc && nros < MAX_PATHS) ros[nros++] = argv[++i];
+    else usage(a);
   }
+  if (!(ns_flags & CLONE_NEWPID) || !(ns_flags & CLONE_NEWNS)) usage("--serve needs --pid and --mount");
   setup_namespaces();
+  /* The zygote: the pid namespace's init, and the parent of every run. */
+  pid_t zygote = fork();
+  if (zygote < 0) fail("fork");
+  if (zygote > 0) {
+    int status;
+    while (waitpid(zygote, &status, 0) < 0)
+      if (errno != EINTR) fail("waitpid");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 125;
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (serve_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail("mount /proc");
   static char *args[MAX_ARGS + 1];
   for (;;) {
     uint32_t len;
     ssize_t got = read_full(0, &len, 4);
-    if (got == 0) return 0;
+    if (got == 0) _exit(0);
     if (got != 4 || len > (1u << 30)) usage("bad request frame");
     char *req = malloc((size_t)len + 2);
     if (!req || read_full(0, req, len) != (ssize_t)len) usage("short request");
@@ -203,10 +219,9 @@ static int serve(int argc, char **argv) {
     }
     off++;
     args[n] = NULL;
-    int keep_userns = userns;
     reset_run();
     parse(n, args);
-    userns = keep_userns;
+    if (ns_flags) usage("namespaces are the launcher's, not a run's");
     run_one(req + (off < len ? off : len), off < len ? len - off : 0);
     free(req);
   }

@@ -77,6 +77,7 @@ static char *envs[MAX_ENV + 1];
 static int nenvs, make_box, keep_box;
 static const char *stdin_path;
 static long long stdout_max, stderr_max;
+static int program_clone_flags, program_fds[3] = { -1, -1, -1 };
 
 static void fail(const char *what) {
   dprintf(META_FD, "edgerun-sandbox: %s: %s\n", what, strerror(errno));
@@ -228,13 +229,23 @@ static void wait_chld(long long us) {
   sigtimedwait(&sigchld, NULL, &t);
 }
 
+/* What the processes reaped in this run used: CPU summed, peak RSS the largest (a served init
+   outlives many runs, so RUSAGE_CHILDREN would mix them). */
+static long long reaped_cpu_us;
+static long reaped_maxrss_kb;
+
 /* Reaps whatever has ended, noting the program's own status. 1 when children remain. */
 static int reap(void) {
   for (;;) {
     int status;
-    pid_t done = waitpid(-1, &status, WNOHANG | __WALL);
+    struct rusage ru;
+    pid_t done = wait4(-1, &status, WNOHANG | __WALL, &ru);
     if (done == program_pid) { program_status = status; program_done = 1; }
-    if (done > 0) continue;
+    if (done > 0) {
+      reaped_cpu_us += (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+      if (ru.ru_maxrss > reaped_maxrss_kb) reaped_maxrss_kb = ru.ru_maxrss;
+      continue;
+    }
     if (done < 0 && errno == EINTR) continue;
     if (done < 0 && errno != ECHILD) fail("waitpid");
     return done == 0;
@@ -261,11 +272,9 @@ static const char *stat_fields(const char *pid, char *buf, size_t size) {
 }
 
 /* CPU time, ms, of every process still in the namespace and of the children each one reaped
-   (the ones this init reaped are in RUSAGE_CHILDREN). Only with a /proc of the namespace's own. */
+   (the ones this init reaped are counted as it reaped them). Only with a /proc of the namespace's own. */
 static long long tree_cpu_ms(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_CHILDREN, &ru);
-  long long us = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+  long long us = reaped_cpu_us;
   long long ticks = 0;
   DIR *dir = opendir("/proc");
   if (!dir) return us / 1000;
@@ -323,10 +332,14 @@ static int supervise(int pid_init) {
   sigprocmask(SIG_BLOCK, &sigchld, NULL);
   if (!pid_init && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) fail("subreaper");
   long long start = now_us();
-  program_pid = fork();
+  reaped_cpu_us = 0;
+  reaped_maxrss_kb = 0;
+  /* A served run's program gets IPC objects of its own (program_clone_flags, serve mode). */
+  program_pid = program_clone_flags ? (pid_t)syscall(SYS_clone, (unsigned long)(program_clone_flags | SIGCHLD), NULL, NULL, NULL, NULL) : fork();
   if (program_pid < 0) fail("fork");
   if (program_pid == 0) {
     sigprocmask(SIG_UNBLOCK, &sigchld, NULL);
+    if (program_fds[0] >= 0 && (dup2(program_fds[0], 0) < 0 || dup2(program_fds[1], 1) < 0 || dup2(program_fds[2], 2) < 0)) fail("dup2");
     exec_program();
   }
   /* The tree's CPU time can only be summed with a /proc that shows this namespace alone. */
@@ -348,12 +361,9 @@ static int supervise(int pid_init) {
   }
   long long wall_us = now_us() - start;
   end_run(pid_init);
-  struct rusage ru;
-  getrusage(RUSAGE_CHILDREN, &ru);
   int status = program_status;
-  long long cpu_us = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
   dprintf(META_FD, "edgerun-stats %d %d %lld %ld %lld %s\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-          WIFSIGNALED(status) ? WTERMSIG(status) : 0, cpu_us, ru.ru_maxrss, wall_us, killed);
+          WIFSIGNALED(status) ? WTERMSIG(status) : 0, reaped_cpu_us, reaped_maxrss_kb, wall_us, killed);
   return 0;
 }
 
