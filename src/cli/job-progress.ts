@@ -1,4 +1,4 @@
-import type { JobReply, ResultReply } from '../protocol/index.js'
+import { judgeVerdicts, type JobReply, type ResultReply } from '../protocol/index.js'
 
 /** One human line per lifecycle event, for live progress on stderr. */
 export function describeEvent(reply: JobReply): string {
@@ -10,6 +10,9 @@ export function describeEvent(reply: JobReply): string {
     case 'progress': {
       const where = reply.node ? ` on ${reply.node}` : ''
       const attempt = reply.attempt > 0 ? ` (attempt ${reply.attempt})` : ''
+      // A judge's verdicts, one or several per event: one line each, the same either way.
+      const verdicts = judgeVerdicts(reply)
+      if (verdicts.length > 0) return verdicts.map((test) => `${reply.jobId}: test${where}${attempt}: ${describeDetail(test)}`).join('\n')
       const detail = describeDetail(reply.detail)
       return `${reply.jobId}: ${reply.state}${where}${attempt}${detail ? `: ${detail}` : ''}`
     }

@@ -78,17 +78,23 @@ export async function runJudgeBatch(
   ui: { tty: boolean; write: (line: string) => void },
 ): Promise<BatchReport> {
   let done = 0
+  let tests = 0
   const total = submissions.length
   const render = () => {
     if (!ui.tty) return
     const width = 30
     const filled = Math.round((done / total) * width)
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} judged`)
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} judged, ${tests} tests`)
   }
   render()
   const rows = await Promise.all(
     submissions.map(async (submission): Promise<BatchRow> => {
-      const reply: JobReply = await client.submit(submission.spec)
+      // On a terminal the bar counts verdicts as they come (grouped or not), so a long job shows it moves.
+      const onTest = () => {
+        tests++
+        render()
+      }
+      const reply: JobReply = await client.submit(submission.spec, ui.tty ? { onTest } : {})
       done++
       const row = toRow(submission, reply)
       if (ui.tty) render()

@@ -29,6 +29,7 @@ import {
 import { newClientId, newJobId } from './ids.js'
 import { clientOptionsSchema, type ClientOptions, type ClientOptionsInput } from './options.js'
 import { resultFromView } from './views.js'
+import { withVerdicts, type JudgeTestHandler } from './judge-progress.js'
 
 export type FinalReply = ResultReply | RejectedReply
 
@@ -130,7 +131,9 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
    * Submits a job and resolves with its final `result`, or the `rejected` that refused it.
    * With `detach`, resolves as soon as the job is accepted (or rejected).
    */
-  submit(spec: SubmitSpec, handlers: { onEvent?: JobEventHandler; detach?: boolean } = {}): Promise<FinalReply | JobReply> {
+  submit(spec: SubmitSpec, handlers: { onEvent?: JobEventHandler; onTest?: JudgeTestHandler; detach?: boolean } = {}): Promise<FinalReply | JobReply> {
+    // onTest: each judge verdict, whether it came alone or grouped.
+    if (handlers.onTest) handlers = { ...handlers, onEvent: withVerdicts(handlers.onEvent, handlers.onTest) }
     const id = spec.id ?? newJobId()
     if (this.pending.has(id)) return Promise.reject(new EdgerunError('BAD_FLAG', `job ${id} is already being submitted by this client`))
     // Without a listener for them, progress replies would only cost messages.
