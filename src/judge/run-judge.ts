@@ -244,6 +244,23 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
   }
 }
 
+/** How long a test queued past the job's end (its verdict is not wanted) may still run. */
+const ABANDON_GRACE_MS = 100
+
+/**
+ * The test queued behind the one that ended the job: waited for briefly (most end in a few ms),
+ * else its launcher is killed, so a slow program never holds the job up. A killed launcher is
+ * not reused.
+ */
+async function abandon(queued: Promise<unknown>, launcher: SandboxLauncher | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, ABANDON_GRACE_MS)))
+  const done = queued.then(() => true, () => true)
+  if (!(await Promise.race([done, grace.then(() => false)]))) launcher?.kill()
+  clearTimeout(timer)
+  await done
+}
+
 export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): Promise<JudgeOutput> {
   const { signal, logger } = opts
   signal?.throwIfAborted()
@@ -256,6 +273,7 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
   const lease = caps.dropUser ? leaseUid() : undefined
   let dir: JobDir | undefined
   let launcher: SandboxLauncher | undefined
+  let queued: Promise<JudgeTestResult> | undefined
   try {
     dir = await JobDir.create(base, lease?.uid)
     if (caps.dropUser && !usableByOthers(dir.root, 'exec')) {
@@ -275,7 +293,12 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
     let verdict: JudgeOutput['verdict'] = 'AC'
     for (let index = 0; index < job.tests.length; index++) {
       signal?.throwIfAborted()
-      const result = await runTest(ctx, job, index)
+      const current = queued ?? runTest(ctx, job, index)
+      // A pooled launcher takes the next test the moment this one ends, while this one's output
+      // is checked here: the worker's round trip leaves the critical path.
+      queued = launcher && index + 1 < job.tests.length ? runTest(ctx, job, index + 1) : undefined
+      queued?.catch(() => undefined)
+      const result = await current
       tests.push(result)
       logger?.debug({ test: result.name, verdict: result.verdict, timeMs: result.timeMs, memoryKb: result.memoryKb }, 'judged test')
       if (result.verdict === 'IE') logger?.error({ test: result.name, detail: result.detail }, 'judge sandbox failure')
@@ -291,6 +314,7 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
     }
     return { verdict, tests, compile: { ok: true, output: compiled.output } }
   } finally {
+    if (queued) await abandon(queued, launcher)
     if (launcher) release(caps, launcher)
     await dir?.remove()
     lease?.release()

@@ -223,6 +223,15 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     await expectNoProcesses(tag)
   })
 
+  it('the program holds no descriptor but its stdin, stdout and stderr', { timeout: 30_000 }, async ({ skip }) => {
+    skip(caps.launcher !== 'helper', 'the util-linux chain hands on whatever the worker process leaves inheritable (only the helper closes the rest)')
+    requireLanguage(languages, 'python3')
+    // os.listdir opens one descriptor of its own, the directory it lists.
+    const source = 'import os\nfds = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))\nprint(fds[:3], len(fds))'
+    const output = await runJudge(judgeJob('python3', source, { tests: [{ input: '', expected: '[0, 1, 2] 4\n' }, { input: '', expected: '[0, 1, 2] 4\n' }] }), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+  })
+
   it('nothing a test leaves (a file, a process, an IPC object, a mount) reaches the next test or the next job', { timeout: 60_000 }, async () => {
     requireLanguage(languages, 'c')
     const tag = marker('left')

@@ -176,6 +176,8 @@ static int serve(int argc, char **argv) {
   /* The launcher's own complaints (fail, usage) go to fd 2; fd 3 is taken so that every file it
      opens later lands above the four a run rearranges. */
   if (dup2(2, META_FD) < 0 || fcntl(META_FD, F_SETFD, FD_CLOEXEC)) return 125;
+  /* Whatever else the worker's process let us inherit is not for the programs. */
+  if (syscall(SYS_close_range, META_FD + 1, ~0U, 0)) for (int fd = META_FD + 1; fd < 1024; fd++) close(fd);
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--userns")) userns = 1;

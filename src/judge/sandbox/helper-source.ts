@@ -372,6 +372,8 @@ static int serve(int argc, char **argv);
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--serve")) return serve(argc, argv);
   if (fcntl(META_FD, F_SETFD, FD_CLOEXEC)) return 125;
+  /* Whatever else the worker's process let us inherit is not for the program. */
+  if (syscall(SYS_close_range, META_FD + 1, ~0U, 0)) for (int fd = META_FD + 1; fd < 1024; fd++) close(fd);
   /* If the worker dies, so does the run (and with it, through init, the whole namespace). */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   parse(argc, argv);

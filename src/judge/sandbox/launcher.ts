@@ -1,7 +1,9 @@
 /**
  * One long-lived `edgerun-sandbox --serve` process (helper-serve-source.ts): the worker writes a
- * request per run on its stdin and reads the reply on its stdout. One run at a time; a launcher
- * that was killed, or that died, is never used again.
+ * request per run on its stdin and reads the reply on its stdout. The launcher runs them one at
+ * a time, in order; a caller may queue the next before the last reply came, so the launcher
+ * starts it without waiting for the worker. A launcher that was killed, or that died, is never
+ * used again.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 
@@ -22,7 +24,7 @@ export class SandboxLauncher {
   private readonly child: ChildProcessWithoutNullStreams
   private chunks: Buffer[] = []
   private buffered = 0
-  private waiting: { resolve: (reply: LauncherReply) => void; reject: (error: Error) => void } | undefined
+  private queue: { resolve: (reply: LauncherReply) => void; reject: (error: Error) => void; onStart?: () => void }[] = []
   private exited: Error | undefined
   private diagnostics = ''
 
@@ -48,10 +50,12 @@ export class SandboxLauncher {
     return this.exited === undefined
   }
 
-  /** Sends one request: `args` are the launcher's options and program, `input` the program's stdin. */
-  run(args: string[], input?: Buffer): Promise<LauncherReply> {
+  /**
+   * Sends one request: `args` are the launcher's options and program, `input` the program's
+   * stdin. `onStart` is called when the launcher takes it up: now, or when the reply before it came.
+   */
+  run(args: string[], input?: Buffer, onStart?: () => void): Promise<LauncherReply> {
     if (this.exited) return Promise.reject(this.exited)
-    if (this.waiting) return Promise.reject(new Error('the sandbox launcher is busy'))
     const head = Buffer.from(`${args.join('\0')}\0\0`)
     const frame = Buffer.allocUnsafe(4)
     frame.writeUInt32LE(head.length + (input?.length ?? 0))
@@ -59,7 +63,8 @@ export class SandboxLauncher {
     // One write, one syscall (a pipe takes 64 KiB at once; larger inputs are queued by the stream).
     this.child.stdin.write(input && input.length > 0 ? Buffer.concat([frame, head, input]) : Buffer.concat([frame, head]))
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject }
+      this.queue.push({ resolve, reject, onStart })
+      if (this.queue.length === 1) onStart?.()
     })
   }
 
@@ -88,31 +93,32 @@ export class SandboxLauncher {
     if (this.exited) return
     const detail = this.diagnostics.trim()
     this.exited = new Error(detail ? `${why}: ${detail.slice(0, 500)}` : why)
-    const waiting = this.waiting
-    this.waiting = undefined
-    waiting?.reject(this.exited)
+    for (const waiting of this.queue.splice(0)) waiting.reject(this.exited)
   }
 
   private onData(chunk: Buffer): void {
     this.chunks.push(chunk)
     this.buffered += chunk.length
-    if (this.buffered < 4) return
-    let data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
-    this.chunks = [data]
-    const length = data.readUInt32LE(0)
-    if (this.buffered < 4 + length) return
-    const frame = data.subarray(4, 4 + length)
-    data = data.subarray(4 + length)
-    this.chunks = data.length > 0 ? [data] : []
-    this.buffered = data.length
-    const waiting = this.waiting
-    this.waiting = undefined
-    if (!waiting) return
-    try {
-      waiting.resolve(parseReply(frame))
-    } catch (error) {
-      waiting.reject(error as Error)
-      this.kill()
+    // One chunk may end one reply and hold the next whole (queued runs end back to back).
+    while (this.buffered >= 4) {
+      const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+      this.chunks = [data]
+      const length = data.readUInt32LE(0)
+      if (this.buffered < 4 + length) return
+      const frame = data.subarray(4, 4 + length)
+      const rest = data.subarray(4 + length)
+      this.chunks = rest.length > 0 ? [rest] : []
+      this.buffered = rest.length
+      const waiting = this.queue.shift()
+      if (!waiting) continue
+      try {
+        waiting.resolve(parseReply(frame))
+      } catch (error) {
+        waiting.reject(error as Error)
+        this.kill()
+        return
+      }
+      this.queue[0]?.onStart?.()
     }
   }
 }

@@ -41,13 +41,17 @@ export async function runServed(launcher: SandboxLauncher, caps: SandboxCapabili
     killedBy ??= reason
     launcher.kill()
   }
-  const timer = setTimeout(() => kill('wall'), spec.wallMs + HELPER_BACKSTOP_MS)
+  // From when the launcher takes the run up, not from when it was queued behind another.
+  let timer: NodeJS.Timeout | undefined
+  const onStart = () => {
+    timer = setTimeout(() => kill('wall'), spec.wallMs + HELPER_BACKSTOP_MS)
+  }
   const onAbort = () => kill('abort')
   spec.signal?.addEventListener('abort', onAbort, { once: true })
   const started = performance.now()
   try {
     if (spec.signal?.aborted) onAbort()
-    const reply = await launcher.run(args, spec.stdinPath === undefined ? (spec.input ?? Buffer.alloc(0)) : undefined)
+    const reply = await launcher.run(args, spec.stdinPath === undefined ? (spec.input ?? Buffer.alloc(0)) : undefined, onStart)
     const base = { wallMs: performance.now() - started, stdoutBytes: reply.stdoutBytes, stdout: reply.stdout, stderr: reply.stderr.toString('utf8'), boxLeft: reply.boxLeft }
     const meta = parseMeta(reply.meta)
     if (meta && 'failure' in meta) return { ...base, exitCode: null, signal: null, failure: `sandbox failed: ${meta.failure}` }
