@@ -65,7 +65,9 @@ export function wallLimitFor(cpuLimitMs: number): number {
 class JobDir {
   readonly priv: string
   readonly prog: string
-  private boxes = 0
+  /** Where a pooled launcher puts the tests' boxes: a tmpfs of its own over this empty directory. */
+  readonly boxes: string
+  private count = 0
 
   constructor(
     readonly root: string,
@@ -73,6 +75,7 @@ class JobDir {
   ) {
     this.priv = join(root, 'priv')
     this.prog = join(root, 'prog')
+    this.boxes = join(root, 'boxes')
   }
 
   static async create(base: string, uid: number | undefined): Promise<JobDir> {
@@ -80,18 +83,18 @@ class JobDir {
     const dir = new JobDir(root, uid)
     // 0711: the sandbox uid may pass through to its box and the program, but not list or write.
     await chmod(root, 0o711)
-    await Promise.all([mkdir(dir.priv, { mode: 0o700 }), mkdir(dir.prog, { mode: 0o711 })])
+    await Promise.all([mkdir(dir.priv, { mode: 0o700 }), mkdir(dir.prog, { mode: 0o711 }), mkdir(dir.boxes, { mode: 0o711 })])
     return dir
   }
 
-  /** The path of the next box, not yet made (a pooled launcher makes and deletes it). */
+  /** The path of the next box of a test, not yet made (a pooled launcher makes and deletes it). */
   nextBox(): string {
-    return join(this.root, `box-${this.boxes++}`)
+    return join(this.boxes, `box-${this.count++}`)
   }
 
   /** A fresh, empty working directory that only the sandbox uid can use. */
   async box(): Promise<string> {
-    const box = this.nextBox()
+    const box = join(this.root, `box-${this.count++}`)
     await mkdir(box, { mode: 0o700 })
     if (this.uid !== undefined) await chown(box, this.uid, this.uid)
     return box
@@ -213,7 +216,7 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
   try {
     let run: SandboxRun
     if (ctx.launcher) {
-      const served = await runServed(ctx.launcher, caps, { ...spec, stdinPath: undefined, input: Buffer.from(test.input), box: 'new' })
+      const served = await runServed(ctx.launcher, caps, { ...spec, stdinPath: undefined, input: Buffer.from(test.input), box: 'new', boxesTmpfs: dir.boxes })
       boxLeft = served.boxLeft
       run = served
     } else {

@@ -9,8 +9,10 @@
  * namespace whose init, the zygote, mounts its own /proc and serves every run. Requests come on
  * fd 0, each a little-endian u32 length and that many bytes: NUL-terminated arguments (the
  * one-shot run options --bind JOBDIR --cwd --uid --gid --limit --wall-ms --cpu-ms --drop-caps,
- * plus --env K=V, --stdin FILE, --box new|keep, --stdout-max N, --stderr-max N), an empty one,
- * then the test's input.
+ * plus --env K=V, --stdin FILE, --box new|keep, --tmpfs DIR, --stdout-max N, --stderr-max N), an
+ * empty one, then the test's input. --tmpfs mounts a tmpfs (256 MiB, in the launcher's mount
+ * namespace only) on DIR once per job, for the boxes: on a busy disk a box made and deleted per
+ * test cost more than the test.
  *
  * Each run: the job directory is bound read-write (once per job; the previous job's bind is
  * undone), --box new makes the working directory (0700, the run's uid), and the program is
@@ -58,7 +60,7 @@ static void reset_run(void) {
   uid = gid = -1;
   wall_ms = cpu_ms = 0;
   program = NULL;
-  cwd = stdin_path = NULL;
+  cwd = stdin_path = tmpfs_dir = NULL;
   make_box = keep_box = 0;
   stdout_max = stderr_max = 0;
   program_pid = 0;
@@ -109,12 +111,16 @@ static void reply_failure(const char *what) {
 
 /* The zygote's lasting setup: IPC namespaces per run, its own /proc, the job directory bound now. */
 static int serve_ipc, serve_proc;
-static char bound_dir[4096];
+static char bound_dir[4096], boxes_dir[4096];
+/* Room for the boxes of one job: memory, not the disk's journal (a box is made and deleted per test). */
+#define BOXES_TMPFS "size=256m,nr_inodes=16384,mode=0711"
 
 /* The job's directory, read-write in a read-only host: bound once per job, the last job's undone. */
 static int bind_job_dir(const char *dir) {
   if (!strcmp(dir, bound_dir)) return 0;
   /* Gone already if the worker deleted the directory (a mount in another namespace does not stop that). */
+  if (boxes_dir[0]) umount2(boxes_dir, MNT_DETACH);
+  boxes_dir[0] = 0;
   if (bound_dir[0]) umount2(bound_dir, MNT_DETACH);
   bound_dir[0] = 0;
   if (strlen(dir) >= sizeof bound_dir) { errno = ENAMETOOLONG; return -1; }
@@ -143,6 +149,13 @@ static void run_one(const char *input, size_t input_len) {
     lseek(in_fd, 0, SEEK_SET);
   }
   if (nbinds > 0 && bind_job_dir(binds[0])) { reply_failure(binds[0]); goto done; }
+  if (tmpfs_dir && strcmp(tmpfs_dir, boxes_dir)) {
+    if (strlen(tmpfs_dir) >= sizeof boxes_dir) { errno = ENAMETOOLONG; reply_failure("--tmpfs"); goto done; }
+    if (boxes_dir[0]) umount2(boxes_dir, MNT_DETACH);
+    boxes_dir[0] = 0;
+    if (mount("tmpfs", tmpfs_dir, "tmpfs", MS_NOSUID | MS_NODEV, BOXES_TMPFS)) { reply_failure(tmpfs_dir); goto done; }
+    strcpy(boxes_dir, tmpfs_dir);
+  }
   if (make_box && !keep_box) {
     if (!cwd || mkdir(cwd, 0700)) { reply_failure("make box"); goto done; }
     box_made = 1;

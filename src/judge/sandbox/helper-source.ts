@@ -75,7 +75,7 @@ static char **program;
 /* Serve mode only (see the serve part): per-run environment, input and output handling. */
 static char *envs[MAX_ENV + 1];
 static int nenvs, make_box, keep_box;
-static const char *stdin_path;
+static const char *stdin_path, *tmpfs_dir;
 static long long stdout_max, stderr_max;
 static int program_clone_flags, program_fds[3] = { -1, -1, -1 };
 
@@ -139,6 +139,7 @@ static void parse(int argc, char **argv) {
     else if (!strcmp(a, "--env") && nenvs < MAX_ENV) { envs[nenvs++] = (char *)next; i++; }
     else if (!strcmp(a, "--stdin")) { stdin_path = next; i++; }
     else if (!strcmp(a, "--box")) { make_box = 1; if (!strcmp(next, "keep")) keep_box = 1; i++; }
+    else if (!strcmp(a, "--tmpfs")) { tmpfs_dir = next; i++; }
     else if (!strcmp(a, "--stdout-max")) { stdout_max = atoll(next); i++; }
     else if (!strcmp(a, "--stderr-max")) { stderr_max = atoll(next); i++; }
     else usage(a);

@@ -17,6 +17,8 @@ export interface ServedRunSpec extends SandboxCommandSpec {
   stdinPath?: string
   /** new: the launcher makes boxDir before the run and deletes it after; existing: the caller's. */
   box: 'new' | 'existing'
+  /** A directory the launcher mounts a tmpfs on (once per job) for the boxes in it. */
+  boxesTmpfs?: string
   wallMs: number
   env: Record<string, string>
   signal?: AbortSignal
@@ -34,6 +36,7 @@ export async function runServed(launcher: SandboxLauncher, caps: SandboxCapabili
   for (const [name, value] of Object.entries(spec.env)) args.push('--env', `${name}=${value}`)
   if (spec.stdinPath !== undefined) args.push('--stdin', spec.stdinPath)
   if (spec.box === 'new') args.push('--box', 'new')
+  if (spec.boxesTmpfs !== undefined) args.push('--tmpfs', spec.boxesTmpfs)
   args.push('--stdout-max', String(spec.stdoutReadMax), '--stderr-max', String(spec.stderrReadMax))
   args.push(...helperRunArgs(caps, spec))
   let killedBy: 'wall' | 'abort' | undefined
