@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { EdgerunError } from '../errors/index.js'
+import { EdgerunError, isEdgerunError } from '../errors/index.js'
 import type { EdgerunClient, SubmitSpec } from '../client/client.js'
 import type { JobReply, JudgeLanguage, JudgeOutput } from '../protocol/index.js'
 import { table } from './format.js'
@@ -45,7 +45,7 @@ export async function buildJudgeSpecs(
   try {
     problem = await loadProblem(problemDir)
   } catch (error) {
-    throw new EdgerunError('BAD_FLAG', `cannot load problem ${problemDir}: ${(error as Error).message}`)
+    throw new EdgerunError(isEdgerunError(error) ? error.code : 'BAD_FLAG', `cannot load problem ${problemDir}: ${(error as Error).message}`)
   }
   const batch = files.length > 1 || patterns.some((pattern) => /[*?]/.test(pattern))
   return files.map((file) => {

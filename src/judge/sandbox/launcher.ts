@@ -6,6 +6,7 @@
  * used again.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { EdgerunError } from '../../errors/index.js'
 
 export interface LauncherReply {
   /** The one-shot launcher's report: its stats line, or its failure lines. */
@@ -92,7 +93,7 @@ export class SandboxLauncher {
   private onExit(why: string): void {
     if (this.exited) return
     const detail = this.diagnostics.trim()
-    this.exited = new Error(detail ? `${why}: ${detail.slice(0, 500)}` : why)
+    this.exited = new EdgerunError('SANDBOX_FAILED', detail ? `${why}: ${detail.slice(0, 500)}` : why)
     for (const waiting of this.queue.splice(0)) waiting.reject(this.exited)
   }
 
@@ -126,7 +127,7 @@ export class SandboxLauncher {
 export function parseReply(frame: Buffer): LauncherReply {
   const newline = frame.indexOf(10)
   const header = newline < 0 ? undefined : frame.subarray(0, newline).toString('latin1').match(HEADER)
-  if (!header) throw new Error('the sandbox launcher sent a malformed reply')
+  if (!header) throw new EdgerunError('SANDBOX_FAILED', 'the sandbox launcher sent a malformed reply')
   const [stdoutBytes, stdoutSent, stderrSent, boxLeft, metaLength] = header.slice(1).map(Number) as [number, number, number, number, number]
   let at = newline + 1
   const meta = frame.subarray(at, at + metaLength).toString('utf8')
