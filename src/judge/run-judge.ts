@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { JudgeJobSpec, JudgeOutput, JudgeTestResult } from '../protocol/index.js'
 import type { Logger } from '../logging/logger.js'
+import { buildKey, cachedBuild, keepBuild } from './build-cache.js'
 import { check } from './checkers.js'
 import { detectToolchains, type Toolchain } from './languages.js'
 import { sandboxCapabilities, type SandboxCapabilities } from './sandbox/probe.js'
@@ -128,6 +129,20 @@ interface Context {
 
 /** Compile (c, cpp) or syntax-check (python3, js) in the sandbox: a compiler reading hostile source is not trusted either. */
 async function build(ctx: Context, source: string): Promise<{ ok: boolean; output: string; internal?: boolean }> {
+  const { toolchain, dir } = ctx
+  const target = join(dir.prog, toolchain.producesBinary ? 'main' : toolchain.sourceName)
+  const key = buildKey(toolchain, source)
+  const cached = await cachedBuild(key, target)
+  if (cached) {
+    if (cached.ok && !toolchain.producesBinary) await writeFile(target, source, { mode: 0o644 })
+    return cached
+  }
+  const built = await buildInSandbox(ctx, source, target)
+  if (!built.internal) await keepBuild(key, built, built.ok && toolchain.producesBinary ? target : undefined)
+  return built
+}
+
+async function buildInSandbox(ctx: Context, source: string, target: string): Promise<{ ok: boolean; output: string; internal?: boolean }> {
   const { caps, toolchain, dir } = ctx
   const box = await dir.box()
   await writeFile(join(box, toolchain.sourceName), source, { mode: 0o644 })
@@ -166,7 +181,6 @@ async function build(ctx: Context, source: string): Promise<{ ok: boolean; outpu
     const how = run.signal !== null ? `compiler killed by ${run.signal}` : ''
     return { ok: false, output: [messages, how].filter(Boolean).join('\n') || `exit code ${run.exitCode}` }
   }
-  const target = join(dir.prog, toolchain.producesBinary ? 'main' : toolchain.sourceName)
   if (toolchain.producesBinary) {
     // Moved out of the box and handed to root: later tests run under the same uid and must
     // not be able to rewrite the program between runs.
