@@ -261,18 +261,25 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
   }
 }
 
-/** How long a test queued past the job's end (its verdict is not wanted) may still run. */
+/**
+ * Tests a pooled launcher holds queued beyond the running one: enough that it never waits for
+ * the worker (whose turn, on a busy machine, can come late), few enough that a job ending early
+ * wastes little.
+ */
+const QUEUE_AHEAD = 3
+
+/** How long the tests queued past the job's end (their verdicts are not wanted) may still run. */
 const ABANDON_GRACE_MS = 100
 
 /**
- * The test queued behind the one that ended the job: waited for briefly (most end in a few ms),
- * else its launcher is killed, so a slow program never holds the job up. A killed launcher is
+ * The tests queued behind the one that ended the job: waited for briefly (most end in a few ms),
+ * else their launcher is killed, so a slow program never holds the job up. A killed launcher is
  * not reused.
  */
-async function abandon(queued: Promise<unknown>, launcher: SandboxLauncher | undefined): Promise<void> {
+async function abandon(queued: Promise<unknown>[], launcher: SandboxLauncher | undefined): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, ABANDON_GRACE_MS)))
-  const done = queued.then(() => true, () => true)
+  const done = Promise.allSettled(queued).then(() => true)
   if (!(await Promise.race([done, grace.then(() => false)]))) launcher?.kill()
   clearTimeout(timer)
   await done
@@ -290,7 +297,7 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
   const lease = caps.dropUser ? leaseUid() : undefined
   let dir: JobDir | undefined
   let launcher: SandboxLauncher | undefined
-  let queued: Promise<JudgeTestResult> | undefined
+  const queued: Promise<JudgeTestResult>[] = []
   try {
     dir = await JobDir.create(base, lease?.uid)
     if (caps.dropUser && !usableByOthers(dir.root, 'exec')) {
@@ -310,11 +317,14 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
     let verdict: JudgeOutput['verdict'] = 'AC'
     for (let index = 0; index < job.tests.length; index++) {
       signal?.throwIfAborted()
-      const current = queued ?? runTest(ctx, job, index)
+      const current = queued.shift() ?? runTest(ctx, job, index)
       // A pooled launcher takes the next test the moment this one ends, while this one's output
       // is checked here: the worker's round trip leaves the critical path.
-      queued = launcher && index + 1 < job.tests.length ? runTest(ctx, job, index + 1) : undefined
-      queued?.catch(() => undefined)
+      for (let ahead = index + 1 + queued.length; launcher && queued.length < QUEUE_AHEAD && ahead < job.tests.length; ahead++) {
+        const next = runTest(ctx, job, ahead)
+        next.catch(() => undefined)
+        queued.push(next)
+      }
       const result = await current
       tests.push(result)
       logger?.debug({ test: result.name, verdict: result.verdict, timeMs: result.timeMs, memoryKb: result.memoryKb }, 'judged test')
@@ -331,7 +341,7 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
     }
     return { verdict, tests, compile: { ok: true, output: compiled.output } }
   } finally {
-    if (queued) await abandon(queued, launcher)
+    if (queued.length > 0) await abandon(queued, launcher)
     if (launcher) release(caps, launcher)
     await dir?.remove()
     lease?.release()

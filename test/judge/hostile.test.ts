@@ -232,6 +232,21 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     expect(output.verdict, JSON.stringify(output)).toBe('AC')
   })
 
+  it('a job that ends early is not held up by the tests queued behind it', { timeout: 30_000 }, async () => {
+    requireLanguage(languages, 'c')
+    const tag = marker('queued-')
+    // Test 1 is answered wrong; the others would sleep far past the CPU limit (a wall-clock TLE
+    // each, 13 s) if anything waited for them.
+    const source = `#include <stdio.h>\n#include <unistd.h>\nint main(void) { int n = 0; if (scanf("%d", &n) == 1 && n == 1) { puts("wrong"); return 0; } execl("/bin/sh", "sh", "-c", "sleep 1000; : ${tag}", (char *)0); return 1; }`
+    const tests = [1, 2, 3, 4, 5].map((n) => ({ name: String(n), input: `${n}\n`, expected: 'ok\n' }))
+    const started = Date.now()
+    const output = await runJudge(judgeJob('c', source, { tests }), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('WA')
+    expect(output.tests).toHaveLength(1)
+    expect(Date.now() - started).toBeLessThan(8000)
+    await expectNoProcesses(tag)
+  })
+
   it('nothing a test leaves (a file, a process, an IPC object, a mount) reaches the next test or the next job', { timeout: 60_000 }, async () => {
     requireLanguage(languages, 'c')
     const tag = marker('left')

@@ -32,6 +32,7 @@
  */
 export const SERVE_SOURCE = String.raw`
 #define MAX_ARGS 1024
+#include <sys/uio.h>
 
 static ssize_t read_full(int fd, void *buf, size_t n) {
   size_t got = 0;
@@ -94,11 +95,16 @@ static void reply(const char *meta, size_t meta_len, int out_fd, int err_fd, int
   char head[160];
   int head_len = snprintf(head, sizeof head, "edgerun-run %lld %lld %lld %d %zu\n", out_size, out_sent, err_sent, box_left, meta_len);
   uint32_t total = head_len + meta_len + out_sent + err_sent;
-  write_full(1, &total, 4);
-  write_full(1, head, head_len);
-  write_full(1, meta, meta_len);
-  if (out_sent) write_full(1, out, out_sent);
-  if (err_sent) write_full(1, err, err_sent);
+  /* One write for the whole reply where it fits: each write wakes the worker. */
+  struct iovec parts[5] = { { &total, 4 }, { head, head_len }, { (void *)meta, meta_len }, { out, out_sent }, { err, err_sent } };
+  ssize_t sent = writev(1, parts, 5);
+  if (sent < 0 && errno != EINTR) _exit(125);
+  if (sent < 0) sent = 0;
+  for (int i = 0; i < 5; i++) {
+    if ((size_t)sent >= parts[i].iov_len) { sent -= parts[i].iov_len; continue; }
+    write_full(1, (char *)parts[i].iov_base + sent, parts[i].iov_len - sent);
+    sent = 0;
+  }
   free(out);
   free(err);
 }
