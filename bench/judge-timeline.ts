@@ -92,7 +92,7 @@ function pooled(lines: Line[], box: string, next: string): Steps | undefined {
   const prog = fork && find(lines, /^execve\(".*\/prog\/main"/, fork.t)
   const progExit = prog && find(lines, /^exit_group/, prog.t, prog.pid)
   const reaped = progExit && find(lines, /^(wait4|<\.\.\. wait4 resumed)/, progExit.t, zygote)
-  const reply = reaped && find(lines, /^write\(1, ".*edgerun-run/, reaped.t, zygote)
+  const reply = reaped && find(lines, /^writev?\(1, .*edgerun-run/, reaped.t, zygote)
   const read = reply && find(lines, /^(read\(\d+, |<\.\.\. read resumed>)".*edgerun-run/, reply.t)
   const rmdir = reply && find(lines, new RegExp(`^rmdir\\("${esc(box)}"`), reply.t, zygote)
   const nextMk = rmdir && find(lines, new RegExp(`^mkdir\\("${esc(next)}"`), rmdir.t)
