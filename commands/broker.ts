@@ -1,8 +1,11 @@
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand } from '../src/cli/base-command.js'
-import { integerFlag } from '../src/cli/checked-flags.js'
-import { DEFAULT_NAMESPACE, idFlag, logLevelFlag } from '../src/cli/flags.js'
-import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { integerFlag } from '../cli/checked-flags.js'
+import { idFlag, logLevelFlag } from '../cli/flags.js'
+import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
+import { schemaDefault } from '../cli/schema-default.js'
+import { brokerOptionsSchema as broker } from '../broker/options.js'
+import { masterOptionsSchema as master } from '../broker/master/options.js'
 
 export default class BrokerCommand extends BaseCommand {
   static override summary = 'Run the broker-master: an embedded Aedes MQTT broker with the master inside it.'
@@ -17,16 +20,16 @@ export default class BrokerCommand extends BaseCommand {
 
   static override flags = {
     redis: Flags.string({ description: 'cluster with other edgerun brokers over this Redis (redis://host:port)', env: 'EDGERUN_REDIS_URL' }),
-    master: Flags.boolean({ description: 'run the master in this broker (--no-master: an extra broker of a Redis cluster)', default: true, allowNo: true }),
-    host: Flags.string({ description: 'address to listen on (non-loopback needs --auth or --allow-anonymous)', default: '127.0.0.1' }),
-    port: integerFlag({ description: 'TCP port; 0 picks a free one and prints it', default: 1883, min: 0, max: 65535 }),
-    namespace: idFlag({ description: 'namespace the master serves', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
+    master: Flags.boolean({ description: 'run the master in this broker (--no-master: an extra broker of a Redis cluster)', default: schemaDefault(broker, 'runMaster'), allowNo: true }),
+    host: Flags.string({ description: 'address to listen on (non-loopback needs --auth or --allow-anonymous)', default: schemaDefault(broker, 'host') }),
+    port: integerFlag({ description: 'TCP port; 0 picks a free one and prints it', default: schemaDefault(broker, 'port'), min: 0, max: 65535 }),
+    namespace: idFlag({ description: 'namespace the master serves', env: 'EDGERUN_NAMESPACE', default: schemaDefault(master, 'namespace') }),
     auth: Flags.string({ description: 'users file (see `edgerun users add`): every connection must authenticate' }),
-    'allow-anonymous': Flags.boolean({ description: 'allow unauthenticated clients on a non-loopback address', default: false }),
-    'max-connections': integerFlag({ description: 'concurrent connections the broker accepts, TCP and TLS together', default: 10_000, min: 1 }),
-    'max-packet-size': integerFlag({ description: 'largest MQTT packet in bytes; a bigger one closes its connection before it is parsed', default: 1024 * 1024, min: 1024, max: 256 * 1024 * 1024 }),
-    'max-judge-source': integerFlag({ description: 'largest judge source in bytes (rejected BAD_MESSAGE above)', default: 256 * 1024, min: 1 }),
-    'max-judge-tests': integerFlag({ description: 'largest total of a judge job\'s test inputs and outputs in bytes', default: 8 * 1024 * 1024, min: 1 }),
+    'allow-anonymous': Flags.boolean({ description: 'allow unauthenticated clients on a non-loopback address', default: schemaDefault(broker, 'allowAnonymous') }),
+    'max-connections': integerFlag({ description: 'concurrent connections the broker accepts, TCP and TLS together', default: schemaDefault(broker, 'maxConnections'), min: 1 }),
+    'max-packet-size': integerFlag({ description: 'largest MQTT packet in bytes; a bigger one closes its connection before it is parsed', default: schemaDefault(broker, 'maxPacketBytes'), min: 1024, max: 256 * 1024 * 1024 }),
+    'max-judge-source': integerFlag({ description: 'largest judge source in bytes (rejected BAD_MESSAGE above)', default: schemaDefault(master, 'maxJudgeSourceBytes'), min: 1 }),
+    'max-judge-tests': integerFlag({ description: 'largest total of a judge job\'s test inputs and outputs in bytes', default: schemaDefault(master, 'maxJudgeTestsBytes'), min: 1 }),
     'tls-port': integerFlag({ description: 'also listen for mqtts:// on this port (0 picks a free one)', min: 0, max: 65535 }),
     'tls-host': Flags.string({ description: 'address of the TLS listener (default: --host)' }),
     'tls-cert': Flags.string({ description: 'server certificate chain (PEM) for --tls-port' }),
@@ -39,9 +42,9 @@ export default class BrokerCommand extends BaseCommand {
     const { flags } = await this.parse(BrokerCommand)
     const { startBrokerNode } = await import('../broker/broker.js')
     const { defaultDataDir } = await import('../broker/store/index.js')
-    const { createLogger } = await import('../src/logging/logger.js')
-    const { untilSignal } = await import('../src/cli/signals.js')
-    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-broker' })
+    const { commandLogger } = await import('../cli/logger.js')
+    const { untilSignal } = await import('../cli/signals.js')
+    const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-broker' })
     const dataDir = flags.memory || !flags.master ? null : (flags['data-dir'] ?? defaultDataDir())
     const broker = await startBrokerNode(
       {

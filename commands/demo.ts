@@ -1,7 +1,7 @@
-import { BaseCommand } from '../src/cli/base-command.js'
-import { integerFlag } from '../src/cli/checked-flags.js'
-import { logLevelFlag } from '../src/cli/flags.js'
-import type { DemoReport } from '../src/demo/demo.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { integerFlag } from '../cli/checked-flags.js'
+import { logLevelFlag } from '../cli/flags.js'
+import type { DemoReport } from '../cli/demo.js'
 
 export default class Demo extends BaseCommand {
   static override summary = 'Start a local cluster (broker-master + 3 workers) and judge the example problems.'
@@ -13,9 +13,9 @@ export default class Demo extends BaseCommand {
 
   async run(): Promise<Omit<DemoReport, 'table'>> {
     const { flags } = await this.parse(Demo)
-    const { runDemo } = await import('../src/demo/demo.js')
-    const { createLogger } = await import('../src/logging/logger.js')
-    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-demo' })
+    const { runDemo } = await import('../cli/demo.js')
+    const { commandLogger } = await import('../cli/logger.js')
+    const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-demo' })
     const report = await runDemo({ workers: flags.workers, tty: !this.jsonEnabled() && process.stderr.isTTY === true, write: (line) => this.note(line), logger })
     if (!this.jsonEnabled()) {
       this.log(report.table)

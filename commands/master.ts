@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { BaseCommand } from '../src/cli/base-command.js'
-import { connectionFlags, connectionOptions, logLevelFlag } from '../src/cli/flags.js'
-import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { connectionFlags, connectionOptions, logLevelFlag } from '../cli/flags.js'
+import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
 
 export default class MasterCommand extends BaseCommand {
   static override summary = 'Run the master against an external MQTT broker (Mosquitto, EMQX, clustered Aedes).'
@@ -15,11 +15,14 @@ export default class MasterCommand extends BaseCommand {
     const { MqttTransport } = await import('../broker/master/mqtt-transport.js')
     const { masterJobStore } = await import('../broker/store/index.js')
     const { PROTOCOL_VERSION, encode, topics } = await import('../src/protocol/index.js')
-    const { createLogger } = await import('../src/logging/logger.js')
+    const { commandLogger } = await import('../cli/logger.js')
     const { Connection } = await import('../src/net/connection.js')
-    const { untilSignal } = await import('../src/cli/signals.js')
-    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-master' })
-    const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger })
+    const { untilSignal } = await import('../cli/signals.js')
+    const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-master' })
+    let transport: InstanceType<typeof MqttTransport> | undefined
+    // The master's order: publish the assignment, flush the transport, then commit (docs/storage.md).
+    const beforeCommit = () => transport?.flush()
+    const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger, beforeCommit })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)
     const connection = await Connection.open({
@@ -37,7 +40,7 @@ export default class MasterCommand extends BaseCommand {
       await store.close()
       throw error
     })
-    const master = new Master(masterOptionsFrom(flags, flags.namespace), { transport: new MqttTransport(connection, logger), store, logger, instance })
+    const master = new Master(masterOptionsFrom(flags, flags.namespace), { transport: (transport = new MqttTransport(connection, logger)), store, logger, instance })
     await master.start()
     // Listen before announcing: whoever reads that line may signal at once.
     const stopped = untilSignal()

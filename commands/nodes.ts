@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand } from '../src/cli/base-command.js'
-import { connectionFlags } from '../src/cli/flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { connectionFlags } from '../cli/flags.js'
 import type { NodeStateMessage, NodeView } from '../src/protocol/index.js'
 
 export default class Nodes extends BaseCommand {
@@ -13,9 +13,9 @@ export default class Nodes extends BaseCommand {
 
   async run(): Promise<NodeView[]> {
     const { flags } = await this.parse(Nodes)
-    const { withClient } = await import('../src/cli/with-client.js')
-    const { nodesTable } = await import('../src/cli/node-table.js')
-    const { untilSignal } = await import('../src/cli/signals.js')
+    const { withClient } = await import('../cli/with-client.js')
+    const { nodesTable } = await import('../cli/node-table.js')
+    const { untilSignal } = await import('../cli/signals.js')
     return withClient(flags, async (client) => {
       const nodes = await client.listNodes()
       if (!flags.watch) {

@@ -1,12 +1,16 @@
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand, EdgerunError } from '../src/cli/base-command.js'
-import type { BulkReport } from '../src/cli/bulk-submit.js'
-import { choiceFlag, flagValueError, integerFlag } from '../src/cli/checked-flags.js'
-import { connectionFlags, connectionOptions, idFlag, labelFlag, readFlagFile } from '../src/cli/flags.js'
-import type { BatchReport } from '../src/cli/judge-batch.js'
+import { BaseCommand, EdgerunError } from '../cli/base-command.js'
+import type { BulkReport } from '../cli/bulk-submit.js'
+import { choiceFlag, flagValueError, integerFlag } from '../cli/checked-flags.js'
+import { connectionFlags, connectionOptions, idFlag, labelFlag, readFlagFile } from '../cli/flags.js'
+import type { BatchReport } from '../cli/judge-batch.js'
 import type { SubmitSpec } from '../src/client/client.js'
-import { JUDGE_LANGUAGES, type JobReply } from '../src/protocol/index.js'
+import { DEFAULT_MAX_LOST, JUDGE_LANGUAGES, jobSpecSchema, type JobReply } from '../src/protocol/index.js'
+import { schemaDefault } from '../cli/schema-default.js'
 import { LIMITS } from '../src/protocol/schemas/limits.js'
+
+/** The fields every kind of job shares, with their defaults (the noop kind has no others). */
+const jobFields = jobSpecSchema.options[2]
 
 export default class SubmitCommand extends BaseCommand {
   static override summary = 'Submit a job and wait for its result (exit 0 only if it succeeded).'
@@ -32,12 +36,12 @@ export default class SubmitCommand extends BaseCommand {
     file: Flags.string({ description: 'a JSON job spec (the fields of a submit message)', exclusive: ['noop', 'command', 'judge'] }),
     id: idFlag({ description: 'job id (the idempotency key; default: generated)' }),
     // The protocol's own bounds (docs/protocol.md, the job spec), checked before anything is sent.
-    priority: integerFlag({ description: 'higher runs first', default: 0, min: -LIMITS.maxPriority, max: LIMITS.maxPriority }),
+    priority: integerFlag({ description: 'higher runs first', default: schemaDefault(jobFields, 'priority'), min: -LIMITS.maxPriority, max: LIMITS.maxPriority }),
     timeout: integerFlag({ description: 'ms one attempt may run', min: 1, max: LIMITS.maxTimeoutMs }),
     attempts: integerFlag({ description: 'maxAttempts: attempts lost to a dying worker before the job fails', min: 1, max: LIMITS.maxAttempts }),
-    'max-lost': integerFlag({ description: 'maxLost: attempts lost for any reason, dropped links included, before the job fails (default: 20, at least --attempts)', min: 1, max: LIMITS.maxLost }),
+    'max-lost': integerFlag({ description: `maxLost: attempts lost for any reason, dropped links included, before the job fails (default: ${DEFAULT_MAX_LOST}, at least --attempts)`, min: 1, max: LIMITS.maxLost }),
     label: labelFlag({ description: 'label the node must have (repeatable)', default: [] }),
-    wait: Flags.boolean({ description: 'queue the job while no node can take it (--no-wait: reject at once)', default: true, allowNo: true }),
+    wait: Flags.boolean({ description: 'queue the job while no node can take it (--no-wait: reject at once)', default: schemaDefault(jobFields, 'wait'), allowNo: true }),
     detach: Flags.boolean({ description: 'return once the job is accepted, without waiting for its result', default: false }),
     count: integerFlag({ description: 'submit N copies at once (ids ID-0…ID-N-1) and print a summary', min: 1, max: 1_000_000, exclusive: ['detach', 'judge'] }),
   }
@@ -54,7 +58,7 @@ export default class SubmitCommand extends BaseCommand {
     }
     if (flags.judge && flags.judge.length > 0) {
       if (!flags.problem) throw new EdgerunError('BAD_FLAG', '--judge needs --problem DIR')
-      const { buildJudgeSpecs, runJudgeBatch } = await import('../src/cli/judge-batch.js')
+      const { buildJudgeSpecs, runJudgeBatch } = await import('../cli/judge-batch.js')
       const { EdgerunClient } = await import('../src/client/client.js')
       const specs = await buildJudgeSpecs(flags.judge, flags.problem, flags.language, common)
       if (specs.length > 1 || specs[0]?.batch) {
@@ -77,7 +81,7 @@ export default class SubmitCommand extends BaseCommand {
 
   private async submitCount(spec: SubmitSpec, count: number, flags: Parameters<typeof connectionOptions>[0]): Promise<BulkReport> {
     const { EdgerunClient } = await import('../src/client/client.js')
-    const { submitMany } = await import('../src/cli/bulk-submit.js')
+    const { submitMany } = await import('../cli/bulk-submit.js')
     const client = await EdgerunClient.connect(connectionOptions(flags))
     try {
       const tty = !this.jsonEnabled() && process.stderr.isTTY === true
@@ -118,15 +122,20 @@ export default class SubmitCommand extends BaseCommand {
 
   private async submitOne(spec: SubmitSpec, flags: Parameters<typeof connectionOptions>[0] & { detach: boolean }): Promise<JobReply> {
     const { EdgerunClient } = await import('../src/client/client.js')
-    const { describeEvent } = await import('../src/cli/job-progress.js')
+    const { describeEvent, testProgressBar } = await import('../cli/job-progress.js')
     const client = await EdgerunClient.connect(connectionOptions(flags))
+    // A judge job in a terminal: one bar over its tests, as a batch shows one over its files.
+    const progressBar = spec.kind === 'judge' && !flags.detach && !this.jsonEnabled() && process.stderr.isTTY === true ? testProgressBar((text) => process.stderr.write(text)) : undefined
     try {
-      const reply = await client.submit(spec, {
-        detach: flags.detach,
-        onEvent: (event) => {
-          if (event.type !== 'result' && event.type !== 'rejected') this.note(describeEvent(event))
-        },
-      })
+      const reply = await client
+        .submit(spec, {
+          detach: flags.detach,
+          onEvent: (event) => {
+            if (progressBar) progressBar.update(event)
+            else if (event.type !== 'result' && event.type !== 'rejected') this.note(describeEvent(event))
+          },
+        })
+        .finally(() => progressBar?.end())
       if (reply.type === 'rejected') {
         process.exitCode = 1
         this.note(describeEvent(reply))

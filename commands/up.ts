@@ -1,8 +1,12 @@
 import { isAbsolute, resolve } from 'node:path'
-import { BaseCommand } from '../src/cli/base-command.js'
-import { integerFlag } from '../src/cli/checked-flags.js'
-import { commandSpecFlag, DEFAULT_NAMESPACE, idFlag, logLevelFlag } from '../src/cli/flags.js'
-import { masterFlags, masterOptionsFrom } from '../src/cli/master-flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { integerFlag } from '../cli/checked-flags.js'
+import { commandSpecFlag, idFlag, logLevelFlag } from '../cli/flags.js'
+import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
+import { schemaDefault } from '../cli/schema-default.js'
+import { brokerOptionsSchema } from '../broker/options.js'
+import { masterOptionsSchema } from '../broker/master/options.js'
+import { workerOptionsSchema } from '../src/worker/options.js'
 
 export default class Up extends BaseCommand {
   static override summary = 'Run a whole cluster on this machine: a broker-master plus N workers, in one process.'
@@ -10,9 +14,9 @@ export default class Up extends BaseCommand {
 
   static override flags = {
     workers: integerFlag({ description: 'local workers to start', default: 2, min: 0, max: 64 }),
-    slots: integerFlag({ description: 'slots per worker', default: 2, min: 1, max: 1024 }),
-    port: integerFlag({ description: 'broker TCP port; 0 picks a free one', default: 1883, min: 0, max: 65535 }),
-    namespace: idFlag({ description: 'namespace', env: 'EDGERUN_NAMESPACE', default: DEFAULT_NAMESPACE }),
+    slots: integerFlag({ description: 'slots per worker', default: schemaDefault(workerOptionsSchema, 'slots'), min: 1, max: 1024 }),
+    port: integerFlag({ description: 'broker TCP port; 0 picks a free one', default: schemaDefault(brokerOptionsSchema, 'port'), min: 0, max: 65535 }),
+    namespace: idFlag({ description: 'namespace', env: 'EDGERUN_NAMESPACE', default: schemaDefault(masterOptionsSchema, 'namespace') }),
     command: commandSpecFlag({ description: 'register NAME=PATH on every worker (repeatable)', default: [] }),
     'log-level': logLevelFlag,
     ...masterFlags,
@@ -27,10 +31,10 @@ export default class Up extends BaseCommand {
       commands[name] = isAbsolute(path) ? path : resolve(path)
     }
     const { defaultDataDir } = await import('../broker/store/index.js')
-    const { startLocalCluster } = await import('../src/cli/local-cluster.js')
-    const { createLogger } = await import('../src/logging/logger.js')
-    const { untilSignal } = await import('../src/cli/signals.js')
-    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-up' })
+    const { startLocalCluster } = await import('../broker/local-cluster.js')
+    const { commandLogger } = await import('../cli/logger.js')
+    const { untilSignal } = await import('../cli/signals.js')
+    const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-up' })
     const dataDir = flags.memory ? undefined : (flags['data-dir'] ?? defaultDataDir())
     const cluster = await startLocalCluster(
       {

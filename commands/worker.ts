@@ -1,9 +1,11 @@
 import { hostname } from 'node:os'
 import { isAbsolute, resolve } from 'node:path'
 import * as Flags from '@oclif/core/flags'
-import { BaseCommand } from '../src/cli/base-command.js'
-import { integerFlag } from '../src/cli/checked-flags.js'
-import { commandSpecFlag, connectionFlags, connectionOptions, idFlag, labelFlag, logLevelFlag } from '../src/cli/flags.js'
+import { BaseCommand } from '../cli/base-command.js'
+import { integerFlag } from '../cli/checked-flags.js'
+import { commandSpecFlag, connectionFlags, connectionOptions, idFlag, labelFlag, logLevelFlag } from '../cli/flags.js'
+import { schemaDefault } from '../cli/schema-default.js'
+import { workerOptionsSchema as worker } from '../src/worker/options.js'
 
 export default class WorkerCommand extends BaseCommand {
   static override summary = 'Join a worker to the cluster: it runs noop, judge and registered command jobs.'
@@ -12,16 +14,16 @@ export default class WorkerCommand extends BaseCommand {
     '<%= config.bin %> worker --id gpu1 --label gpu --command render=/opt/render/bin/render',
   ]
 
-  // Bounds as in the worker's option schema (src/worker/options.ts); a test keeps them equal.
+  // Defaults from the worker's option schema (src/worker/options.ts); bounds as there, a test keeps them equal.
   static override flags = {
     ...connectionFlags,
     id: idFlag({ description: 'node id (default: --username, else the host name); a live id cannot be taken twice', env: 'EDGERUN_NODE_ID' }),
-    slots: integerFlag({ description: 'jobs run at once', default: 2, min: 1, max: 1024 }),
-    label: labelFlag({ description: 'label jobs can require (repeatable)', default: [] }),
+    slots: integerFlag({ description: 'jobs run at once', default: schemaDefault(worker, 'slots'), min: 1, max: 1024 }),
+    label: labelFlag({ description: 'label jobs can require (repeatable)', default: schemaDefault(worker, 'labels') }),
     command: commandSpecFlag({ description: 'register a command: NAME=PATH (repeatable); jobs can run only these', default: [] }),
-    keepalive: integerFlag({ description: 'MQTT keepalive in seconds: a silent death is seen after ~1.5x this', default: 10, min: 1, max: 3600 }),
-    judge: Flags.boolean({ description: 'run judge jobs with the toolchains found here', default: true, allowNo: true }),
-    'drain-timeout': integerFlag({ description: 'ms running jobs may finish on shutdown before they are handed back', default: 30_000, min: 0 }),
+    keepalive: integerFlag({ description: 'MQTT keepalive in seconds: a silent death is seen after ~1.5x this', default: schemaDefault(worker, 'keepaliveSec'), min: 1, max: 3600 }),
+    judge: Flags.boolean({ description: 'run judge jobs with the toolchains found here', default: schemaDefault(worker, 'judge'), allowNo: true }),
+    'drain-timeout': integerFlag({ description: 'ms running jobs may finish on shutdown before they are handed back', default: schemaDefault(worker, 'drainTimeoutMs'), min: 0 }),
     'log-level': logLevelFlag,
   }
 
@@ -35,10 +37,10 @@ export default class WorkerCommand extends BaseCommand {
     }
     // With --auth a worker's node id is its user name (docs/security.md), so that is the default then.
     const id = flags.id ?? flags.username ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64)
-    const { createLogger } = await import('../src/logging/logger.js')
+    const { commandLogger } = await import('../cli/logger.js')
     const { Worker } = await import('../src/worker/worker.js')
-    const { untilSignal } = await import('../src/cli/signals.js')
-    const logger = createLogger({ level: flags['log-level'], name: 'edgerun-worker' })
+    const { untilSignal } = await import('../cli/signals.js')
+    const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-worker' })
     const worker = await Worker.start(
       {
         ...connectionOptions(flags),

@@ -1,4 +1,5 @@
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket } from 'aedes'
+import { EdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { ANONYMOUS, authorizePublish, authorizeSubscribe, type AclContext, type Principal } from '../auth/acl.js'
 import { burnVerify, verifyPassword } from '../auth/password.js'
@@ -11,6 +12,11 @@ const IDENTIFIER_REJECTED = 2
 const NOT_AUTHORIZED = 5
 
 type Will = NonNullable<ConnectPacket['will']>
+
+/** A refused CONNECT: Aedes sends `returnCode` in the CONNACK; the code names it for the log. */
+function refusal(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new EdgerunError('NOT_AUTHORIZED', message), { returnCode: returnCode as AuthenticateError['returnCode'] })
+}
 
 export interface BrokerSecurityOptions {
   /** Set with `--auth`: every connection must log in. Undefined: every connection is anonymous. */
@@ -67,15 +73,11 @@ export class BrokerSecurity {
         this.authenticate(client, username, password).then(
           (code) => {
             if (code === 0) return callback(null, true)
-            const error = new Error(code === IDENTIFIER_REJECTED ? 'identifier rejected' : 'not authorized') as AuthenticateError
-            error.returnCode = code as AuthenticateError['returnCode']
-            callback(error, false)
+            callback(refusal(code === IDENTIFIER_REJECTED ? 'identifier rejected' : 'not authorized', code), false)
           },
           (error: Error) => {
             this.options.logger.error({ err: error }, 'authentication failed unexpectedly')
-            const refused = new Error('not authorized') as AuthenticateError
-            refused.returnCode = NOT_AUTHORIZED as AuthenticateError['returnCode']
-            callback(refused, false)
+            callback(refusal('not authorized', NOT_AUTHORIZED), false)
           },
         )
       },
@@ -90,7 +92,7 @@ export class BrokerSecurity {
         this.counters.inc('publish_denied')
         this.options.logger.warn({ client: client?.id, user: userOf(who), topic: packet.topic, retain: packet.retain, reason: decision.reason }, 'publish denied; closing the connection')
         // MQTT 3.1.1 has no negative PUBACK: Aedes closes the connection (MQTT-3.3.5-2).
-        callback(new Error(`not authorized: ${decision.reason}`))
+        callback(new EdgerunError('NOT_AUTHORIZED', `not authorized: ${decision.reason}`))
       },
       authorizeSubscribe: (client, subscription, callback) => {
         const who = this.principals.get(client)

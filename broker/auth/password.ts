@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { EdgerunError } from '../../src/errors/index.js'
 
 /**
  * Password hashing for the users file (docs/security.md): scrypt from node:crypto, stored as
@@ -35,7 +36,7 @@ export function isValidParams(params: ScryptParams): boolean {
 }
 
 export async function hashPassword(password: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<string> {
-  if (!isValidParams(params)) throw new RangeError(`invalid scrypt parameters N=${params.N} r=${params.r} p=${params.p}`)
+  if (!isValidParams(params)) throw new EdgerunError('BAD_FLAG', `invalid scrypt parameters N=${params.N} r=${params.r} p=${params.p}`)
   const salt = randomBytes(SALT_BYTES)
   const key = await derive(password, salt, params, KEY_BYTES)
   return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64url')}$${key.toString('base64url')}`

@@ -11,11 +11,13 @@ import { handleNodeEvent } from './handlers/node-events.js'
 import { connectionLost, handleNodeState } from './handlers/node-state.js'
 import { handleRpc, type Visibility } from './handlers/rpc.js'
 import { SubmitBatch } from './handlers/submit.js'
+import { JobFeed } from './job-feed.js'
 import { JobQueue } from './job-queue.js'
 import { JobTimers } from './job-timers.js'
 import { Lifecycle } from './lifecycle.js'
 import { NodeTable } from './node-table.js'
 import { Notifier } from './notifier.js'
+import { StatsPublisher } from './stats-publisher.js'
 import { masterOptionsSchema, type MasterOptionsInput } from './options.js'
 import type { Transport } from './transport.js'
 
@@ -29,6 +31,8 @@ export interface MasterDeps {
   instance?: string
   /** The embedding broker's own refusal counters, for the `stats` rpc. */
   brokerCounters?: () => Record<string, number>
+  /** Whether a client subscription could receive `{ns}/master/jobs` (only the embedding broker knows). */
+  jobFeedWatched?: () => boolean
 }
 
 export interface MasterEvents {
@@ -47,6 +51,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly submits: SubmitBatch
   private readonly transport: Transport
   private readonly visibility: Visibility
+  private readonly jobFeed: JobFeed
+  private readonly stats: StatsPublisher
   private closing: Promise<void> | undefined
   private flushScheduled = false
   /** Callbacks and acks of flushes that failed, oldest first: they go out after a later one. */
@@ -90,6 +96,9 @@ export class Master extends EventEmitter<MasterEvents> {
     this.lifecycle = new Lifecycle(this.ctx)
     this.dispatcher = new Dispatcher(this.ctx, this.lifecycle, deps.random)
     this.submits = new SubmitBatch(this.ctx, this.lifecycle, this.visibility)
+    this.jobFeed = new JobFeed(deps.transport, parsed.namespace, deps.jobFeedWatched)
+    this.stats = new StatsPublisher(this.ctx, deps.transport)
+    notifier.onJob = (job) => (this.jobFeed.observe(job), this.stats.touch())
   }
 
   get namespace(): string {
@@ -116,6 +125,7 @@ export class Master extends EventEmitter<MasterEvents> {
       }
     })
     this.dispatcher.schedule()
+    this.stats.start()
     this.ctx.logger.info({ instance: this.instance, namespace: ns, store: this.ctx.store.kind }, 'master started')
   }
 
@@ -126,6 +136,8 @@ export class Master extends EventEmitter<MasterEvents> {
       this.dispatcher.stop()
       if (this.retryTimer) clearTimeout(this.retryTimer)
       this.ctx.timers.clearAll()
+      this.jobFeed.stop()
+      this.stats.stop()
       this.ctx.notifier.masterState('offline', this.instance)
       await this.ctx.store.flush().catch(() => {})
       await this.transport.close()

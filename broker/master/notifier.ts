@@ -39,6 +39,8 @@ export class Notifier {
   /** While `batched()` runs: replies held for jobs submitted with batchReplies, by replyTo. */
   private held: Map<string, object[]> | undefined
   private readonly repeats = new RecentSends(50_000)
+  /** Hears every job event as it leaves: the dashboard feeds (job-feed.ts, stats-publisher.ts). */
+  onJob: ((job: JobRecord) => void) | undefined
 
   constructor(
     private readonly transport: Transport,
@@ -51,6 +53,7 @@ export class Notifier {
    * if that submit asked for it, except `waiting`, which every submitter hears.
    */
   toJob(job: JobRecord, body: JobReplyBody): void {
+    this.onJob?.(job)
     const primary = primaryTarget(job)
     let payload: Buffer | undefined
     for (const target of job.watchers ? [primary, ...job.watchers] : [primary]) {

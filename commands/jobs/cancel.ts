@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
-import { BaseCommand } from '../../src/cli/base-command.js'
-import { connectionFlags } from '../../src/cli/flags.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { connectionFlags } from '../../cli/flags.js'
 import type { JobView } from '../../src/protocol/index.js'
 
 export default class JobsCancel extends BaseCommand {
@@ -11,7 +11,7 @@ export default class JobsCancel extends BaseCommand {
 
   async run(): Promise<JobView> {
     const { args, flags } = await this.parse(JobsCancel)
-    const { withClient } = await import('../../src/cli/with-client.js')
+    const { withClient } = await import('../../cli/with-client.js')
     const job = await withClient(flags, (client) => client.cancelJob(args.id))
     if (!this.jsonEnabled()) this.log(job.state === 'canceled' ? `${job.id}: canceled` : `${job.id}: already ${job.state}, nothing to cancel`)
     return job

@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
-import { BaseCommand } from '../../src/cli/base-command.js'
-import { connectionFlags } from '../../src/cli/flags.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { connectionFlags } from '../../cli/flags.js'
 import type { ResultReply } from '../../src/protocol/index.js'
 
 export default class JobsFollow extends BaseCommand {
@@ -11,8 +11,8 @@ export default class JobsFollow extends BaseCommand {
 
   async run(): Promise<ResultReply> {
     const { args, flags } = await this.parse(JobsFollow)
-    const { withClient } = await import('../../src/cli/with-client.js')
-    const { describeEvent } = await import('../../src/cli/job-progress.js')
+    const { withClient } = await import('../../cli/with-client.js')
+    const { describeEvent } = await import('../../cli/job-progress.js')
     const result = await withClient(flags, (client) =>
       client.follow(args.id, (event) => {
         if (event.type !== 'result') this.note(describeEvent(event))

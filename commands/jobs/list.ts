@@ -1,6 +1,6 @@
-import { BaseCommand } from '../../src/cli/base-command.js'
-import { choiceFlag, integerFlag } from '../../src/cli/checked-flags.js'
-import { connectionFlags } from '../../src/cli/flags.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { choiceFlag, integerFlag } from '../../cli/checked-flags.js'
+import { connectionFlags } from '../../cli/flags.js'
 import { JOB_STATES, type JobView } from '../../src/protocol/index.js'
 
 export default class JobsList extends BaseCommand {
@@ -16,8 +16,8 @@ export default class JobsList extends BaseCommand {
 
   async run(): Promise<JobView[]> {
     const { flags } = await this.parse(JobsList)
-    const { withClient } = await import('../../src/cli/with-client.js')
-    const { jobsTable } = await import('../../src/cli/job-table.js')
+    const { withClient } = await import('../../cli/with-client.js')
+    const { jobsTable } = await import('../../cli/job-table.js')
     const jobs = await withClient(flags, (client) => client.listJobs({ limit: flags.limit, ...(flags.state ? { state: flags.state } : {}) }))
     if (!this.jsonEnabled()) this.log(jobsTable(jobs))
     return jobs

@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
-import { BaseCommand } from '../../src/cli/base-command.js'
-import { connectionFlags } from '../../src/cli/flags.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { connectionFlags } from '../../cli/flags.js'
 import type { JobView } from '../../src/protocol/index.js'
 
 export default class JobsShow extends BaseCommand {
@@ -11,8 +11,8 @@ export default class JobsShow extends BaseCommand {
 
   async run(): Promise<JobView> {
     const { args, flags } = await this.parse(JobsShow)
-    const { withClient } = await import('../../src/cli/with-client.js')
-    const { jobDetails } = await import('../../src/cli/job-table.js')
+    const { withClient } = await import('../../cli/with-client.js')
+    const { jobDetails } = await import('../../cli/job-table.js')
     const job = await withClient(flags, (client) => client.getJob(args.id))
     if (!this.jsonEnabled()) this.log(jobDetails(job))
     return job

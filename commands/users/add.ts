@@ -1,8 +1,8 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import { addUser, ROLES, type Role } from '../../broker/auth/users-file.js'
-import { BaseCommand, EdgerunError } from '../../src/cli/base-command.js'
-import { choiceFlag } from '../../src/cli/checked-flags.js'
+import { BaseCommand, EdgerunError } from '../../cli/base-command.js'
+import { choiceFlag } from '../../cli/checked-flags.js'
 
 export default class UsersAdd extends BaseCommand {
   static override summary = 'Add a user to a users file (scrypt-hashed), or change its role and password.'

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import { listUsers, type Role } from '../../broker/auth/users-file.js'
-import { BaseCommand } from '../../src/cli/base-command.js'
-import { table } from '../../src/cli/format.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { table } from '../../cli/format.js'
 
 export default class UsersList extends BaseCommand {
   static override summary = 'List the users of a users file (names and roles; never hashes).'

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import { removeUser } from '../../broker/auth/users-file.js'
-import { BaseCommand, EdgerunError } from '../../src/cli/base-command.js'
+import { BaseCommand, EdgerunError } from '../../cli/base-command.js'
 
 export default class UsersRemove extends BaseCommand {
   static override summary = 'Remove a user from a users file (a running broker sees it after a restart).'

@@ -127,7 +127,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     for (const [id, entry] of Object.entries(client.outgoing)) {
       delete client.outgoing[id]
       client.outgoingStore.del({ messageId: Number(id) }, () => {})
-      entry.cb?.(new Error('connection lost before the broker acknowledged the publish'))
+      entry.cb?.(new EdgerunError('CONNECTION_LOST', 'connection lost before the broker acknowledged the publish'))
     }
   }
 
@@ -170,7 +170,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   publish(topic: string, payload: Buffer | string, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
-    if (this.options.resendUnacked === false && !this.client.connected) return Promise.reject(new Error('not connected'))
+    if (this.options.resendUnacked === false && !this.client.connected) return Promise.reject(new EdgerunError('CONNECTION_LOST', 'not connected'))
     const publishOptions: IClientPublishOptions = { qos: options.qos ?? 1, retain: options.retain ?? false }
     return new Promise((resolve, reject) => {
       this.client.publish(topic, payload, publishOptions, (error) => (error ? reject(error) : resolve()))

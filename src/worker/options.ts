@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { EdgerunError } from '../errors/index.js'
 import { DEFAULT_NAMESPACE, idSchema, namespaceSchema } from '../protocol/index.js'
 
 export const DEFAULT_URL = 'mqtt://127.0.0.1:1883'
@@ -33,6 +34,6 @@ export type WorkerOptionsInput = z.input<typeof workerOptionsSchema>
 /** `NAME=PATH` (the --command flag) → [name, path]. */
 export function parseCommandSpec(spec: string): [string, string] {
   const eq = spec.indexOf('=')
-  if (eq <= 0 || eq === spec.length - 1) throw new Error(`--command expects NAME=PATH, got "${spec}"`)
+  if (eq <= 0 || eq === spec.length - 1) throw new EdgerunError('BAD_FLAG', `--command expects NAME=PATH, got "${spec}"`)
   return [spec.slice(0, eq), spec.slice(eq + 1)]
 }

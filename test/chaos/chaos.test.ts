@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import { runChaos } from './chaos.js'
-
-const seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31)
+import { testSeeds } from './seeds.js'
 
 describe('chaos: never lose a job, never report one twice (docs/protocol.md §10)', () => {
-  it(`2,000 jobs through worker kills, cut and stalled links and a broker-master kill -9 (seed ${seed})`, async () => {
+  // Replay one seed: CHAOS_SEED=N npx vitest run test/chaos/chaos.test.ts, or the same run outside
+  // vitest: npm run chaos -- --seed N --jobs 2000 --duration 40.
+  it.each(testSeeds())('2,000 jobs through worker kills, cut and stalled links and a broker-master kill -9 (seed %i)', async (seed) => {
+    console.log(`chaos: seed ${seed}; replay with CHAOS_SEED=${seed} npx vitest run test/chaos/chaos.test.ts or npm run chaos -- --seed ${seed} --jobs 2000 --duration 40`)
     const report = await runChaos({ jobs: 2000, durationS: 40, seed, workers: 3, submitters: 2, killBroker: true, log: (line) => console.log(line) })
-    console.log(`chaos report (replay with CHAOS_SEED=${seed}):`, JSON.stringify(report))
+    console.log(`chaos report (seed ${seed}):`, JSON.stringify(report))
     expect(report.actions['kill-worker'] ?? 0).toBeGreaterThan(0)
     expect(report.actions['kill-broker']).toBe(1)
     expect(report.problems).toEqual([])

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { FAULTS, runChaos, type Fault } from './chaos.js'
+import { randomSeed } from './seeds.js'
 
 /**
  * `npm run chaos -- --jobs N --duration S [--seed X] [--workers N] [--submitters N]
@@ -34,7 +35,10 @@ const number = (text: string | undefined) => (text === undefined ? undefined : N
 const faults = option('faults')?.split(',') as Fault[] | undefined
 for (const fault of faults ?? []) if (!FAULTS.includes(fault)) throw new Error(`--faults: unknown fault ${fault} (known: ${FAULTS.join(', ')})`)
 
-const seed = values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31)
+// Random unless given: `npm run chaos` is for finding new schedules, `npm test` replays known ones.
+const seed = values.seed ? Number(values.seed) : randomSeed()
+if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed ${values.seed}: must be an integer of 0 or more`)
+console.error(`chaos: seed ${seed} (replay: npm run chaos -- --seed ${seed} with the same flags)`)
 const report = await runChaos({
   jobs: Number(option('jobs')),
   durationS: Number(option('duration')),
@@ -53,6 +57,6 @@ console.log(JSON.stringify(report, null, 2))
 const failed = report.states.failed ?? 0
 console.error(
   `chaos: ${report.submitted} submitted, ${report.lost} lost, ${report.duplicated} duplicated, ${report.conflicting} conflicting, ${failed} failed ` +
-    `(${report.connections} connections, ${JSON.stringify(report.actions)}; seed ${seed}; replay with CHAOS_SEED=${seed})`,
+    `(${report.connections} connections, ${JSON.stringify(report.actions)}; seed ${seed}; replay with --seed ${seed})`,
 )
 process.exit(report.lost === 0 && report.duplicated === 0 && failed === 0 ? 0 : 1)

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { runChaos } from './chaos.js'
+import { testSeeds } from './seeds.js'
 
-const seed = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31)
+// One seed of the list: the flaky run has one kind of fault, and its schedule matters less.
+const seed = testSeeds()[0]!
 
 /**
  * docs/protocol.md §10: a job whose node's connection dropped is not a job that failed. The
@@ -25,7 +27,7 @@ describe('a flaky link must not fail a job', () => {
       slots: 16,
       log: (line) => console.log(line),
     })
-    console.log(`flaky report (replay with CHAOS_SEED=${seed}):`, JSON.stringify(report))
+    console.log(`flaky report (replay with CHAOS_SEED=${seed} npx vitest run test/chaos/flaky.test.ts or npm run chaos -- --flaky --seed ${seed} --jobs 1000 --duration 15 --noop-ms 200):`, JSON.stringify(report))
     expect((report.actions.cut ?? 0) + (report.actions.stall ?? 0)).toBeGreaterThan(10)
     // The faults did cost attempts (otherwise this proves nothing), and none of them was charged.
     expect(report.lostAttempts).toBeGreaterThan(0)

@@ -7,7 +7,7 @@ import JobsList from '../../commands/jobs/list.js'
 import SubmitCommand from '../../commands/submit.js'
 import Up from '../../commands/up.js'
 import WorkerCommand from '../../commands/worker.js'
-import { masterFlags } from '../../src/cli/master-flags.js'
+import { masterFlags } from '../../cli/master-flags.js'
 import { jobSpecSchema, rpcParamsSchemas } from '../../src/protocol/index.js'
 import { workerOptionsSchema } from '../../src/worker/options.js'
 

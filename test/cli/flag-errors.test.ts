@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { allowedOf } from '../../src/cli/checked-flags.js'
+import { allowedOf } from '../../cli/checked-flags.js'
 import { ROOT } from '../helpers/processes.js'
 import { runCli } from '../helpers/run-command.js'
 
@@ -144,7 +144,7 @@ describe('words that name no command', () => {
 
   it('elsewhere are one line listing the commands there are', async () => {
     const top = await runCli(['frobnicate'])
-    expect(top.stderr).toBe('error: frobnicate is not a command of edgerun; its commands: broker, demo, jobs, master, nodes, submit, up, users, worker\n')
+    expect(top.stderr).toBe('error: frobnicate is not a command of edgerun; its commands: autocomplete, broker, config, demo, jobs, master, nodes, submit, up, users, worker\n')
     expect(top.exitCode).toBe(2)
     const json = await runCli(['jobs', 'frob', '--json'])
     expect(JSON.parse(json.stdout)).toEqual({
@@ -162,7 +162,7 @@ describe('edgerun help', () => {
     expect(list.stdout).toContain('--limit=<value>')
     expect(list.exitCode).toBe(0)
     const unknown = await runCli(['help', 'frob'])
-    expect(unknown.stderr).toBe('error: frob is not a command of edgerun; its commands: broker, demo, jobs, master, nodes, submit, up, users, worker\n')
+    expect(unknown.stderr).toBe('error: frob is not a command of edgerun; its commands: autocomplete, broker, config, demo, jobs, master, nodes, submit, up, users, worker\n')
     expect(unknown.exitCode).toBe(2)
   })
 })

@@ -10,7 +10,7 @@ import { BIN, ROOT } from '../helpers/processes.js'
  * `--help` come from oclif.manifest.json and import no command, and a command imports its
  * heavy dependencies only once its flags have parsed.
  */
-const HEAVY = ['mqtt', 'aedes', 'pino', 'better-sqlite3', 'zod', 'ioredis', 'p-queue']
+const HEAVY = ['mqtt', 'aedes', 'pino', 'pino-pretty', 'better-sqlite3', 'zod', 'ioredis', 'p-queue', 'yaml']
 
 /** Runs the real CLI with a module hook that reports every module it loads (ESM and CJS). */
 function loadedBy(args: string[]): { status: number | null; output: string; modules: string[] } {
@@ -57,7 +57,7 @@ describe('start-up', () => {
     expect(run.status).toBe(2)
     expect(run.output).toContain('--limit 0: must be an integer from 1 to 1000')
     expect(commandModules(run.modules).map((m) => m.replace(/.*\/dist\//, ''))).toEqual(['commands/jobs/list.js'])
-    const heavy = ['mqtt', 'aedes', 'pino', 'better-sqlite3'].filter((name) => packagesIn(run.modules).has(name))
+    const heavy = ['mqtt', 'aedes', 'pino', 'better-sqlite3', 'yaml'].filter((name) => packagesIn(run.modules).has(name))
     expect(heavy).toEqual([])
   })
 
@@ -75,8 +75,8 @@ describe('start-up', () => {
       .sort()
     expect(Object.keys(manifest.commands).sort()).toEqual(built)
     for (const [id, entry] of Object.entries(manifest.commands)) {
-      const { default: command } = (await import(join(ROOT, ...entry.relativePath))) as { default: { flags: Record<string, unknown> } }
-      expect(Object.keys(entry.flags).sort(), id).toEqual([...Object.keys(command.flags), 'json'].sort())
+      const { default: command } = (await import(join(ROOT, ...entry.relativePath))) as { default: { flags: Record<string, unknown>; baseFlags?: Record<string, unknown> } }
+      expect(Object.keys(entry.flags).sort(), id).toEqual([...Object.keys({ ...command.baseFlags, ...command.flags }), 'json'].sort())
       expect(relative(ROOT, join(ROOT, ...entry.relativePath))).toMatch(/^dist\/commands\//)
     }
   })

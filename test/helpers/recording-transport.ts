@@ -14,6 +14,7 @@ export class RecordingTransport implements Transport {
   async subscribe(_filters: string[], handler: (topic: string, payload: Buffer, retained: boolean) => void): Promise<void> {
     this.deliver = (topic, payload) => handler(topic, payload, false)
   }
+  flush(): void {}
   async close(): Promise<void> {}
   /** The JSON messages published on `topic`, in order. */
   messagesOn(topic: string): Array<Record<string, unknown>> {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { judgeVerdicts, type JudgeTestsProgress } from '../../src/protocol/index.js'
 import { groupTestProgress } from '../../src/worker/runners/test-progress.js'
-import { describeEvent } from '../../src/cli/job-progress.js'
+import { describeEvent, testProgressBar } from '../../cli/job-progress.js'
 
 const verdict = (i: number) => ({ name: String(i + 1), verdict: 'AC' as const, timeMs: i, memoryKb: 1000 })
 
@@ -62,5 +62,15 @@ describe('reading judge progress', () => {
     const lines = describeEvent(group).split('\n')
     expect(lines).toEqual(['j1: test on w1 (attempt 1): test 1/3 AC 0 ms', 'j1: test on w1 (attempt 1): test 2/3 AC 1 ms'])
     expect(describeEvent(one)).toBe(lines[0])
+  })
+
+  it('the single-job bar counts verdicts, grouped or not', () => {
+    let out = ''
+    const progress = testProgressBar((text) => (out += text))
+    progress.update({ ...base, state: 'tests', detail: { total: 3, tests: [0, 1].map((i) => ({ index: i, ...verdict(i) })) } })
+    expect(out).toContain('2/3 tests')
+    progress.update({ ...base, state: 'test', detail: { index: 2, total: 3, ...verdict(2) } })
+    expect(out).toContain('3/3 tests')
+    expect(out).not.toContain('tests on w1')
   })
 })

@@ -7,7 +7,9 @@ import {
   controlSchema,
   decode,
   jobReplySchema,
+  jobFeedSchema,
   masterStateSchema,
+  masterStatsSchema,
   nodeStateSchema,
   parseTopic,
   rpcReplySchema,
@@ -102,7 +104,7 @@ describe('codec and schemas (property tests)', () => {
   })
 })
 
-const REPLY_SCHEMAS = { reply: [jobReplySchema, rpcReplySchema], jobEvents: [jobReplySchema], nodeAssign: [assignSchema], nodeControl: [controlSchema], masterState: [masterStateSchema] } as const
+const REPLY_SCHEMAS = { reply: [jobReplySchema, rpcReplySchema], jobEvents: [jobReplySchema], nodeAssign: [assignSchema], nodeControl: [controlSchema], masterState: [masterStateSchema], masterStats: [masterStatsSchema], masterJobs: [jobFeedSchema] } as const
 
 describe('the master under random input (property tests)', () => {
   const topicArb = fc.oneof(

@@ -11,6 +11,7 @@ import {
 import { toView } from '../../store/job-record.js'
 import type { MasterContext } from '../context.js'
 import type { Lifecycle } from '../lifecycle.js'
+import { detailView, drainNode, listJobs } from './dashboard-rpc.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
 
 /** Decides whether a requester sees every job or only its own (the security layer sets it). */
@@ -25,7 +26,7 @@ class RpcError extends Error {
   }
 }
 
-/** `{ns}/rpc`: jobs.get, jobs.list, jobs.cancel, nodes.list and stats. */
+/** `{ns}/rpc`: jobs.get, jobs.list, jobs.cancel, nodes.list, nodes.drain and stats. */
 export function handleRpc(ctx: MasterContext, lifecycle: Lifecycle, payload: Buffer, visibility: Visibility): void {
   const ns = ctx.options.namespace
   const decoded = decode(rpcRequestSchema, payload, ctx.options.maxPayloadBytes)
@@ -63,13 +64,12 @@ function params<M extends keyof typeof rpcParamsSchemas>(method: M, raw: unknown
 function call(ctx: MasterContext, lifecycle: Lifecycle, request: RpcRequest, owner: string | undefined): unknown {
   switch (request.method) {
     case 'jobs.get': {
-      const { id } = params('jobs.get', request.params)
-      return toView(findJob(ctx, id, owner))
+      const { id, detail } = params('jobs.get', request.params)
+      const job = findJob(ctx, id, owner)
+      return detail ? detailView(job) : toView(job)
     }
-    case 'jobs.list': {
-      const { state, limit } = params('jobs.list', request.params)
-      return ctx.store.list({ state, limit, owner }).map((job) => toView(ctx.active.get(job.id) ?? job))
-    }
+    case 'jobs.list':
+      return listJobs(ctx, params('jobs.list', request.params), owner)
     case 'jobs.cancel': {
       const { id } = params('jobs.cancel', request.params)
       const job = findJob(ctx, id, owner)
@@ -85,6 +85,13 @@ function call(ctx: MasterContext, lifecycle: Lifecycle, request: RpcRequest, own
     case 'nodes.list':
       params('nodes.list', request.params)
       return [...ctx.nodes.all()].map((node) => ctx.nodes.view(node))
+    case 'nodes.drain': {
+      const { id } = params('nodes.drain', request.params)
+      if (owner !== undefined) throw new RpcError('NOT_AUTHORIZED', 'nodes.drain is for admins')
+      const view = drainNode(ctx, id)
+      if (!view) throw new RpcError('NOT_FOUND', `no node with id ${id}`)
+      return view
+    }
     case 'stats':
       params('stats', request.params)
       return stats(ctx)
