@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { detectLanguages, runJudge, wallLimitFor } from '../../src/judge/index.js'
+import { servable } from '../../src/judge/sandbox/pool.js'
 import { probeSandbox, sandboxCapabilities, type SandboxCapabilities } from '../../src/judge/sandbox/probe.js'
 import { requireLanguage } from '../helpers/binaries.js'
 import { expectNoProcesses, judgeJob, marker } from './judge-helpers.js'
@@ -245,6 +246,46 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     expect(output.tests).toHaveLength(1)
     expect(Date.now() - started).toBeLessThan(8000)
     await expectNoProcesses(tag)
+  })
+
+  it('a box too deep to delete is still out of reach of the next test', { timeout: 60_000 }, async ({ skip }) => {
+    // Known limit: a launcher process per run leaves the box to the worker's rm, which fails on
+    // a tree deeper than PATH_MAX (the job then fails and its directory stays).
+    skip(!servable(caps), 'only the pooled launcher deletes boxes itself')
+    requireLanguage(languages, 'c')
+    // Test 1 nests directories past PATH_MAX (no path names the bottom, so no plain walk deletes
+    // it); test 2 looks for it beside its own box.
+    const source = `
+      #include <stdio.h>
+      #include <string.h>
+      #include <sys/stat.h>
+      #include <unistd.h>
+      int main(void) {
+        int n = 0;
+        if (scanf("%d", &n) != 1) return 1;
+        if (n == 1) {
+          for (int i = 0; i < 2100; i++) if (mkdir("d", 0700) || chdir("d")) return 2;
+          FILE *f = fopen("secret", "w");
+          if (f) { fputs("left", f); fclose(f); }
+          puts("ok");
+          return 0;
+        }
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd)) return 3;
+        char *dash = strrchr(cwd, '-');
+        int me = dash ? atoi(dash + 1) : 0;
+        int found = 0;
+        for (int k = 0; k < me; k++) {
+          char path[4200];
+          snprintf(path, sizeof path, "%.*s-%d/d", (int)(dash - cwd), cwd, k);
+          if (access(path, F_OK) == 0) found = 1;
+        }
+        puts(found ? "leak" : "ok");
+        return 0;
+      }`.replace('#include <unistd.h>', '#include <unistd.h>\n#include <stdlib.h>')
+    const tests = [1, 2].map((n) => ({ name: String(n), input: `${n}\n`, expected: 'ok\n' }))
+    const output = await runJudge(judgeJob('c', source, { tests }), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
   })
 
   it('nothing a test leaves (a file, a process, an IPC object, a mount) reaches the next test or the next job', { timeout: 60_000 }, async () => {
