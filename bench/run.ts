@@ -116,7 +116,7 @@ if (want('connections')) {
   log(`  ${JSON.stringify(results.connections)}`)
 }
 if (want('judge')) {
-  log('judge: trivial C solution, 1 worker, 2 slots…')
+  log('judge: trivial C and Python solutions, 1 worker, 2 slots, beside a bare fork+exec launcher…')
   results.judge = await measureJudge(values.quick ? 4 : 8)
   log(`  ${JSON.stringify(results.judge)}`)
 }

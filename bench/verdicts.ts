@@ -34,7 +34,12 @@ export function verdicts(results: Figures): { checks: Check[]; table: string } {
     add('dispatch at 1M ÷ at 1k', results.scale.dispatchRatio1Mto1k, '≥ 0.8', (v) => v >= 0.8)
     add('master RSS at 1M queued (MB)', results.scale.rssMb1M, '≤ 512', (v) => v <= 512)
   }
-  if (results.judge) add('judge test executions/s', results.judge.testsPerSec, '≥ 100', (v) => v >= 100)
+  if (results.judge) {
+    const j = results.judge
+    add('judge test executions/s, trivial C', j.testsPerSec, '≥ 100', (v) => v >= 100)
+    add(`judge ÷ bare fork+exec launcher, trivial C (${j.testsPerSec} / ${j.bareCPerSec} per s)`, j.ratioC, '≥ 0.6', (v) => v >= 0.6)
+    add(`judge ÷ bare fork+exec launcher, Python (${j.pythonTestsPerSec} / ${j.barePythonPerSec} per s)`, j.ratioPython, '≥ 0.6', (v) => v >= 0.6)
+  }
   if (results.startup) {
     add('edgerun --version ÷ node -e 0 (start-up)', results.startup.versionRatio, '≤ 4', (v) => v <= 4)
     add('edgerun --help ÷ node -e 0 (start-up)', results.startup.helpRatio, '≤ 4', (v) => v <= 4)

@@ -1,4 +1,4 @@
-import type { JobReply, ResultReply } from '../src/protocol/index.js'
+import { judgeVerdicts, type JobReply, type ResultReply } from '../src/protocol/index.js'
 
 /** One human line per lifecycle event, for live progress on stderr. */
 export function describeEvent(reply: JobReply): string {
@@ -10,6 +10,9 @@ export function describeEvent(reply: JobReply): string {
     case 'progress': {
       const where = reply.node ? ` on ${reply.node}` : ''
       const attempt = reply.attempt > 0 ? ` (attempt ${reply.attempt})` : ''
+      // A judge's verdicts, one or several per event: one line each, the same either way.
+      const verdicts = judgeVerdicts(reply)
+      if (verdicts.length > 0) return verdicts.map((test) => `${reply.jobId}: test${where}${attempt}: ${describeDetail(test)}`).join('\n')
       const detail = describeDetail(reply.detail)
       return `${reply.jobId}: ${reply.state}${where}${attempt}${detail ? `: ${detail}` : ''}`
     }
@@ -64,12 +67,14 @@ export function testProgressBar(write: (text: string) => void): { update(event: 
     update(event) {
       if (event.type === 'accepted') state = event.duplicate ? `already known (${event.state})` : 'queued'
       else if (event.type === 'progress') {
-        const test = event.detail as { verdict?: string; timeMs?: number; index?: number; total?: number } | null | undefined
-        if (test?.verdict) {
-          judged = Math.max(judged, (test.index ?? judged) + 1)
-          total = test.total ?? total
-          last = `${test.verdict} ${test.timeMs ?? 0} ms`
-        } else state = `${event.state}${event.node ? ` on ${event.node}` : ''}${event.attempt > 0 ? ` (attempt ${event.attempt})` : ''}`
+        // One verdict per event or several (docs/protocol.md, "progress"): the bar reads both.
+        const verdicts = judgeVerdicts(event)
+        for (const test of verdicts) {
+          judged = Math.max(judged, test.index + 1)
+          total = test.total
+          last = `${test.verdict} ${test.timeMs} ms`
+        }
+        if (verdicts.length === 0) state = `${event.state}${event.node ? ` on ${event.node}` : ''}${event.attempt > 0 ? ` (attempt ${event.attempt})` : ''}`
       } else return
       draw()
     },

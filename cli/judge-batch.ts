@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { EdgerunError } from '../src/errors/index.js'
+import { EdgerunError, isEdgerunError } from '../src/errors/index.js'
 import type { EdgerunClient, SubmitSpec } from '../src/client/client.js'
 import type { JobReply, JudgeLanguage, JudgeOutput } from '../src/protocol/index.js'
 import { table } from './format.js'
@@ -45,7 +45,7 @@ export async function buildJudgeSpecs(
   try {
     problem = await loadProblem(problemDir)
   } catch (error) {
-    throw new EdgerunError('BAD_FLAG', `cannot load problem ${problemDir}: ${(error as Error).message}`)
+    throw new EdgerunError(isEdgerunError(error) ? error.code : 'BAD_FLAG', `cannot load problem ${problemDir}: ${(error as Error).message}`)
   }
   const batch = files.length > 1 || patterns.some((pattern) => /[*?]/.test(pattern))
   return files.map((file) => {
@@ -78,17 +78,23 @@ export async function runJudgeBatch(
   ui: { tty: boolean; write: (line: string) => void },
 ): Promise<BatchReport> {
   let done = 0
+  let tests = 0
   const total = submissions.length
   const render = () => {
     if (!ui.tty) return
     const width = 30
     const filled = Math.round((done / total) * width)
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} judged`)
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} judged, ${tests} tests`)
   }
   render()
   const rows = await Promise.all(
     submissions.map(async (submission): Promise<BatchRow> => {
-      const reply: JobReply = await client.submit(submission.spec)
+      // On a terminal the bar counts verdicts as they come (grouped or not), so a long job shows it moves.
+      const onTest = () => {
+        tests++
+        render()
+      }
+      const reply: JobReply = await client.submit(submission.spec, ui.tty ? { onTest } : {})
       done++
       const row = toRow(submission, reply)
       if (ui.tty) render()

@@ -29,6 +29,7 @@ import { newClientId, newJobId } from './ids.js'
 import { clientOptionsSchema, type ClientOptions, type ClientOptionsInput } from './options.js'
 import { RpcCalls } from './rpc-calls.js'
 import { resultFromView } from './views.js'
+import { withVerdicts, type JudgeTestHandler } from './judge-progress.js'
 
 export type FinalReply = ResultReply | RejectedReply
 
@@ -89,18 +90,18 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
 
   /**
    * Submits a job and resolves with its final `result`, or the `rejected` that refused it.
-   * With `detach`, resolves as soon as the job is accepted (or rejected).
+   * With `detach`, resolves as soon as the job is accepted (or rejected). `onTest`: each judge verdict, grouped or not.
    */
-  submit(spec: SubmitSpec, handlers: { onEvent?: JobEventHandler; detach?: boolean } = {}): Promise<FinalReply | JobReply> {
+  submit(spec: SubmitSpec, handlers: { onEvent?: JobEventHandler; onTest?: JudgeTestHandler; detach?: boolean } = {}): Promise<FinalReply | JobReply> {
     const id = spec.id ?? newJobId()
     if (this.pending.has(id)) return Promise.reject(new EdgerunError('BAD_FLAG', `job ${id} is already being submitted by this client`))
     // Without a listener for them, progress replies would only cost messages.
-    const progress = spec.progress ?? handlers.onEvent !== undefined
+    const progress = spec.progress ?? (handlers.onEvent ?? handlers.onTest) !== undefined
     // This client unpacks `batch` replies: one message per master commit instead of one per reply.
     const batchReplies = spec.batchReplies ?? true
     const payload = encode(submit({ ...spec, progress, batchReplies }, { id, replyTo: this.replyTo }))
     return new Promise((resolve) => {
-      const entry: PendingJob = { submit: payload, sentAt: Date.now(), accepted: false, onEvent: handlers.onEvent, resolve }
+      const entry: PendingJob = { submit: payload, sentAt: Date.now(), accepted: false, onEvent: handlers.onTest ? withVerdicts(handlers.onEvent, handlers.onTest) : handlers.onEvent, resolve }
       if (handlers.detach) entry.onAccepted = resolve
       this.pending.set(id, entry)
       this.send(topics.submit(this.ns), payload)

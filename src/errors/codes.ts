@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   STORE_WRITE_FAILED: { exit: 74, protocol: false, summary: 'A commit to the job store failed (disk full, I/O error, lock held too long).' },
   TIMEOUT: { exit: 124, protocol: false, summary: 'An operation did not finish in time.' },
   JOB_FAILED: { exit: 1, protocol: false, summary: 'The job ended failed, timed_out or canceled.' },
+  BAD_PROBLEM: { exit: 2, protocol: false, summary: 'A judge problem directory is unreadable or malformed (problem.json, tests/).' },
+  SANDBOX_FAILED: { exit: 70, protocol: false, summary: 'The judge\'s sandbox launcher died or answered nonsense; the run is judged IE.' },
   INTERNAL: { exit: 70, protocol: false, summary: 'An unexpected internal error.' },
 } as const satisfies Record<string, { exit: number; protocol: boolean; summary: string }>
 

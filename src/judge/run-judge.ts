@@ -8,10 +8,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { JudgeJobSpec, JudgeOutput, JudgeTestResult } from '../protocol/index.js'
 import type { Logger } from '../logging/logger.js'
+import { buildKey, cachedBuild, keepBuild } from './build-cache.js'
 import { check } from './checkers.js'
 import { detectToolchains, type Toolchain } from './languages.js'
 import { sandboxCapabilities, type SandboxCapabilities } from './sandbox/probe.js'
-import { runSandboxed, type SandboxRunSpec } from './sandbox/run.js'
+import type { SandboxLauncher } from './sandbox/launcher.js'
+import { acquireLauncher, release } from './sandbox/pool.js'
+import { runSandboxed, type SandboxRun, type SandboxRunSpec } from './sandbox/run.js'
+import { runServed } from './sandbox/served-run.js'
 import { usableByOthers } from './sandbox/tools.js'
 import { leaseUid } from './sandbox/uid-pool.js'
 import { classifyRun } from './verdict.js'
@@ -26,6 +30,11 @@ export interface RunJudgeOptions {
   workDir?: string
   /** A specific sandbox configuration (tests use it to exercise each launcher); default: the probed one. */
   sandbox?: SandboxCapabilities
+  /**
+   * Run the tests through a pooled launcher where the sandbox allows it (default true); false
+   * starts a launcher process per run, as on machines where pooling is not possible.
+   */
+  pool?: boolean
 }
 
 const KiB = 1024
@@ -57,7 +66,9 @@ export function wallLimitFor(cpuLimitMs: number): number {
 class JobDir {
   readonly priv: string
   readonly prog: string
-  private boxes = 0
+  /** Where a pooled launcher puts the tests' boxes: a tmpfs of its own over this empty directory. */
+  readonly boxes: string
+  private count = 0
 
   constructor(
     readonly root: string,
@@ -65,6 +76,7 @@ class JobDir {
   ) {
     this.priv = join(root, 'priv')
     this.prog = join(root, 'prog')
+    this.boxes = join(root, 'boxes')
   }
 
   static async create(base: string, uid: number | undefined): Promise<JobDir> {
@@ -72,13 +84,18 @@ class JobDir {
     const dir = new JobDir(root, uid)
     // 0711: the sandbox uid may pass through to its box and the program, but not list or write.
     await chmod(root, 0o711)
-    await Promise.all([mkdir(dir.priv, { mode: 0o700 }), mkdir(dir.prog, { mode: 0o711 })])
+    await Promise.all([mkdir(dir.priv, { mode: 0o700 }), mkdir(dir.prog, { mode: 0o711 }), mkdir(dir.boxes, { mode: 0o711 })])
     return dir
+  }
+
+  /** The path of the next box of a test, not yet made (a pooled launcher makes and deletes it). */
+  nextBox(): string {
+    return join(this.boxes, `box-${this.count++}`)
   }
 
   /** A fresh, empty working directory that only the sandbox uid can use. */
   async box(): Promise<string> {
-    const box = join(this.root, `box-${this.boxes++}`)
+    const box = join(this.root, `box-${this.count++}`)
     await mkdir(box, { mode: 0o700 })
     if (this.uid !== undefined) await chown(box, this.uid, this.uid)
     return box
@@ -106,14 +123,30 @@ interface Context {
   toolchain: Toolchain
   dir: JobDir
   signal?: AbortSignal
+  /** The job's pooled launcher, if it has one. */
+  launcher?: SandboxLauncher
 }
 
 /** Compile (c, cpp) or syntax-check (python3, js) in the sandbox: a compiler reading hostile source is not trusted either. */
 async function build(ctx: Context, source: string): Promise<{ ok: boolean; output: string; internal?: boolean }> {
+  const { toolchain, dir } = ctx
+  const target = join(dir.prog, toolchain.producesBinary ? 'main' : toolchain.sourceName)
+  const key = buildKey(toolchain, source)
+  const cached = await cachedBuild(key, target)
+  if (cached) {
+    if (cached.ok && !toolchain.producesBinary) await writeFile(target, source, { mode: 0o644 })
+    return cached
+  }
+  const built = await buildInSandbox(ctx, source, target)
+  if (!built.internal) await keepBuild(key, built, built.ok && toolchain.producesBinary ? target : undefined)
+  return built
+}
+
+async function buildInSandbox(ctx: Context, source: string, target: string): Promise<{ ok: boolean; output: string; internal?: boolean }> {
   const { caps, toolchain, dir } = ctx
   const box = await dir.box()
   await writeFile(join(box, toolchain.sourceName), source, { mode: 0o644 })
-  const run = await runSandboxed(caps, {
+  const spec = {
     argv: toolchain.buildArgv(toolchain.sourceName),
     jobDir: dir.root,
     boxDir: box,
@@ -136,7 +169,8 @@ async function build(ctx: Context, source: string): Promise<{ ok: boolean; outpu
       fileSizeBytes: 256 * MiB,
       openFiles: 256,
     },
-  })
+  }
+  const run = ctx.launcher ? await runServed(ctx.launcher, caps, { ...spec, box: 'existing' }) : await runSandboxed(caps, spec)
   if (run.killedBy === 'abort') return { ok: false, output: 'aborted', internal: true }
   if (run.failure) return { ok: false, output: run.failure, internal: true }
   const messages = truncate([run.stdout?.toString('utf8') ?? '', run.stderr].filter(Boolean).join('\n'), COMPILE_OUTPUT_MAX)
@@ -147,7 +181,6 @@ async function build(ctx: Context, source: string): Promise<{ ok: boolean; outpu
     const how = run.signal !== null ? `compiler killed by ${run.signal}` : ''
     return { ok: false, output: [messages, how].filter(Boolean).join('\n') || `exit code ${run.exitCode}` }
   }
-  const target = join(dir.prog, toolchain.producesBinary ? 'main' : toolchain.sourceName)
   if (toolchain.producesBinary) {
     // Moved out of the box and handed to root: later tests run under the same uid and must
     // not be able to rewrite the program between runs.
@@ -168,7 +201,7 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
   const memory = toolchain.memory(job.memoryLimitMb)
   const outputLimitBytes = outputLimitFor(test.expected)
   const stdinPath = join(dir.priv, 'stdin')
-  const [box] = await Promise.all([dir.box(), writeFile(stdinPath, test.input)])
+  const box = ctx.launcher ? dir.nextBox() : await dir.box()
   const spec: SandboxRunSpec = {
     argv: toolchain.runArgv(dir.prog, job.memoryLimitMb),
     jobDir: dir.root,
@@ -193,8 +226,17 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
       openFiles: 256,
     },
   }
+  let boxLeft = true
   try {
-    const run = await runSandboxed(caps, spec)
+    let run: SandboxRun
+    if (ctx.launcher) {
+      const served = await runServed(ctx.launcher, caps, { ...spec, stdinPath: undefined, input: Buffer.from(test.input), box: 'new', boxesTmpfs: dir.boxes })
+      boxLeft = served.boxLeft
+      run = served
+    } else {
+      await writeFile(stdinPath, test.input)
+      run = await runSandboxed(caps, spec)
+    }
     if (run.killedBy === 'abort') ctx.signal?.throwIfAborted()
     const outcome = classifyRun(run, {
       timeLimitMs: job.timeLimitMs,
@@ -215,8 +257,32 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
     }
     return result
   } finally {
-    await rm(box, { recursive: true, force: true })
+    if (boxLeft) await rm(box, { recursive: true, force: true })
   }
+}
+
+/**
+ * Tests a pooled launcher holds queued beyond the running one: enough that it never waits for
+ * the worker (whose turn, on a busy machine, can come late), few enough that a job ending early
+ * wastes little.
+ */
+const QUEUE_AHEAD = 3
+
+/** How long the tests queued past the job's end (their verdicts are not wanted) may still run. */
+const ABANDON_GRACE_MS = 100
+
+/**
+ * The tests queued behind the one that ended the job: waited for briefly (most end in a few ms),
+ * else their launcher is killed, so a slow program never holds the job up. A killed launcher is
+ * not reused.
+ */
+async function abandon(queued: Promise<unknown>[], launcher: SandboxLauncher | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, ABANDON_GRACE_MS)))
+  const done = Promise.allSettled(queued).then(() => true)
+  if (!(await Promise.race([done, grace.then(() => false)]))) launcher?.kill()
+  clearTimeout(timer)
+  await done
 }
 
 export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): Promise<JudgeOutput> {
@@ -230,12 +296,15 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
   const base = opts.workDir ?? tmpdir()
   const lease = caps.dropUser ? leaseUid() : undefined
   let dir: JobDir | undefined
+  let launcher: SandboxLauncher | undefined
+  const queued: Promise<JudgeTestResult>[] = []
   try {
     dir = await JobDir.create(base, lease?.uid)
     if (caps.dropUser && !usableByOthers(dir.root, 'exec')) {
       return setupFailure(`the sandbox uid cannot reach ${dir.root}: choose a workDir whose parents are searchable by others`)
     }
-    const ctx: Context = { caps, toolchain, dir, signal }
+    if (opts.pool !== false) launcher = await acquireLauncher(caps, logger)
+    const ctx: Context = { caps, toolchain, dir, signal, launcher }
     const compiled = await build(ctx, job.source)
     signal?.throwIfAborted()
     if (compiled.internal) {
@@ -248,7 +317,15 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
     let verdict: JudgeOutput['verdict'] = 'AC'
     for (let index = 0; index < job.tests.length; index++) {
       signal?.throwIfAborted()
-      const result = await runTest(ctx, job, index)
+      const current = queued.shift() ?? runTest(ctx, job, index)
+      // A pooled launcher takes the next test the moment this one ends, while this one's output
+      // is checked here: the worker's round trip leaves the critical path.
+      for (let ahead = index + 1 + queued.length; launcher && queued.length < QUEUE_AHEAD && ahead < job.tests.length; ahead++) {
+        const next = runTest(ctx, job, ahead)
+        next.catch(() => undefined)
+        queued.push(next)
+      }
+      const result = await current
       tests.push(result)
       logger?.debug({ test: result.name, verdict: result.verdict, timeMs: result.timeMs, memoryKb: result.memoryKb }, 'judged test')
       if (result.verdict === 'IE') logger?.error({ test: result.name, detail: result.detail }, 'judge sandbox failure')
@@ -264,6 +341,8 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
     }
     return { verdict, tests, compile: { ok: true, output: compiled.output } }
   } finally {
+    if (queued.length > 0) await abandon(queued, launcher)
+    if (launcher) release(caps, launcher)
     await dir?.remove()
     lease?.release()
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { detectLanguages, runJudge, wallLimitFor } from '../../src/judge/index.js'
+import { servable } from '../../src/judge/sandbox/pool.js'
 import { probeSandbox, sandboxCapabilities, type SandboxCapabilities } from '../../src/judge/sandbox/probe.js'
 import { requireLanguage } from '../helpers/binaries.js'
 import { expectNoProcesses, judgeJob, marker } from './judge-helpers.js'
@@ -221,6 +222,120 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
       expect(output.tests[0]!.timeMs).toBeGreaterThan(1000)
     }
     await expectNoProcesses(tag)
+  })
+
+  it('the program holds no descriptor but its stdin, stdout and stderr', { timeout: 30_000 }, async ({ skip }) => {
+    skip(caps.launcher !== 'helper', 'the util-linux chain hands on whatever the worker process leaves inheritable (only the helper closes the rest)')
+    requireLanguage(languages, 'python3')
+    // os.listdir opens one descriptor of its own, the directory it lists.
+    const source = 'import os\nfds = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))\nprint(fds[:3], len(fds))'
+    const output = await runJudge(judgeJob('python3', source, { tests: [{ input: '', expected: '[0, 1, 2] 4\n' }, { input: '', expected: '[0, 1, 2] 4\n' }] }), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+  })
+
+  it('a job that ends early is not held up by the tests queued behind it', { timeout: 30_000 }, async () => {
+    requireLanguage(languages, 'c')
+    const tag = marker('queued-')
+    // Test 1 is answered wrong; the others would sleep far past the CPU limit (a wall-clock TLE
+    // each, 13 s) if anything waited for them.
+    const source = `#include <stdio.h>\n#include <unistd.h>\nint main(void) { int n = 0; if (scanf("%d", &n) == 1 && n == 1) { puts("wrong"); return 0; } execl("/bin/sh", "sh", "-c", "sleep 1000; : ${tag}", (char *)0); return 1; }`
+    const tests = [1, 2, 3, 4, 5].map((n) => ({ name: String(n), input: `${n}\n`, expected: 'ok\n' }))
+    const started = Date.now()
+    const output = await runJudge(judgeJob('c', source, { tests }), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('WA')
+    expect(output.tests).toHaveLength(1)
+    expect(Date.now() - started).toBeLessThan(8000)
+    await expectNoProcesses(tag)
+  })
+
+  it('a box too deep to delete is still out of reach of the next test', { timeout: 60_000 }, async ({ skip }) => {
+    // Known limit: a launcher process per run leaves the box to the worker's rm, which fails on
+    // a tree deeper than PATH_MAX (the job then fails and its directory stays).
+    skip(!servable(caps), 'only the pooled launcher deletes boxes itself')
+    requireLanguage(languages, 'c')
+    // Test 1 nests directories past PATH_MAX (no path names the bottom, so no plain walk deletes
+    // it); test 2 looks for it beside its own box.
+    const source = `
+      #include <stdio.h>
+      #include <string.h>
+      #include <sys/stat.h>
+      #include <unistd.h>
+      int main(void) {
+        int n = 0;
+        if (scanf("%d", &n) != 1) return 1;
+        if (n == 1) {
+          for (int i = 0; i < 2100; i++) if (mkdir("d", 0700) || chdir("d")) return 2;
+          FILE *f = fopen("secret", "w");
+          if (f) { fputs("left", f); fclose(f); }
+          puts("ok");
+          return 0;
+        }
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd)) return 3;
+        char *dash = strrchr(cwd, '-');
+        int me = dash ? atoi(dash + 1) : 0;
+        int found = 0;
+        for (int k = 0; k < me; k++) {
+          char path[4200];
+          snprintf(path, sizeof path, "%.*s-%d/d", (int)(dash - cwd), cwd, k);
+          if (access(path, F_OK) == 0) found = 1;
+        }
+        puts(found ? "leak" : "ok");
+        return 0;
+      }`.replace('#include <unistd.h>', '#include <unistd.h>\n#include <stdlib.h>')
+    const tests = [1, 2].map((n) => ({ name: String(n), input: `${n}\n`, expected: 'ok\n' }))
+    const output = await runJudge(judgeJob('c', source, { tests }), opts)
+    expect(output.verdict, JSON.stringify(output)).toBe('AC')
+  })
+
+  it('nothing a test leaves (a file, a process, an IPC object, a mount) reaches the next test or the next job', { timeout: 60_000 }, async () => {
+    requireLanguage(languages, 'c')
+    const tag = marker('left')
+    const key = 0x5e000000 + Math.floor(Math.random() * 0xffffff)
+    // Each test first looks for what the one before it left, then leaves the same again.
+    const source = `
+      #define _GNU_SOURCE
+      #include <dirent.h>
+      #include <stdio.h>
+      #include <string.h>
+      #include <unistd.h>
+      #include <sys/ipc.h>
+      #include <sys/mount.h>
+      #include <sys/prctl.h>
+      #include <sys/shm.h>
+      int main(void) {
+        int clean = 1;
+        if (access("left.txt", F_OK) == 0) { puts("file-left"); clean = 0; }
+        DIR *proc = opendir("/proc");
+        for (struct dirent *e; proc && (e = readdir(proc));) {
+          char path[300], comm[64];
+          snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+          FILE *f = fopen(path, "r");
+          if (!f) continue;
+          if (fgets(comm, sizeof comm, f) && !strncmp(comm, "${tag}", ${tag.length})) { puts("process-left"); clean = 0; }
+          fclose(f);
+        }
+        if (shmget(${key}, 0, 0) >= 0) { puts("ipc-left"); clean = 0; }
+        if (clean) puts("clean");
+        FILE *f = fopen("left.txt", "w");
+        if (f) { fputs("left", f); fclose(f); }
+        shmget(${key}, 4096, IPC_CREAT | 0666);
+        puts(mount("none", ".", "tmpfs", 0, NULL) == 0 ? "mounted" : "mount-blocked");
+        fflush(stdout);
+        if (fork() == 0) {
+          setsid();
+          if (fork() == 0) { prctl(PR_SET_NAME, "${tag}"); for (;;) pause(); }
+          _exit(0);
+        }
+        return 0;
+      }`
+    const tests = ['1', '2', '3'].map((name) => ({ name, input: '', expected: 'clean\nmount-blocked\n' }))
+    for (const job of ['first job', 'next job']) {
+      const output = await runJudge(judgeJob('c', source, { tests }), opts)
+      expect(output.verdict, `${job}: ${JSON.stringify(output)}`).toBe('AC')
+      expect(output.tests, job).toHaveLength(3)
+      await expectNoProcesses(tag)
+    }
   })
 
   it('on abort, kills the program and rejects with an AbortError', { timeout: 30_000 }, async () => {

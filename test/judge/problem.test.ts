@@ -61,6 +61,10 @@ describe('loadProblem', () => {
 
   it('names the file at fault', async () => {
     await expect(loadProblem(join(tmpdir(), 'edgerun-no-such-problem'))).rejects.toThrow(/edgerun-no-such-problem.*ENOENT/)
+    // Every problem mistake carries the one code (docs/errors.md).
+    await expect(loadProblem(join(tmpdir(), 'edgerun-no-such-problem'))).rejects.toMatchObject({ code: 'BAD_PROBLEM' })
+    await expect(loadProblem(problemDir('{ nope'))).rejects.toMatchObject({ code: 'BAD_PROBLEM' })
+    await expect(loadProblem(join(problemDir({ timeLimitMs: 1000, memoryLimitMb: 64 }), 'problem.json'))).rejects.toMatchObject({ code: 'BAD_PROBLEM', message: expect.stringMatching(/is not a directory$/) })
     await expect(loadProblem(problemDir(undefined))).rejects.toThrow(/problem\.json: ENOENT/)
     await expect(loadProblem(problemDir('{ nope'))).rejects.toThrow(/problem\.json is not valid JSON/)
     await expect(loadProblem(problemDir('[]'))).rejects.toThrow(/problem\.json must hold a JSON object/)

@@ -130,17 +130,35 @@ function mountScript(caps: SandboxCapabilities, jobDir: string): string {
   return `${steps.join(' && ')} || exit 125; `
 }
 
-function helperCommand(helper: string, caps: SandboxCapabilities, spec: SandboxCommandSpec): SandboxCommand {
+/** The namespaces a served launcher (pool.ts) sets up once and keeps for all of its runs. */
+function namespaceArgs(caps: SandboxCapabilities): string[] {
   const args: string[] = []
-  if (caps.mode === 'userns') args.push('--userns', '--drop-caps')
+  if (caps.mode === 'userns') args.push('--userns')
   if (caps.netns) args.push('--net')
   if (caps.ipcns) args.push('--ipc')
   if (caps.pidns) args.push('--pid')
   if (caps.mountns) {
-    args.push('--mount', '--bind', spec.jobDir)
+    args.push('--mount')
     for (const target of caps.readOnlyMounts) args.push('--ro', target.path)
     if (caps.pidns) args.push('--mount-proc')
   }
+  return args
+}
+
+/** What `edgerun-sandbox --serve` is started with. */
+export function serveStartArgs(caps: SandboxCapabilities): string[] {
+  return namespaceArgs(caps)
+}
+
+function helperCommand(helper: string, caps: SandboxCapabilities, spec: SandboxCommandSpec): SandboxCommand {
+  return { file: helper, args: [...namespaceArgs(caps), ...helperRunArgs(caps, spec)], metaFd: 3 }
+}
+
+/** The helper's options for one run, and the program: the same for a one-shot and a served run. */
+export function helperRunArgs(caps: SandboxCapabilities, spec: SandboxCommandSpec): string[] {
+  const args: string[] = []
+  if (caps.mode === 'userns') args.push('--drop-caps')
+  if (caps.mountns) args.push('--bind', spec.jobDir)
   args.push('--cwd', spec.boxDir)
   if (caps.mode === 'root' && caps.dropUser && spec.uid !== undefined) args.push('--uid', String(spec.uid), '--gid', String(spec.uid))
   const { limits } = spec
@@ -162,7 +180,7 @@ function helperCommand(helper: string, caps: SandboxCapabilities, spec: SandboxC
   if (spec.wallMs !== undefined) args.push('--wall-ms', String(Math.ceil(spec.wallMs)))
   if (limits.treeCpuMs !== undefined) args.push('--cpu-ms', String(Math.ceil(limits.treeCpuMs)))
   args.push('--', ...spec.argv)
-  return { file: helper, args, metaFd: 3 }
+  return args
 }
 
 /** Returns what to spawn (detached, with the four descriptors described above). */

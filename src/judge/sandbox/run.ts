@@ -81,7 +81,12 @@ interface Meta {
 /** How a program that the worker's timer killed ends, as the launcher reports it. */
 const WORKER_KILL_SIGNAL = 'SIGKILL'
 /** The helper keeps the wall clock; the worker's timer waits this much longer before it steps in. */
-const HELPER_BACKSTOP_MS = 10_000
+export const HELPER_BACKSTOP_MS = 10_000
+
+// Built once: a pooled judge parses a report per test.
+const STATS_LINE = new RegExp(`^${STATS_MARK} (-?\\d+) (\\d+) (\\d+) (\\d+) (\\d+) (none|wall|cpu)$`)
+const TIME_LINE = new RegExp(`^${TIME_MARK} ([\\d.]+) ([\\d.]+) ([\\d.]+) (\\d+) (\\d+)$`)
+const STATUS_LINE = new RegExp(`^${STATUS_MARK} (\\d+)$`)
 
 /**
  * Reads the launcher's report: the helper's stats line, GNU time's line (after its "terminated by
@@ -93,7 +98,7 @@ export function parseMeta(text: string): Meta | { failure: string } | undefined 
   if (broken.length > 0) return { failure: broken.join('; ') }
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!
-    const stats = line.match(new RegExp(`^${STATS_MARK} (-?\\d+) (\\d+) (\\d+) (\\d+) (\\d+) (none|wall|cpu)$`))
+    const stats = line.match(STATS_LINE)
     if (stats) {
       const signal = Number(stats[2])
       const meta: Meta = {
@@ -106,7 +111,7 @@ export function parseMeta(text: string): Meta | { failure: string } | undefined 
       if (stats[6] !== 'none') meta.killedBy = stats[6] as 'wall' | 'cpu'
       return meta
     }
-    const timed = line.match(new RegExp(`^${TIME_MARK} ([\\d.]+) ([\\d.]+) ([\\d.]+) (\\d+) (\\d+)$`))
+    const timed = line.match(TIME_LINE)
     if (timed) {
       const terminated = lines[i - 1]?.match(/^Command terminated by signal (\d+)$/)
       return {
@@ -116,7 +121,7 @@ export function parseMeta(text: string): Meta | { failure: string } | undefined 
         maxRssKb: Number(timed[4]),
       }
     }
-    const status = line.match(new RegExp(`^${STATUS_MARK} (\\d+)$`))
+    const status = line.match(STATUS_LINE)
     if (status) {
       const code = Number(status[1])
       return code > 128 ? { exitCode: null, signal: signalName(code - 128) } : { exitCode: code, signal: null }
