@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect, it } from 'vitest'
@@ -9,14 +9,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
  * Every error edgerun throws, rejects with or hands to a callback carries a code of the registry
  * (src/errors/codes.ts, docs/errors.md): an EdgerunError, or a class whose constructor takes such
  * a code. A bare `new Error(…)` would reach the user as INTERNAL (exit 70) with no code to look up.
- *
- * PENDING lists the files whose sites are being coded on other branches (the job store, the
- * judge, the master). Each entry must still hold an uncoded site and must exist: when its branch
- * lands, this test asks for the entry to go, until the list is empty.
  */
-const PENDING = [
-  'src/judge/problem.ts',
-]
 
 const UNCODED = [
   // The built-in error classes, constructed anywhere (thrown, rejected, passed to a callback).
@@ -54,13 +47,8 @@ function uncodedSites(file: string, source = readFileSync(join(ROOT, file), 'utf
 const files = ['src', 'broker', 'cli', 'commands'].flatMap(sources)
 
 it('every error in src/, broker/, cli/ and commands/ carries a registry code', () => {
-  const sites = files.filter((file) => !PENDING.includes(file)).flatMap((file) => uncodedSites(file))
+  const sites = files.flatMap((file) => uncodedSites(file))
   expect(sites, 'use new EdgerunError(CODE, message) (src/errors/codes.ts; add a code there and to docs/errors.md if none fits)').toEqual([])
-})
-
-it('the pending list names only files that exist and still have an uncoded error', () => {
-  const stale = PENDING.filter((file) => !existsSync(join(ROOT, file)) || uncodedSites(file).length === 0)
-  expect(stale, 'remove these from PENDING in test/setup/error-codes.test.ts').toEqual([])
 })
 
 it('the scan sees each kind of uncoded error, and not a coded one or a comment', () => {
