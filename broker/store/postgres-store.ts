@@ -4,7 +4,8 @@ import type { WriterRow } from './background-writer.js'
 import type { JobRecord } from './job-record.js'
 import type { JobQuery, JobStore } from './job-store.js'
 import { PostgresSyncReader } from './postgres-sync.js'
-import { errorMessage, maskUrl, PostgresJobTable, type PgStoredRow } from './postgres-table.js'
+import { maskUrl } from './mask-url.js'
+import { errorMessage, PostgresJobTable, type PgStoredRow } from './postgres-table.js'
 
 export { maskUrl }
 

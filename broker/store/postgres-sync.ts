@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
+import { maskUrl } from './mask-url.js'
 import type { PgRead } from './postgres-table.js'
-import { maskUrl } from './postgres-table.js'
 
 /**
  * Plain JS, run with `eval` (as the SQLite writer thread): one connection of its own, opened

@@ -2,6 +2,7 @@ import pg from 'pg'
 import { JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import type { WriterRow } from './background-writer.js'
 import { emptyCounts } from './job-store.js'
+import { maskUrl } from './mask-url.js'
 import { migratePostgres, PG_UNFINISHED_SQL, PG_UPSERT_SQL } from './postgres-schema.js'
 
 /** A row as read back: the record's JSON text and the columns a merge needs. */
@@ -96,17 +97,6 @@ export function batchJson(rows: readonly WriterRow[]): string {
       `"priority":${r.priority},"created_at":${r.createdAt},"updated_at":${r.updatedAt},"record":${r.json}}`
   }
   return `${out}]`
-}
-
-/** The URL with its password replaced by `***`, for logs and error lines. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@')
-  }
 }
 
 export interface PostgresTableOptions {

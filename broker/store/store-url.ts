@@ -1,0 +1,79 @@
+import { EdgerunError } from '../../src/errors/index.js'
+import type { Logger } from '../../src/logging/logger.js'
+import { masterJobStore } from './index.js'
+import type { JobStore } from './job-store.js'
+import { maskUrl } from './mask-url.js'
+
+/** Where a master keeps its jobs: what `--store URL` names (docs/storage.md). */
+export type StoreSpec = { kind: 'sqlite'; dataDir?: string } | { kind: 'memory' } | { kind: 'postgres'; url: string }
+
+/**
+ * `sqlite:DIR` (or `sqlite:` for the default data dir), `memory`, or `postgres://…` /
+ * `postgresql://…`. Anything else is a BAD_FLAG naming the value and the choices.
+ */
+export function parseStoreUrl(value: string): StoreSpec {
+  if (value === 'memory') return { kind: 'memory' }
+  if (value.startsWith('sqlite:')) {
+    const dir = value.slice('sqlite:'.length)
+    return dir ? { kind: 'sqlite', dataDir: dir } : { kind: 'sqlite' }
+  }
+  if (/^postgres(ql)?:\/\//.test(value)) {
+    try {
+      new URL(value)
+    } catch {
+      throw badStore(value, 'not a valid URL')
+    }
+    return { kind: 'postgres', url: value }
+  }
+  throw badStore(value, 'must be sqlite:DIR, memory or postgres://user:pass@host:port/db')
+}
+
+function badStore(value: string, why: string): EdgerunError {
+  const shown = /^postgres/.test(value) ? maskUrl(value) : value
+  return new EdgerunError('BAD_FLAG', `--store ${shown}: ${why}`, { details: { flag: 'store', value: shown, allowed: ['sqlite:DIR', 'memory', 'postgres://…'] } })
+}
+
+/**
+ * The store the flags choose: `--store`, or its shorthands `--data-dir DIR` (sqlite:DIR) and
+ * `--memory`; none of them is sqlite in the default data dir. `--store` with a shorthand given on
+ * the command line is one BAD_FLAG line; EDGERUN_DATA_DIR alone gives way to `--store`.
+ */
+export function storeFromFlags(flags: { store?: string | undefined; dataDir?: string | undefined; dataDirGiven: boolean; memory: boolean }): StoreSpec {
+  if (flags.store !== undefined) {
+    const clash = flags.memory ? '--memory' : flags.dataDirGiven ? '--data-dir' : undefined
+    if (clash) {
+      throw new EdgerunError('BAD_FLAG', `--store and ${clash} exclude each other: ${clash} is a shorthand for --store ${clash === '--memory' ? 'memory' : 'sqlite:DIR'}`, {
+        details: { flag: 'store', value: clash },
+      })
+    }
+    return parseStoreUrl(flags.store)
+  }
+  if (flags.memory) return { kind: 'memory' }
+  return flags.dataDir !== undefined ? { kind: 'sqlite', dataDir: flags.dataDir } : { kind: 'sqlite' }
+}
+
+/** How the store is named in logs and the listening line; a password never shows. */
+export function describeStore(spec: StoreSpec, defaultDir: string): string {
+  if (spec.kind === 'memory') return 'memory'
+  if (spec.kind === 'postgres') return maskUrl(spec.url)
+  return `sqlite:${spec.dataDir ?? defaultDir}`
+}
+
+/**
+ * Opens the store a master of `namespace` runs on. Postgres that cannot be reached or opened is
+ * STORE_UNREACHABLE with one line naming the URL (password masked), never a stack trace.
+ */
+export async function openMasterStore(spec: StoreSpec, options: { namespace: string; logger?: Logger | undefined }): Promise<JobStore> {
+  if (spec.kind !== 'postgres') {
+    return masterJobStore({ namespace: options.namespace, memory: spec.kind === 'memory', dataDir: spec.kind === 'sqlite' ? spec.dataDir : undefined, logger: options.logger })
+  }
+  try {
+    // Loaded only here: a SQLite or memory master never loads pg.
+    const { PostgresJobStore } = await import('./postgres-store.js')
+    return await PostgresJobStore.open({ url: spec.url, namespace: options.namespace, borrow: true, ...(options.logger ? { logger: options.logger } : {}) })
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error)
+    const line = message.includes(maskUrl(spec.url)) ? message : `cannot open the job store at ${maskUrl(spec.url)}: ${message}`
+    throw new EdgerunError('STORE_UNREACHABLE', line, { cause: error, details: { store: maskUrl(spec.url) } })
+  }
+}

@@ -1,0 +1,129 @@
+import pg from 'pg'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { PlainSubmitter } from '../helpers/plain-submitter.js'
+import { freePort } from '../helpers/ports.js'
+import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
+import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
+import { waitFor } from '../helpers/wait.js'
+
+/**
+ * `--store URL` on the real CLI (docs/storage.md): its shorthands' conflicts, an unreachable
+ * Postgres at start, and `edgerun broker` / `edgerun master` keeping jobs in a real PostgreSQL.
+ */
+const started: CliProcess[] = []
+const submitters: PlainSubmitter[] = []
+
+afterEach(async () => {
+  await Promise.all(submitters.splice(0).map((s) => s.close()))
+  for (const proc of started.splice(0)) proc.kill('SIGKILL')
+})
+
+function cli(args: string[]): CliProcess {
+  const proc = spawnCli(args)
+  started.push(proc)
+  return proc
+}
+
+async function finished(args: string[]): Promise<{ code: number | null; output: string }> {
+  const proc = cli(args)
+  const code = await proc.exited
+  return { code, output: proc.output() }
+}
+
+describe('--store flag errors', () => {
+  it('--store with --memory or --data-dir is one BAD_FLAG line (exit 2)', async () => {
+    for (const args of [
+      ['broker', '--port', '0', '--store', 'memory', '--memory'],
+      ['broker', '--port', '0', '--store', 'memory', '--data-dir', '/tmp/x'],
+      ['master', '--url', 'mqtt://127.0.0.1:1', '--store', 'sqlite:/tmp/x', '--memory'],
+    ]) {
+      const run = await finished(args)
+      expect(run.code, run.output).toBe(2)
+      expect(run.output.trim().split('\n'), run.output).toHaveLength(1)
+      expect(run.output).toMatch(/^error: --store and --(memory|data-dir) exclude each other/)
+    }
+    const bad = await finished(['broker', '--store', 'mysql://x', '--port', '0'])
+    expect(bad.code).toBe(2)
+    expect(bad.output.trim()).toBe('error: --store mysql://x: must be sqlite:DIR, memory or postgres://user:pass@host:port/db')
+  })
+
+  it('an unreachable Postgres at start is one line naming the URL, password masked, exit 69', async () => {
+    const port = await freePort()
+    const url = `postgres://edgerun:hunter2@127.0.0.1:${port}/jobs`
+    for (const args of [
+      ['broker', '--port', '0', '--store', url],
+      ['master', '--url', 'mqtt://127.0.0.1:1', '--store', url],
+    ]) {
+      const run = await finished(args)
+      expect(run.code, run.output).toBe(69)
+      expect(run.output.trim().split('\n'), run.output).toHaveLength(1)
+      expect(run.output.trim()).toMatch(new RegExp(`^error: cannot connect to Postgres at postgres://edgerun:\\*\\*\\*@127\\.0\\.0\\.1:${port}/jobs: `))
+      expect(run.output).not.toContain('hunter2')
+    }
+  })
+})
+
+describe('jobs in a real PostgreSQL', () => {
+  let server: PostgresServer
+
+  beforeAll(async () => {
+    server = await startPostgres()
+  }, 60_000)
+
+  afterAll(async () => {
+    await server?.dispose()
+  }, 30_000)
+
+  async function rows(url: string, ns: string): Promise<Array<{ id: string; state: string }>> {
+    const client = new pg.Client(url)
+    await client.connect()
+    try {
+      return (await client.query<{ id: string; state: string }>('SELECT id, state FROM edgerun_jobs WHERE ns = $1 ORDER BY seq', [ns])).rows
+    } finally {
+      await client.end()
+    }
+  }
+
+  it('edgerun broker --store postgres://…: an accepted job is a row, and a restarted broker runs it', async () => {
+    const url = await server.createDatabase()
+    const ns = 'pgbroker'
+    const port = await freePort()
+    const args = ['broker', '--port', String(port), '--namespace', ns, '--store', url, '--log-level', 'silent']
+    let broker = cli(args)
+    await waitFor(() => broker.output().includes('listening') || broker.child.exitCode !== null, { timeoutMs: 20_000, what: 'broker listening' })
+    expect(broker.output()).toContain(`jobs in postgres://postgres@127.0.0.1:${server.port}/`)
+    const mqttUrl = `mqtt://127.0.0.1:${port}`
+    const submitter = await PlainSubmitter.connect(mqttUrl, ns, 'plain')
+    submitters.push(submitter)
+    // No worker yet: the jobs stay queued, and `accepted` says they are stored.
+    for (let i = 0; i < 5; i++) submitter.submit({ id: `pg-${i}`, kind: 'noop' })
+    await waitFor(() => [0, 1, 2, 3, 4].every((i) => submitter.repliesOf(`pg-${i}`).some((r) => r.type === 'accepted')), { timeoutMs: 10_000, what: 'accepted' })
+    expect(await rows(url, ns)).toEqual([0, 1, 2, 3, 4].map((i) => ({ id: `pg-${i}`, state: 'queued' })))
+
+    broker.kill('SIGKILL')
+    await broker.exited
+    broker = cli(args)
+    await waitFor(() => broker.output().includes('listening'), { timeoutMs: 20_000, what: `broker listening again: ${broker.output()}` })
+    started.push(await spawnWorker(mqttUrl, ns, 'w1'))
+    await waitFor(async () => (await rows(url, ns)).every((row) => row.state === 'succeeded'), { timeoutMs: 20_000, what: 'the stored jobs ran' })
+    await waitFor(() => [0, 1, 2, 3, 4].every((i) => submitter.resultOf(`pg-${i}`)?.state === 'succeeded'), { timeoutMs: 20_000, what: 'results' })
+  }, 90_000)
+
+  it('edgerun master --store postgres://… on an external broker', async () => {
+    const url = await server.createDatabase()
+    const ns = 'pgmaster'
+    const port = await freePort()
+    // Any MQTT broker will do; this one's own master serves another namespace.
+    const broker = cli(['broker', '--port', String(port), '--namespace', 'elsewhere', '--memory', '--log-level', 'silent'])
+    await waitFor(() => broker.output().includes('listening'), { timeoutMs: 20_000, what: 'broker listening' })
+    const mqttUrl = `mqtt://127.0.0.1:${port}`
+    const master = cli(['master', '--url', mqttUrl, '--namespace', ns, '--store', url, '--log-level', 'silent'])
+    await waitFor(() => master.output().includes('serving namespace'), { timeoutMs: 20_000, what: `master up: ${master.output()}` })
+    started.push(await spawnWorker(mqttUrl, ns, 'w1'))
+    const submitter = await PlainSubmitter.connect(mqttUrl, ns, 'plain')
+    submitters.push(submitter)
+    for (let i = 0; i < 10; i++) submitter.submit({ id: `m-${i}`, kind: 'noop' })
+    await waitFor(() => submitter.resultsOf('m-9').length > 0 && [...Array(10).keys()].every((i) => submitter.resultOf(`m-${i}`)), { timeoutMs: 20_000, what: 'results' })
+    await waitFor(async () => (await rows(url, ns)).filter((row) => row.state === 'succeeded').length === 10, { timeoutMs: 10_000, what: 'rows' })
+  }, 90_000)
+})
