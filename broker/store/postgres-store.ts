@@ -94,7 +94,9 @@ export class PostgresJobStore implements JobStore {
     const table = await PostgresJobTable.open({ ...connect, namespace: options.namespace })
     const reader = new PostgresSyncReader({ ...connect, ...(options.readTimeoutMs !== undefined ? { timeoutMs: options.readTimeoutMs } : {}) })
     try {
-      reader.query('SELECT 1', [])
+      // synchronous_commit is set per connection; fsync is the server's alone, and off it voids the guarantee.
+      const [settings] = reader.query("SELECT current_setting('fsync') AS fsync", [])
+      if (settings?.fsync !== 'on') options.logger?.warn({ url: maskUrl(options.url) }, 'job store: the Postgres server runs with fsync off: a commit may not survive a crash of its machine')
     } catch (error) {
       await Promise.all([table.close(), reader.close()])
       throw new Error(`cannot read from Postgres at ${maskUrl(options.url)}: ${errorMessage(error)}`, { cause: error })

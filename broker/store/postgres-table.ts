@@ -167,6 +167,8 @@ export class PostgresJobTable {
       })
       try {
         await client.connect()
+        // A commit that returned is on disk, whatever the server's or the role's default says.
+        await client.query('SET synchronous_commit TO on')
       } catch (error) {
         await client.end().catch(() => {})
         throw new Error(`cannot connect to Postgres at ${maskUrl(this.options.url)}: ${errorMessage(error)}`, { cause: error })
