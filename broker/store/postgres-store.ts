@@ -1,11 +1,10 @@
 import type { Logger } from '../../src/logging/logger.js'
 import { ID_PATTERN, isFinal, JOB_STATES, type JobState } from '../../src/protocol/index.js'
-import type { WriterRow } from './background-writer.js'
 import type { JobRecord } from './job-record.js'
 import type { JobQuery, JobStore } from './job-store.js'
-import { PostgresSyncReader } from './postgres-sync.js'
 import { maskUrl } from './mask-url.js'
-import { errorMessage, PostgresJobTable, type PgStoredRow } from './postgres-table.js'
+import { PostgresSyncTable } from './postgres-sync-table.js'
+import { errorMessage, type PgJobRow, type PgStoredRow } from './postgres-table.js'
 
 export { maskUrl }
 
@@ -26,9 +25,7 @@ export interface PostgresJobStoreOptions {
 }
 
 /** A record ready to be written: the JSON snapshot plus the indexed columns. */
-interface PendingRow extends WriterRow {
-  state: JobState
-}
+type PendingRow = PgJobRow
 
 interface Deferred {
   promise: Promise<void>
@@ -49,8 +46,6 @@ function deferred(): Deferred {
 }
 
 const MAX_RETRY_MS = 5000
-/** Rows per page while scanning unfinished jobs at start: memory stays bounded at any queue length. */
-const SCAN_PAGE = 5000
 
 /**
  * The Postgres job store (docs/storage.md, "Postgres"): PostgresJobTable for the rows, with the
@@ -90,30 +85,25 @@ export class PostgresJobStore implements JobStore {
     if (typeof options.namespace !== 'string' || !ID_PATTERN.test(options.namespace)) {
       throw new TypeError(`postgres job store: a namespace of 1-64 chars of [A-Za-z0-9._-] is needed, got ${JSON.stringify(options.namespace)}`)
     }
-    const connect = { url: options.url, ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}) }
-    const table = await PostgresJobTable.open({ ...connect, namespace: options.namespace })
-    const reader = new PostgresSyncReader({ ...connect, ...(options.readTimeoutMs !== undefined ? { timeoutMs: options.readTimeoutMs } : {}) })
-    try {
-      // synchronous_commit is set per connection; fsync is the server's alone, and off it voids the guarantee.
-      const [settings] = reader.query("SELECT current_setting('fsync') AS fsync", [])
-      if (settings?.fsync !== 'on') options.logger?.warn({ url: maskUrl(options.url) }, 'job store: the Postgres server runs with fsync off: a commit may not survive a crash of its machine')
-    } catch (error) {
-      await Promise.all([table.close(), reader.close()])
-      throw new Error(`cannot read from Postgres at ${maskUrl(options.url)}: ${errorMessage(error)}`, { cause: error })
-    }
-    return new PostgresJobStore(options, table, reader)
+    const table = await PostgresSyncTable.open({
+      url: options.url,
+      namespace: options.namespace,
+      logger: options.logger,
+      readTimeoutMs: options.readTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+    })
+    return new PostgresJobStore(options, table)
   }
 
   private constructor(
     options: PostgresJobStoreOptions,
-    private readonly table: PostgresJobTable,
-    private readonly reader: PostgresSyncReader,
+    private readonly table: PostgresSyncTable,
   ) {
     this.namespace = options.namespace
     this.logger = options.logger
     this.borrow = options.borrow ?? false
     this.firstRetryMs = this.retryDelay = options.retryMs ?? 100
-    this.logger?.debug({ url: maskUrl(options.url), namespace: this.namespace }, 'job store opened')
+    this.logger?.debug({ url: table.location, namespace: this.namespace }, 'job store opened')
   }
 
   /** Commit counters, as SqliteJobStore's. */
@@ -140,8 +130,8 @@ export class PostgresJobStore implements JobStore {
     if (borrowed) return JSON.parse(JSON.stringify(borrowed)) as JobRecord
     const unconfirmed = this.unconfirmed(id)
     if (unconfirmed) return JSON.parse(unconfirmed.json) as JobRecord
-    const [row] = this.reader.read(this.table.reads.getMany([id]))
-    return row ? (JSON.parse(row.record) as JobRecord) : undefined
+    const json = this.table.get(id)
+    return json === undefined ? undefined : (JSON.parse(json) as JobRecord)
   }
 
   getMany(ids: readonly string[]): Map<string, JobRecord> {
@@ -154,7 +144,7 @@ export class PostgresJobStore implements JobStore {
       else rest.push(id)
     }
     if (rest.length > 0) {
-      for (const row of this.reader.read(this.table.reads.getMany(rest))) found.set(row.id, JSON.parse(row.record) as JobRecord)
+      for (const row of this.table.getMany(rest)) found.set(row.id, JSON.parse(row.json) as JobRecord)
     }
     return found
   }
@@ -166,11 +156,13 @@ export class PostgresJobStore implements JobStore {
     if (!(limit > 0)) return []
     const { state, owner } = query
     const overlay = this.unconfirmedRows()
-    // Rows an unconfirmed write replaces are skipped, so ask for that many more.
-    const stored = this.reader
-      .read(this.table.reads.list({ state, owner }, limit + overlay.length))
-      .filter((row) => !this.unconfirmed(row.id))
-      .slice(0, limit)
+    // Rows an unconfirmed write replaces are skipped; the scan is lazy, so it stops at `limit`.
+    const stored: PgStoredRow[] = []
+    for (const row of this.table.list({ state, owner })) {
+      if (this.unconfirmed(row.id)) continue
+      stored.push(row)
+      if (stored.length >= limit) break
+    }
     const pending = overlay.filter((row) => (state === undefined || row.state === state) && (owner === undefined || row.owner === owner))
     pending.sort((a, b) => b.seq - a.seq)
     return mergeBySeq(stored, pending.slice(0, limit), (a, b) => b - a)
@@ -181,7 +173,7 @@ export class PostgresJobStore implements JobStore {
   loadUnfinished(): JobRecord[] {
     this.assertOpen()
     this.materialize()
-    const stored = this.reader.read(this.table.reads.unfinished(undefined, null)).filter((row) => !this.unconfirmed(row.id))
+    const stored = [...this.table.unfinished()].filter((row) => !this.unconfirmed(row.id))
     const pending = this.unconfirmedRows().filter((row) => !isFinal(row.state))
     pending.sort((a, b) => a.seq - b.seq)
     return mergeBySeq(stored, pending, (a, b) => a - b).map(parseAny)
@@ -195,21 +187,14 @@ export class PostgresJobStore implements JobStore {
       yield* this.loadUnfinished()
       return
     }
-    let after: { seq: number; id: string } | undefined
-    for (;;) {
-      const page = this.reader.read(this.table.reads.unfinished(after, SCAN_PAGE))
-      for (const row of page) yield JSON.parse(row.record) as JobRecord
-      if (page.length < SCAN_PAGE) return
-      const last = page.at(-1)!
-      after = { seq: last.seq, id: last.id }
-    }
+    for (const row of this.table.unfinished()) yield JSON.parse(row.json) as JobRecord
   }
 
   maxSeq(): number {
     this.assertOpen()
     this.materialize()
     // A job's seq never changes, so a row an unconfirmed write replaces has the same seq.
-    let max = this.reader.read(this.table.reads.maxSeq())
+    let max = this.table.maxSeq()
     for (const row of this.unconfirmedRows()) max = Math.max(max, row.seq)
     return Math.max(0, max)
   }
@@ -218,7 +203,7 @@ export class PostgresJobStore implements JobStore {
     this.assertOpen()
     this.materialize()
     const overlay = this.unconfirmedRows()
-    const { counts, states } = this.reader.read(this.table.reads.counts(overlay.map((row) => row.id)))
+    const { counts, states } = this.table.countsWith(overlay.map((row) => row.id))
     for (const row of overlay) {
       const previous = states.get(row.id)
       if (previous !== undefined && previous in counts) counts[previous]--
@@ -258,7 +243,7 @@ export class PostgresJobStore implements JobStore {
       this.logger?.error({ jobs: this.pending.size }, 'job store: unsaved jobs lost on close')
       this.pending.clear()
     }
-    await Promise.all([this.table.close(), this.reader.close()])
+    await this.table.closeAsync()
     if (failure !== undefined) throw failure
   }
 
@@ -284,7 +269,7 @@ export class PostgresJobStore implements JobStore {
     this.pending = new Map()
     this.inflight = batch
     const rows = [...batch.values()]
-    this.writing = this.table.upsert(rows).then(
+    this.writing = this.table.table.upsert(rows).then(
       () => {
         this.counters.commits++
         this.counters.rowsWritten += rows.length
@@ -376,7 +361,7 @@ function toRow(job: JobRecord): PendingRow {
 }
 
 function parseAny(row: PgStoredRow | PendingRow): JobRecord {
-  return JSON.parse('json' in row ? row.json : row.record) as JobRecord
+  return JSON.parse(row.json) as JobRecord
 }
 
 /** Merges two lists each sorted by `seq` under `order`; on ties `a` comes first. */

@@ -20,7 +20,8 @@ function connect() {
   c.on('error', () => { if (client === c) client = undefined })
   c.on('end', () => { if (client === c) client = undefined })
   client = c
-  ready = c.connect().catch((error) => { if (client === c) client = undefined; throw error })
+  // A commit through this connection (a table's commit() at close) is on disk when it returns.
+  ready = c.connect().then(() => c.query('SET synchronous_commit TO on')).catch((error) => { if (client === c) client = undefined; throw error })
   return c
 }
 port.on('message', async (m) => {

@@ -1,9 +1,20 @@
 import pg from 'pg'
 import { JOB_STATES, type JobState } from '../../src/protocol/index.js'
-import type { WriterRow } from './background-writer.js'
 import { emptyCounts } from './job-store.js'
 import { maskUrl } from './mask-url.js'
 import { migratePostgres, PG_UNFINISHED_SQL, PG_UPSERT_SQL } from './postgres-schema.js'
+
+/** A row to write: the record's JSON and the columns copied from it (the write-behind layer's row). */
+export interface PgJobRow {
+  id: string
+  seq: number
+  state: JobState
+  owner: string | null
+  priority: number
+  createdAt: number
+  updatedAt: number
+  json: string
+}
 
 /** A row as read back: the record's JSON text and the columns a merge needs. */
 export interface PgStoredRow {
@@ -11,7 +22,7 @@ export interface PgStoredRow {
   seq: number
   state: JobState
   owner: string | null
-  record: string
+  json: string
 }
 
 /**
@@ -26,7 +37,7 @@ export interface PgRead<T> {
 
 /** A row's `seq`: bigint comes back as a string from pg; seqs stay below 2^53 (Number.isSafeInteger at save). */
 function storedRow(row: Record<string, unknown>): PgStoredRow {
-  return { id: row.id as string, seq: Number(row.seq), state: row.state as JobState, owner: (row.owner as string | null) ?? null, record: row.record as string }
+  return { id: row.id as string, seq: Number(row.seq), state: row.state as JobState, owner: (row.owner as string | null) ?? null, json: row.record as string }
 }
 
 const COLUMNS = 'id, seq, state, owner, record'
@@ -40,13 +51,14 @@ export class PgReads {
     return { sql: `SELECT ${COLUMNS} FROM edgerun_jobs WHERE ns = $1 AND id = ANY($2::text[])`, params: [this.ns, ids], map: (rows) => rows.map(storedRow) }
   }
 
-  /** Newest first, at most `limit`. */
-  list(filter: { state?: JobState | undefined; owner?: string | undefined }, limit: number): PgRead<PgStoredRow[]> {
+  /** Newest first, at most `limit`; with `before`, the page after that row (a keyset scan). */
+  list(filter: { state?: JobState | undefined; owner?: string | undefined }, limit: number, before?: { seq: number; id: string }): PgRead<PgStoredRow[]> {
     const where = ['ns = $1']
     const params: unknown[] = [this.ns]
     if (filter.state !== undefined) where.push(`state = $${params.push(filter.state)}`)
     if (filter.owner !== undefined) where.push(`owner = $${params.push(filter.owner)}`)
-    const sql = `SELECT ${COLUMNS} FROM edgerun_jobs WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.push(limit)}`
+    if (before) where.push(`(seq, id) < ($${params.push(before.seq)}::bigint, $${params.push(before.id)}::text)`)
+    const sql = `SELECT ${COLUMNS} FROM edgerun_jobs WHERE ${where.join(' AND ')} ORDER BY seq DESC, id DESC LIMIT $${params.push(limit)}`
     return { sql, params, map: (rows) => rows.map(storedRow) }
   }
 
@@ -87,7 +99,7 @@ export class PgReads {
 }
 
 /** The batch as one JSON array whose `record` fields are the records' own JSON (see PG_UPSERT_SQL). */
-export function batchJson(rows: readonly WriterRow[]): string {
+export function batchJson(rows: readonly PgJobRow[]): string {
   let out = '['
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!
@@ -134,7 +146,7 @@ export class PostgresJobTable {
   }
 
   /** One statement, so one transaction and one round trip; resolves once it is committed. */
-  async upsert(rows: readonly WriterRow[]): Promise<void> {
+  async upsert(rows: readonly PgJobRow[]): Promise<void> {
     if (rows.length === 0) return
     await this.query(PG_UPSERT_SQL, [this.options.namespace, batchJson(rows)])
   }
