@@ -154,8 +154,9 @@ export class PostgresSyncTable {
     return {
       write(rows) {
         if (closed || self.closed) return Promise.reject(new Error('job store writer is closed'))
-        // One connection, so batches commit in the order given; a failed one fails alone.
-        const done = table.upsert(rows)
+        // One after another on one connection, so batches commit in the order given; a failed
+        // one fails alone (the layer returns its rows to pending) and the next goes on.
+        const done = last.then(() => table.upsert(rows))
         last = done.catch(() => {})
         return done
       },

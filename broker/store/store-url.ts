@@ -63,10 +63,15 @@ export function describeStore(spec: StoreSpec, defaultDir: string): string {
  * Opens the store a master of `namespace` runs on. Postgres that cannot be reached or opened is
  * STORE_UNREACHABLE with one line naming the URL (password masked), never a stack trace.
  */
-export async function openMasterStore(spec: StoreSpec, options: { namespace: string; logger?: Logger | undefined }): Promise<JobStore> {
+export async function openMasterStore(
+  spec: StoreSpec,
+  options: { namespace: string; logger?: Logger | undefined; beforeCommit?: (() => void) | undefined },
+): Promise<JobStore> {
   if (spec.kind !== 'postgres') {
-    return masterJobStore({ namespace: options.namespace, memory: spec.kind === 'memory', dataDir: spec.kind === 'sqlite' ? spec.dataDir : undefined, logger: options.logger })
+    const { namespace, logger, beforeCommit } = options
+    return masterJobStore({ namespace, memory: spec.kind === 'memory', dataDir: spec.kind === 'sqlite' ? spec.dataDir : undefined, logger, ...(beforeCommit ? { beforeCommit } : {}) })
   }
+  // No beforeCommit for Postgres: its commits never block the event loop, so nothing waits behind them.
   try {
     // Loaded only here: a SQLite or memory master never loads pg.
     const { PostgresJobStore } = await import('./postgres-store.js')
