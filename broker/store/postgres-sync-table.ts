@@ -46,7 +46,13 @@ export class PostgresSyncTable {
   static async open(options: PostgresSyncTableOptions): Promise<PostgresSyncTable> {
     const connect = { url: options.url, ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}) }
     const table = await PostgresJobTable.open({ ...connect, namespace: options.namespace })
-    const reader = new PostgresSyncReader({ ...connect, ...(options.readTimeoutMs !== undefined ? { timeoutMs: options.readTimeoutMs } : {}) })
+    let reader: PostgresSyncReader
+    try {
+      reader = await PostgresSyncReader.open({ ...connect, ...(options.readTimeoutMs !== undefined ? { timeoutMs: options.readTimeoutMs } : {}) })
+    } catch (error) {
+      await table.close()
+      throw new Error(`cannot read from Postgres at ${maskUrl(options.url)}: ${errorMessage(error)}`, { cause: error })
+    }
     try {
       // synchronous_commit is set per connection; fsync is the server's alone, and off it voids the guarantee.
       const [settings] = reader.query("SELECT current_setting('fsync') AS fsync", [])

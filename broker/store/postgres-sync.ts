@@ -9,7 +9,7 @@ import type { PgRead } from './postgres-table.js'
  * counter and wakes the main thread, which is blocked in Atomics.wait.
  */
 const READER_SOURCE = `
-const { workerData } = require('node:worker_threads')
+const { workerData, parentPort } = require('node:worker_threads')
 const pg = require(workerData.modulePath)
 const signal = new Int32Array(workerData.signal)
 const port = workerData.port
@@ -24,6 +24,10 @@ function connect() {
   ready = c.connect().then(() => c.query('SET synchronous_commit TO on')).catch((error) => { if (client === c) client = undefined; throw error })
   return c
 }
+// Says once, on the parent channel, whether the first connection opened: open() waits for that
+// asynchronously, so starting the thread never eats into a read's timeout.
+connect()
+ready.then(() => parentPort.postMessage({ ready: true }), (error) => parentPort.postMessage({ ready: false, error: (error && error.message) || String(error) }))
 port.on('message', async (m) => {
   if (m.close) { try { if (client) await client.end() } catch {} port.close(); return }
   let reply
@@ -63,7 +67,38 @@ export class PostgresSyncReader {
   private failure: Error | undefined
   private closed = false
 
-  constructor(private readonly options: SyncReaderOptions) {
+  /**
+   * Starts the thread and resolves once its connection is open; rejects with the connect error,
+   * or when neither came within `startTimeoutMs` (default 30 s: a thread's start on a loaded
+   * host can take seconds).
+   */
+  static async open(options: SyncReaderOptions & { startTimeoutMs?: number }): Promise<PostgresSyncReader> {
+    const reader = new PostgresSyncReader(options)
+    try {
+      await reader.started(options.startTimeoutMs ?? 30_000)
+      return reader
+    } catch (error) {
+      await reader.close()
+      throw error
+    }
+  }
+
+  private started(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the job store's reader thread did not connect within ${timeoutMs} ms`)), timeoutMs)
+      this.worker.once('message', (message: { ready?: boolean; error?: string }) => {
+        clearTimeout(timer)
+        if (message.ready) resolve()
+        else reject(new Error(message.error ?? 'connect failed'))
+      })
+      this.worker.once('error', (error) => {
+        clearTimeout(timer)
+        reject(error)
+      })
+    })
+  }
+
+  private constructor(private readonly options: SyncReaderOptions) {
     this.timeoutMs = options.timeoutMs ?? 5000
     this.signal = new Int32Array(new SharedArrayBuffer(4))
     const { port1, port2 } = new MessageChannel()
