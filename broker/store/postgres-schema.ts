@@ -1,3 +1,4 @@
+import { EdgerunError } from '../../src/errors/index.js'
 import type pg from 'pg'
 
 /**
@@ -55,7 +56,7 @@ export async function migratePostgres(client: pg.ClientBase): Promise<{ from: nu
     if (rows.length === 0) await client.query('INSERT INTO edgerun_schema (version) VALUES (0)')
     const from = rows[0]?.version ?? 0
     if (from > PG_SCHEMA_VERSION) {
-      throw new Error(`the database's edgerun schema is version ${from}, newer than this edgerun knows (${PG_SCHEMA_VERSION}); upgrade edgerun`)
+      throw new EdgerunError('STORE_UNAVAILABLE', `the database's edgerun schema is version ${from}, newer than this edgerun knows (${PG_SCHEMA_VERSION}); upgrade edgerun`)
     }
     for (let version = from; version < PG_SCHEMA_VERSION; version++) await client.query(PG_MIGRATIONS[version]!)
     await client.query('UPDATE edgerun_schema SET version = $1', [PG_SCHEMA_VERSION])

@@ -1,3 +1,4 @@
+import { EdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { ID_PATTERN, isFinal, JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import type { JobRecord } from './job-record.js'
@@ -83,7 +84,7 @@ export class PostgresJobStore implements JobStore {
   /** Connects, migrates the schema and starts the reader; rejects with one line naming the URL (password masked). */
   static async open(options: PostgresJobStoreOptions): Promise<PostgresJobStore> {
     if (typeof options.namespace !== 'string' || !ID_PATTERN.test(options.namespace)) {
-      throw new TypeError(`postgres job store: a namespace of 1-64 chars of [A-Za-z0-9._-] is needed, got ${JSON.stringify(options.namespace)}`)
+      throw new EdgerunError('INTERNAL', `postgres job store: a namespace of 1-64 chars of [A-Za-z0-9._-] is needed, got ${JSON.stringify(options.namespace)}`)
     }
     const table = await PostgresSyncTable.open({
       url: options.url,
@@ -114,7 +115,7 @@ export class PostgresJobStore implements JobStore {
   save(job: JobRecord): void {
     this.assertOpen()
     if (this.borrow) {
-      if (typeof job.id !== 'string' || job.id.length === 0) throw new TypeError('job store: a job needs a non-empty id')
+      if (typeof job.id !== 'string' || job.id.length === 0) throw internal('job store: a job needs a non-empty id')
       this.borrowed.set(job.id, job)
     } else {
       const row = toRow(job)
@@ -281,7 +282,7 @@ export class PostgresJobStore implements JobStore {
       (cause: unknown) => {
         this.counters.failedCommits++
         this.logger?.error({ err: cause, jobs: rows.length }, 'job store: commit failed; retrying')
-        const error = new Error(`job store: commit of ${rows.length} job(s) failed: ${errorMessage(cause)}`, { cause })
+        const error = new EdgerunError('STORE_WRITE_FAILED', `job store: commit of ${rows.length} job(s) failed: ${errorMessage(cause)}`, { cause })
         // Back to pending, unless a later save replaced the row.
         for (const row of rows) if (!this.pending.has(row.id)) this.pending.set(row.id, row)
         this.settled()
@@ -337,17 +338,22 @@ export class PostgresJobStore implements JobStore {
   }
 }
 
+/** A caller's bug (a bad record, a closed store): INTERNAL, as every store says it. */
+function internal(message: string): EdgerunError {
+  return new EdgerunError('INTERNAL', message)
+}
+
 function closedError(): Error {
-  return new Error('job store is closed')
+  return internal('job store is closed')
 }
 
 /** Checked at save(), so one bad record throws there instead of failing every batch it would join. */
 function toRow(job: JobRecord): PendingRow {
-  if (typeof job.id !== 'string' || job.id.length === 0) throw new TypeError('job store: a job needs a non-empty id')
-  if (!Number.isSafeInteger(job.seq)) throw new TypeError(`job store: job ${job.id} has a non-integer seq`)
-  if (!Number.isSafeInteger(job.priority)) throw new TypeError(`job store: job ${job.id} has a non-integer priority`)
-  if (!Number.isFinite(job.createdAt) || !Number.isFinite(job.updatedAt)) throw new TypeError(`job store: job ${job.id} needs numeric createdAt and updatedAt`)
-  if (!(JOB_STATES as readonly string[]).includes(job.state)) throw new TypeError(`job store: job ${job.id} has an unknown state ${String(job.state)}`)
+  if (typeof job.id !== 'string' || job.id.length === 0) throw internal('job store: a job needs a non-empty id')
+  if (!Number.isSafeInteger(job.seq)) throw internal(`job store: job ${job.id} has a non-integer seq`)
+  if (!Number.isSafeInteger(job.priority)) throw internal(`job store: job ${job.id} has a non-integer priority`)
+  if (!Number.isFinite(job.createdAt) || !Number.isFinite(job.updatedAt)) throw internal(`job store: job ${job.id} needs numeric createdAt and updatedAt`)
+  if (!(JOB_STATES as readonly string[]).includes(job.state)) throw internal(`job store: job ${job.id} has an unknown state ${String(job.state)}`)
   return {
     id: job.id,
     seq: job.seq,

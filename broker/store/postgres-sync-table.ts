@@ -1,3 +1,4 @@
+import { EdgerunError } from '../../src/errors/index.js'
 import type { JobState } from '../../src/protocol/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { maskUrl } from './mask-url.js'
@@ -51,7 +52,7 @@ export class PostgresSyncTable {
       reader = await PostgresSyncReader.open({ ...connect, ...(options.readTimeoutMs !== undefined ? { timeoutMs: options.readTimeoutMs } : {}) })
     } catch (error) {
       await table.close()
-      throw new Error(`cannot read from Postgres at ${maskUrl(options.url)}: ${errorMessage(error)}`, { cause: error })
+      throw new EdgerunError('STORE_UNREACHABLE', `cannot read from Postgres at ${maskUrl(options.url)}: ${errorMessage(error)}`, { cause: error })
     }
     try {
       // synchronous_commit is set per connection; fsync is the server's alone, and off it voids the guarantee.
@@ -59,7 +60,7 @@ export class PostgresSyncTable {
       if (settings?.fsync !== 'on') options.logger?.warn({ url: maskUrl(options.url) }, 'job store: the Postgres server runs with fsync off: a commit may not survive a crash of its machine')
     } catch (error) {
       await Promise.all([table.close(), reader.close()])
-      throw new Error(`cannot read from Postgres at ${maskUrl(options.url)}: ${errorMessage(error)}`, { cause: error })
+      throw new EdgerunError('STORE_UNREACHABLE', `cannot read from Postgres at ${maskUrl(options.url)}: ${errorMessage(error)}`, { cause: error })
     }
     return new PostgresSyncTable(options, table, reader)
   }
@@ -159,7 +160,7 @@ export class PostgresSyncTable {
     const self = this
     return {
       write(rows) {
-        if (closed || self.closed) return Promise.reject(new Error('job store writer is closed'))
+        if (closed || self.closed) return Promise.reject(new EdgerunError('INTERNAL', 'job store writer is closed'))
         // One after another on one connection, so batches commit in the order given; a failed
         // one fails alone (the layer returns its rows to pending) and the next goes on.
         const done = last.then(() => table.upsert(rows))

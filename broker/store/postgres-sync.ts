@@ -1,3 +1,4 @@
+import { EdgerunError } from '../../src/errors/index.js'
 import { createRequire } from 'node:module'
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
 import { maskUrl } from './mask-url.js'
@@ -85,11 +86,11 @@ export class PostgresSyncReader {
 
   private started(timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the job store's reader thread did not connect within ${timeoutMs} ms`)), timeoutMs)
+      const timer = setTimeout(() => reject(new EdgerunError('STORE_UNREACHABLE', `the job store's reader thread did not connect within ${timeoutMs} ms`)), timeoutMs)
       this.worker.once('message', (message: { ready?: boolean; error?: string }) => {
         clearTimeout(timer)
         if (message.ready) resolve()
-        else reject(new Error(message.error ?? 'connect failed'))
+        else reject(new EdgerunError('STORE_UNREACHABLE', message.error ?? 'connect failed'))
       })
       this.worker.once('error', (error) => {
         clearTimeout(timer)
@@ -112,7 +113,7 @@ export class PostgresSyncReader {
     this.worker.unref()
     this.port.unref()
     this.worker.on('error', (error) => (this.failure ??= error))
-    this.worker.on('exit', (code) => (this.failure ??= new Error(`job store reader thread exited with code ${code}`)))
+    this.worker.on('exit', (code) => (this.failure ??= new EdgerunError('INTERNAL', `job store reader thread exited with code ${code}`)))
   }
 
   read<T>(read: PgRead<T>): T {
@@ -121,7 +122,7 @@ export class PostgresSyncReader {
 
   /** Blocks until the worker answers or `timeoutMs` passes; throws on either kind of failure. */
   query(sql: string, params: unknown[]): Array<Record<string, unknown>> {
-    if (this.closed) throw new Error('job store is closed')
+    if (this.closed) throw new EdgerunError('INTERNAL', 'job store is closed')
     if (this.failure) throw this.failure
     const id = ++this.nextId
     this.port.postMessage({ id, sql, params })
@@ -133,11 +134,11 @@ export class PostgresSyncReader {
       if (received) {
         const reply = received.message
         if (reply.id !== id) continue // the late answer of a read that timed out
-        if (reply.error !== undefined) throw new Error(`job store read failed on ${maskUrl(this.options.url)}: ${reply.error}`)
+        if (reply.error !== undefined) throw new EdgerunError('STORE_UNREACHABLE', `job store read failed on ${maskUrl(this.options.url)}: ${reply.error}`)
         return reply.rows ?? []
       }
       const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`job store read timed out after ${this.timeoutMs} ms on ${maskUrl(this.options.url)}`)
+      if (left <= 0) throw new EdgerunError('STORE_UNREACHABLE', `job store read timed out after ${this.timeoutMs} ms on ${maskUrl(this.options.url)}`)
       Atomics.wait(this.signal, 0, seen, left)
     }
   }

@@ -1,3 +1,4 @@
+import { EdgerunError } from '../../src/errors/index.js'
 import pg from 'pg'
 import { JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import { emptyCounts } from './job-store.js'
@@ -169,7 +170,7 @@ export class PostgresJobTable {
   }
 
   private connection(): Promise<pg.Client> {
-    if (this.closed) return Promise.reject(new Error('job store is closed'))
+    if (this.closed) return Promise.reject(new EdgerunError('INTERNAL', 'job store is closed'))
     if (this.client) return Promise.resolve(this.client)
     this.connecting ??= (async () => {
       const client = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5000 })
@@ -183,7 +184,7 @@ export class PostgresJobTable {
         await client.query('SET synchronous_commit TO on')
       } catch (error) {
         await client.end().catch(() => {})
-        throw new Error(`cannot connect to Postgres at ${maskUrl(this.options.url)}: ${errorMessage(error)}`, { cause: error })
+        throw new EdgerunError('STORE_UNREACHABLE', `cannot connect to Postgres at ${maskUrl(this.options.url)}: ${errorMessage(error)}`, { cause: error })
       } finally {
         this.connecting = undefined
       }

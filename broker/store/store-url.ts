@@ -1,4 +1,4 @@
-import { EdgerunError } from '../../src/errors/index.js'
+import { EdgerunError, isEdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { masterJobStore } from './index.js'
 import type { JobStore } from './job-store.js'
@@ -79,6 +79,8 @@ export async function openMasterStore(
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error)
     const line = message.includes(maskUrl(spec.url)) ? message : `cannot open the job store at ${maskUrl(spec.url)}: ${message}`
-    throw new EdgerunError('STORE_UNREACHABLE', line, { cause: error, details: { store: maskUrl(spec.url) } })
+    // A schema too new keeps its own code; anything else is a server that could not be reached.
+    const code = isEdgerunError(error) && error.code === 'STORE_UNAVAILABLE' ? 'STORE_UNAVAILABLE' : 'STORE_UNREACHABLE'
+    throw new EdgerunError(code, line, { cause: error, details: { store: maskUrl(spec.url) } })
   }
 }

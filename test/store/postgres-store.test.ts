@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PostgresJobStore, type PostgresJobStoreOptions } from '../../broker/store/postgres-store.js'
 import { PG_SCHEMA_VERSION } from '../../broker/store/postgres-schema.js'
 import type { JobStore } from '../../broker/store/job-store.js'
+import type { EdgerunError } from '../../src/errors/index.js'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
 import { waitFor } from '../helpers/wait.js'
 import { describeJobStore, makeJob, makeRichJob, type StoreHarness } from './job-store.conformance.js'
@@ -87,6 +88,24 @@ describe('PostgresJobStore on a real server', () => {
     await closeAll(stores)
   })
 
+  it('refuses a schema newer than it knows, untouched (STORE_UNAVAILABLE)', async () => {
+    const url = await server.createSchema()
+    const store = await PostgresJobStore.open({ url, namespace: NS })
+    store.save(makeJob('kept', 1))
+    await store.close()
+    const client = new pg.Client(url)
+    await client.connect()
+    try {
+      await client.query('UPDATE edgerun_schema SET version = 99')
+      const error = await PostgresJobStore.open({ url, namespace: NS }).then(() => undefined, (e: unknown) => e as EdgerunError)
+      expect(error?.code).toBe('STORE_UNAVAILABLE')
+      expect(error?.message).toMatch(/schema is version 99, newer than this edgerun knows/)
+      expect((await client.query('SELECT id FROM edgerun_jobs')).rows).toEqual([{ id: 'kept' }])
+    } finally {
+      await client.end()
+    }
+  })
+
   it('an unreachable server fails open with one line naming the URL, password masked', async () => {
     const url = `postgres://edgerun:s3cret@127.0.0.1:${server.port + 1}/nowhere`
     const error = await PostgresJobStore.open({ url, namespace: NS, connectTimeoutMs: 2000 }).then(
@@ -94,6 +113,7 @@ describe('PostgresJobStore on a real server', () => {
       (e: unknown) => e as Error,
     )
     expect(error?.message).toMatch(/^cannot connect to Postgres at postgres:\/\/edgerun:\*\*\*@127\.0\.0\.1:\d+\/nowhere: /)
+    expect((error as EdgerunError | undefined)?.code).toBe('STORE_UNREACHABLE')
     expect(error?.message).not.toContain('s3cret')
     expect(error?.message.split('\n')).toHaveLength(1)
   })
