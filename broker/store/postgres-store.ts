@@ -244,7 +244,7 @@ export class PostgresJobStore implements JobStore {
       this.logger?.error({ jobs: this.pending.size }, 'job store: unsaved jobs lost on close')
       this.pending.clear()
     }
-    await this.table.closeAsync()
+    await this.table.close()
     if (failure !== undefined) throw failure
   }
 

@@ -177,11 +177,8 @@ export class PostgresSyncTable {
     }
   }
 
-  close(): void {
-    void this.closeAsync()
-  }
-
-  async closeAsync(): Promise<void> {
+  /** Ends both connections and the reader thread. */
+  async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     await Promise.all([this.table.close(), this.reader.close()])
