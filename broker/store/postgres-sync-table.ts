@@ -1,19 +1,13 @@
 import { EdgerunError } from '../../src/errors/index.js'
 import type { JobState } from '../../src/protocol/index.js'
 import type { Logger } from '../../src/logging/logger.js'
+import type { BatchWriter, JobTable } from './job-table.js'
 import { maskUrl } from './mask-url.js'
 import { PG_UPSERT_SQL } from './postgres-schema.js'
 import { PostgresSyncReader } from './postgres-sync.js'
 import { batchJson, errorMessage, PostgresJobTable, type PgJobRow, type PgStoredRow } from './postgres-table.js'
 
 export type { PgJobRow }
-
-/** Commits batches off the event loop, in the order given (the write-behind layer's batch writer). */
-export interface PgBatchWriter {
-  write(rows: readonly PgJobRow[]): Promise<void>
-  readonly usable: boolean
-  close(): Promise<void>
-}
 
 export interface PostgresSyncTableOptions {
   url: string
@@ -36,7 +30,7 @@ const MAX_PAGE = 5000
  * usable across a lost connection (the next batch opens a new one), so the layer should send
  * every batch to it (offloadRows 1). `commit()` is the synchronous path (at close).
  */
-export class PostgresSyncTable {
+export class PostgresSyncTable implements JobTable {
   readonly kind = 'postgres'
   readonly namespace: string
   /** The URL with its password masked: it appears in logs. */
@@ -153,7 +147,7 @@ export class PostgresSyncTable {
     if (batch.length > 0) this.reader.query(PG_UPSERT_SQL, [this.namespace, batchJson(batch)])
   }
 
-  openWriter(): PgBatchWriter {
+  openWriter(): BatchWriter {
     let closed = false
     let last: Promise<void> = Promise.resolve()
     const table = this.table
