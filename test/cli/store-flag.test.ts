@@ -45,7 +45,7 @@ describe('--store flag errors', () => {
     const bad = await finished(['broker', '--store', 'mysql://x', '--port', '0'])
     expect(bad.code).toBe(2)
     expect(bad.output.trim()).toBe('error: --store mysql://x: must be sqlite:DIR, memory or postgres://user:pass@host:port/db')
-  })
+  }, 90_000)
 
   it('an unreachable Postgres at start is one line naming the URL, password masked, exit 69', async () => {
     const port = await freePort()
@@ -60,7 +60,7 @@ describe('--store flag errors', () => {
       expect(run.output.trim()).toMatch(new RegExp(`^error: cannot connect to Postgres at postgres://edgerun:\\*\\*\\*@127\\.0\\.0\\.1:${port}/jobs: `))
       expect(run.output).not.toContain('hunter2')
     }
-  })
+  }, 90_000)
 })
 
 describe('jobs in a real PostgreSQL', () => {
