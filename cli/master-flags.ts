@@ -12,8 +12,10 @@ export const masterFlags = {
   store: Flags.string({
     description: 'where jobs are kept: sqlite:DIR (the default, in the default data dir), memory, or postgres://user:pass@host:port/db',
     helpValue: 'URL',
+    // A shorthand from a lower layer (EDGERUN_DATA_DIR, the config file) gives way to --store.
+    exclusive: ['data-dir', 'memory'],
   }),
-  'data-dir': Flags.string({ description: 'directory of the SQLite job store (default: $EDGERUN_DATA_DIR or ~/.local/share/edgerun); --store sqlite:DIR', env: 'EDGERUN_DATA_DIR' }),
+  'data-dir': Flags.string({ description: 'directory of the SQLite job store (default: $EDGERUN_DATA_DIR or ~/.local/share/edgerun); --store sqlite:DIR' }),
   memory: Flags.boolean({ description: 'keep jobs in memory only (nothing survives a restart); --store memory', default: false }),
   'ack-timeout': integerFlag({ description: 'ms a worker has to accept an assignment', default: schemaDefault(master, 'ackTimeoutMs'), min: 10, max: 600_000 }),
   'lost-grace': integerFlag({ description: 'ms a dead connection\'s jobs wait for their node to return before requeue', default: schemaDefault(master, 'lostGraceMs'), min: 0, max: 3_600_000 }),
@@ -42,9 +44,4 @@ export function masterOptionsFrom(flags: MasterFlagValues, namespace: string) {
     ...(flags['max-queued'] !== undefined ? { maxQueued: flags['max-queued'] } : {}),
     ...(flags['max-queued-per-client'] !== undefined ? { maxQueuedPerClient: flags['max-queued-per-client'] } : {}),
   }
-}
-
-/** Whether `--data-dir` was given on the command line (EDGERUN_DATA_DIR alone gives way to --store). */
-export function dataDirGiven(raw: ReadonlyArray<{ type: string; flag?: string }>): boolean {
-  return raw.some((token) => token.type === 'flag' && token.flag === 'data-dir')
 }

@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../cli/base-command.js'
 import { integerFlag } from '../cli/checked-flags.js'
 import { idFlag, logLevelFlag } from '../cli/flags.js'
-import { dataDirGiven, masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
+import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
 import { schemaDefault } from '../cli/schema-default.js'
 import { brokerOptionsSchema as broker } from '../broker/options.js'
 import { masterOptionsSchema as master } from '../broker/master/options.js'
@@ -40,14 +40,14 @@ export default class BrokerCommand extends BaseCommand {
   }
 
   async run(): Promise<{ url: string; host: string; port: number; tlsUrl: string | null; namespace: string; store: string; dataDir: string | null; auth: boolean }> {
-    const { flags, raw } = await this.parse(BrokerCommand)
+    const { flags } = await this.parse(BrokerCommand)
     const { startBrokerNode } = await import('../broker/broker.js')
     const { defaultDataDir } = await import('../broker/store/index.js')
     const { describeStore, storeFromFlags } = await import('../broker/store/store-url.js')
     const { commandLogger } = await import('../cli/logger.js')
     const { untilSignal } = await import('../cli/signals.js')
     const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-broker' })
-    const spec = flags.master ? storeFromFlags({ store: flags.store, dataDir: flags['data-dir'], dataDirGiven: dataDirGiven(raw), memory: flags.memory }) : undefined
+    const spec = flags.master ? storeFromFlags({ store: flags.store, dataDir: flags['data-dir'], memory: flags.memory }) : undefined
     const dataDir = spec?.kind === 'sqlite' ? (spec.dataDir ?? defaultDataDir()) : null
     const broker = await startBrokerNode(
       {

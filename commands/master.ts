@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { BaseCommand } from '../cli/base-command.js'
 import { connectionFlags, connectionOptions, logLevelFlag } from '../cli/flags.js'
-import { dataDirGiven, masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
+import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
 
 export default class MasterCommand extends BaseCommand {
   static override summary = 'Run the master against an external MQTT broker (Mosquitto, EMQX, clustered Aedes).'
@@ -13,7 +13,7 @@ export default class MasterCommand extends BaseCommand {
   static override flags = { ...connectionFlags, 'log-level': logLevelFlag, ...masterFlags }
 
   async run(): Promise<{ url: string; namespace: string; instance: string }> {
-    const { flags, raw } = await this.parse(MasterCommand)
+    const { flags } = await this.parse(MasterCommand)
     const { Master } = await import('../broker/master/master.js')
     const { MqttTransport } = await import('../broker/master/mqtt-transport.js')
     const { openMasterStore, storeFromFlags } = await import('../broker/store/store-url.js')
@@ -25,7 +25,7 @@ export default class MasterCommand extends BaseCommand {
     let transport: InstanceType<typeof MqttTransport> | undefined
     // The master's order: publish the assignment, flush the transport, then commit (docs/storage.md).
     const beforeCommit = () => transport?.flush()
-    const spec = storeFromFlags({ store: flags.store, dataDir: flags['data-dir'], dataDirGiven: dataDirGiven(raw), memory: flags.memory })
+    const spec = storeFromFlags({ store: flags.store, dataDir: flags['data-dir'], memory: flags.memory })
     const store = await openMasterStore(spec, { namespace: flags.namespace, logger, beforeCommit })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)

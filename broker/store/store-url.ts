@@ -35,17 +35,14 @@ function badStore(value: string, why: string): EdgerunError {
 
 /**
  * The store the flags choose: `--store`, or its shorthands `--data-dir DIR` (sqlite:DIR) and
- * `--memory`; none of them is sqlite in the default data dir. `--store` with a shorthand given on
- * the command line is one BAD_FLAG line; EDGERUN_DATA_DIR alone gives way to `--store`.
+ * `--memory`; none of them is sqlite in the default data dir. The CLI declares `--store`
+ * exclusive of both, so a shorthand on the same layer is oclif's one-line BAD_FLAG and one from
+ * a lower layer (EDGERUN_DATA_DIR, the config file) gives way; this check is for other callers.
  */
-export function storeFromFlags(flags: { store?: string | undefined; dataDir?: string | undefined; dataDirGiven: boolean; memory: boolean }): StoreSpec {
+export function storeFromFlags(flags: { store?: string | undefined; dataDir?: string | undefined; memory: boolean }): StoreSpec {
   if (flags.store !== undefined) {
-    const clash = flags.memory ? '--memory' : flags.dataDirGiven ? '--data-dir' : undefined
-    if (clash) {
-      throw new EdgerunError('BAD_FLAG', `--store and ${clash} exclude each other: ${clash} is a shorthand for --store ${clash === '--memory' ? 'memory' : 'sqlite:DIR'}`, {
-        details: { flag: 'store', value: clash },
-      })
-    }
+    const clash = flags.memory ? 'memory' : flags.dataDir !== undefined ? 'data-dir' : undefined
+    if (clash) throw new EdgerunError('BAD_FLAG', `--${clash} and --store cannot be used together`, { details: { flag: 'store', value: `--${clash}` } })
     return parseStoreUrl(flags.store)
   }
   if (flags.memory) return { kind: 'memory' }

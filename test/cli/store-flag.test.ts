@@ -40,8 +40,13 @@ describe('--store flag errors', () => {
       const run = await finished(args)
       expect(run.code, run.output).toBe(2)
       expect(run.output.trim().split('\n'), run.output).toHaveLength(1)
-      expect(run.output).toMatch(/^error: --store and --(memory|data-dir) exclude each other/)
+      expect(run.output).toMatch(/^error: --(memory|data-dir) and --store cannot be used together/)
     }
+    // EDGERUN_DATA_DIR is a lower layer: it gives way to --store instead of clashing.
+    const layered = spawnCli(['broker', '--port', '0', '--store', 'memory', '--log-level', 'silent'], { EDGERUN_DATA_DIR: '/nonexistent/edgerun' })
+    started.push(layered)
+    await waitFor(() => layered.output().includes('listening') || layered.child.exitCode !== null, { timeoutMs: 20_000, what: 'broker listening' })
+    expect(layered.output()).toContain('jobs in memory')
     const bad = await finished(['broker', '--store', 'mysql://x', '--port', '0'])
     expect(bad.code).toBe(2)
     expect(bad.output.trim()).toBe('error: --store mysql://x: must be sqlite:DIR, memory or postgres://user:pass@host:port/db')

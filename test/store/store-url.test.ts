@@ -28,13 +28,13 @@ describe('--store URL', () => {
     }
   })
 
-  it('--data-dir and --memory are shorthands; either with --store is BAD_FLAG, EDGERUN_DATA_DIR alone gives way', () => {
-    expect(storeFromFlags({ dataDirGiven: false, memory: false })).toEqual({ kind: 'sqlite' })
-    expect(storeFromFlags({ dataDir: './d', dataDirGiven: true, memory: false })).toEqual({ kind: 'sqlite', dataDir: './d' })
-    expect(storeFromFlags({ dataDirGiven: false, memory: true })).toEqual({ kind: 'memory' })
-    expect(storeFromFlags({ store: 'memory', dataDir: '/from/env', dataDirGiven: false, memory: false })).toEqual({ kind: 'memory' })
-    expect(() => storeFromFlags({ store: 'memory', dataDir: './d', dataDirGiven: true, memory: false })).toThrow(/^--store and --data-dir exclude each other/)
-    expect(() => storeFromFlags({ store: 'sqlite:./d', dataDirGiven: false, memory: true })).toThrow(/^--store and --memory exclude each other/)
+  it('--data-dir and --memory are shorthands; either with --store is BAD_FLAG', () => {
+    expect(storeFromFlags({ memory: false })).toEqual({ kind: 'sqlite' })
+    expect(storeFromFlags({ dataDir: './d', memory: false })).toEqual({ kind: 'sqlite', dataDir: './d' })
+    expect(storeFromFlags({ memory: true })).toEqual({ kind: 'memory' })
+    expect(storeFromFlags({ store: 'memory', memory: false })).toEqual({ kind: 'memory' })
+    expect(() => storeFromFlags({ store: 'memory', dataDir: './d', memory: false })).toThrow(/^--data-dir and --store cannot be used together/)
+    expect(() => storeFromFlags({ store: 'sqlite:./d', memory: true })).toThrow(/^--memory and --store cannot be used together/)
   })
 
   it('never shows a password', () => {
