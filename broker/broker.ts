@@ -16,6 +16,7 @@ import { checkTlsMaterial, listenTls, type TlsMaterial } from './aedes/tls-serve
 import { loadUsers } from './auth/users-file.js'
 import { openMasterStore, type StoreSpec } from './store/store-url.js'
 import type { JobStore } from './store/job-store.js'
+import type { HttpHandle } from './http/server.js'
 
 export interface BrokerNodeHandle {
   readonly options: BrokerOptions
@@ -29,6 +30,8 @@ export interface BrokerNodeHandle {
   /** Set when the mqtts listener is on. */
   readonly tlsPort?: number
   readonly tlsUrl?: string
+  /** Set when the HTTP listener is on (broker/http): /metrics, /healthz, /readyz, /mqtt, the dashboard. */
+  readonly http?: HttpHandle
   /** Authentication, ACL and limits; its counters record every refusal. */
   readonly security: BrokerSecurity
   close(): Promise<void>
@@ -60,7 +63,8 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
     throw new EdgerunError('BAD_FLAG', '--no-master only makes sense with --redis URL: a lone broker without a master runs no jobs')
   }
   const tlsHost = options.tlsHost ?? options.host
-  for (const host of options.tlsPort !== undefined ? [options.host, tlsHost] : [options.host]) {
+  const httpHost = options.http?.host ?? options.host
+  for (const host of [options.host, ...(options.tlsPort !== undefined ? [tlsHost] : []), ...(options.http ? [httpHost] : [])]) {
     if (!isLoopback(host) && !options.authFile && !options.allowAnonymous) {
       throw new EdgerunError(
         'UNSAFE_BIND',
@@ -130,11 +134,23 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
     })
     await master.start()
   }
+  let http: HttpHandle | undefined
+  if (options.http) {
+    const { startBrokerHttp } = await import('./http/start.js')
+    const httpOptions = options.http
+    http = await startBrokerHttp({ options: httpOptions, host: httpHost, aedes, master, users, maxPacketBytes: options.maxPacketBytes, logger }).catch(async (error) => {
+      await master?.close()
+      await Promise.all([closeServer(server), tlsServer ? closeServer(tlsServer) : undefined])
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await store?.close()
+      throw error
+    })
+  }
   const started = master
   const host = options.host
   const port = address.port
   const tlsPort = tlsServer ? (tlsServer.address() as net.AddressInfo).port : undefined
-  logger.info({ host, port, tlsPort, store: store?.kind ?? 'none (no master)', auth: security.authenticating }, 'broker listening')
+  logger.info({ host, port, tlsPort, httpPort: http?.port, store: store?.kind ?? 'none (no master)', auth: security.authenticating }, 'broker listening')
   let closing: Promise<void> | undefined
   return {
     options,
@@ -145,9 +161,11 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
     port,
     url: `mqtt://${hostForUrl(host)}:${port}`,
     ...(tlsPort !== undefined ? { tlsPort, tlsUrl: `mqtts://${hostForUrl(tlsHost)}:${tlsPort}` } : {}),
+    ...(http ? { http } : {}),
     security,
     close() {
       closing ??= (async () => {
+        await http?.close()
         await started?.close()
         const closed = Promise.all([closeServer(server), tlsServer ? closeServer(tlsServer) : undefined])
         await new Promise<void>((resolve) => aedes.close(() => resolve()))

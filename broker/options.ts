@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { httpOptionsSchema } from './http/options.js'
 import { masterOptionsSchema } from './master/options.js'
 
 /** `edgerun broker`: Aedes plus the master. Defaults here; flags and env feed this schema. */
@@ -27,6 +28,8 @@ export const brokerOptionsSchema = z.object({
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
   master: masterOptionsSchema.default(masterOptionsSchema.parse({})),
+  /** The HTTP listener (broker/http/options.ts); absent, none. `edgerun broker` passes it unless --no-http. */
+  http: httpOptionsSchema.optional(),
 })
 
 export type BrokerOptions = z.infer<typeof brokerOptionsSchema>

@@ -13,6 +13,7 @@ export default class BrokerCommand extends BaseCommand {
     '<%= config.bin %> broker',
     '<%= config.bin %> broker --port 0 --data-dir ./data',
     '<%= config.bin %> broker --store postgres://edgerun:secret@db.local:5432/edgerun',
+    '<%= config.bin %> broker --http-port 9090                  # dashboard, /metrics, /mqtt on :9090',
     '<%= config.bin %> broker --host 0.0.0.0 --auth users.json',
     '<%= config.bin %> broker --auth users.json --tls-host 0.0.0.0 --tls-port 8883 --tls-cert server.pem --tls-key server.key',
     '<%= config.bin %> broker --port 1883 --redis redis://127.0.0.1:6379            # clustered, with the master',
@@ -35,11 +36,14 @@ export default class BrokerCommand extends BaseCommand {
     'tls-host': Flags.string({ description: 'address of the TLS listener (default: --host)' }),
     'tls-cert': Flags.string({ description: 'server certificate chain (PEM) for --tls-port' }),
     'tls-key': Flags.string({ description: 'server private key (PEM) for --tls-port' }),
+    http: Flags.boolean({ description: 'serve HTTP: the dashboard, /mqtt (MQTT over WebSocket), /metrics, /healthz, /readyz (--no-http: none)', default: true, allowNo: true }),
+    'http-port': integerFlag({ description: 'HTTP port (default 8080); 0 picks a free one and prints it', env: 'EDGERUN_HTTP_PORT', min: 0, max: 65535 }),
+    'http-host': Flags.string({ description: 'address of the HTTP listener (default: --host); off loopback every path but /healthz needs --auth credentials' }),
     'log-level': logLevelFlag,
     ...masterFlags,
   }
 
-  async run(): Promise<{ url: string; host: string; port: number; tlsUrl: string | null; namespace: string; store: string; dataDir: string | null; auth: boolean }> {
+  async run(): Promise<{ url: string; host: string; port: number; tlsUrl: string | null; httpUrl: string | null; namespace: string; store: string; dataDir: string | null; auth: boolean }> {
     const { flags } = await this.parse(BrokerCommand)
     const { startBrokerNode } = await import('../broker/broker.js')
     const { defaultDataDir } = await import('../broker/store/index.js')
@@ -66,6 +70,7 @@ export default class BrokerCommand extends BaseCommand {
         ...(flags['tls-host'] ? { tlsHost: flags['tls-host'] } : {}),
         ...(flags['tls-cert'] ? { tlsCert: flags['tls-cert'] } : {}),
         ...(flags['tls-key'] ? { tlsKey: flags['tls-key'] } : {}),
+        ...(flags.http ? { http: { ...(flags['http-port'] !== undefined ? { port: flags['http-port'] } : {}), ...(flags['http-host'] ? { host: flags['http-host'] } : {}) } } : {}),
         master: {
           ...masterOptionsFrom(flags, flags.namespace),
           // A packet the broker lets through must not be refused by the master for its size.
@@ -81,6 +86,7 @@ export default class BrokerCommand extends BaseCommand {
       host: broker.host,
       port: broker.port,
       tlsUrl: broker.tlsUrl ?? null,
+      httpUrl: broker.http?.url ?? null,
       namespace: flags.namespace,
       store: broker.store?.kind ?? 'none',
       dataDir,
@@ -94,7 +100,8 @@ export default class BrokerCommand extends BaseCommand {
       const also = broker.tlsUrl ? ` and ${broker.tlsUrl}` : ''
       const auth = broker.security.authenticating ? `, users from ${flags.auth}` : ''
       const jobs = !broker.master ? `no master: clustered over ${flags.redis}` : spec?.kind === 'postgres' ? `jobs in ${describeStore(spec, '')}` : dataDir ? `jobs in ${dataDir}` : 'jobs in memory'
-      this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${jobs}${auth})`)
+      const http = broker.http ? `; HTTP on ${broker.http.url} (dashboard, /mqtt, /metrics, /healthz, /readyz)` : ''
+      this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${jobs}${auth})${http}`)
     }
     const signal = await stopped
     this.note(`${signal}: shutting down`)
