@@ -9,6 +9,7 @@ import { median, round } from './lib/stats.js'
 import { measureConnections } from './scenarios/connections.js'
 import { measureDeath } from './scenarios/death.js'
 import { measureJudge } from './scenarios/judge.js'
+import { measureMetrics } from './scenarios/metrics.js'
 import { measureScale } from './scenarios/scale.js'
 import { measureStartup } from './scenarios/startup.js'
 import { measurePostgres } from './scenarios/postgres.js'
@@ -120,6 +121,12 @@ if (want('judge')) {
   log('judge: trivial C and Python solutions, 1 worker, 2 slots, beside a bare fork+exec launcher…')
   results.judge = await measureJudge(values.quick ? 4 : 8)
   log(`  ${JSON.stringify(results.judge)}`)
+}
+if (want('metrics')) {
+  log('metrics: edgerun with /metrics on (scraped every second) and off, taking turns, 3 rounds each…')
+  results.metrics = await measureMetrics(sizes, 3, log)
+  const { throughputRatio, seqP50Ratio } = results.metrics as { throughputRatio: number; seqP50Ratio: number }
+  log(`  on ÷ off: jobs/s ${throughputRatio}, sequential p50 ${seqP50Ratio}`)
 }
 if (want('startup')) {
   log('startup: edgerun --version and --help against node -e 0, interleaved…')

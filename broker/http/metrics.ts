@@ -20,7 +20,7 @@ const RAN = new Set(['succeeded', 'failed', 'timed_out'])
 const REFUSALS = new Set(['MAX_REJECTIONS', 'REFUSED_EVERYWHERE'])
 
 /**
- * The Prometheus figures of docs/deploy.md ("Metrics"). Counters and histograms follow the
+ * The Prometheus figures of docs/metrics.md ("Metrics"). Counters and histograms follow the
  * master's events from this process's start; gauges are read from the master's public figures
  * (the store's counts and the node table) when scraped, so they always equal what those say.
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
 /**
- * The HTTP listener (docs/deploy.md, "HTTP"): metrics, health, and on a broker the dashboard and
+ * The HTTP listener (docs/metrics.md, "The HTTP listener"): metrics, health, and on a broker the dashboard and
  * MQTT over WebSocket. Embedders opt in by passing it; `edgerun broker` does unless --no-http.
  */
 export const httpOptionsSchema = z.object({

@@ -32,7 +32,7 @@ export interface HttpHandle {
 }
 
 /**
- * The one HTTP listener of a broker or master (docs/deploy.md, "HTTP"): /healthz, /readyz,
+ * The one HTTP listener of a broker or master (docs/metrics.md, "The HTTP listener"): /healthz, /readyz,
  * /metrics, and on a broker the dashboard at / and MQTT over WebSocket at /mqtt.
  */
 export async function startHttp(options: HttpServerOptions): Promise<HttpHandle> {

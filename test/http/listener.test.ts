@@ -21,7 +21,7 @@ function listenOn(host: string): Promise<net.Server> {
 }
 const portOf = (server: net.Server) => (server.address() as net.AddressInfo).port
 
-describe('the HTTP listener (docs/deploy.md, "HTTP")', () => {
+describe('the HTTP listener (docs/metrics.md, "The HTTP listener")', () => {
   const tmp = tempDir('edgerun-http-')
   let usersFile: string
   let cluster: TestCluster | undefined

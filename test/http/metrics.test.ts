@@ -4,7 +4,7 @@ import { spawnWorker } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 import { get, has, parseMetrics, total } from './scrape.js'
 
-/** /metrics after real work through a real cluster: docs/deploy.md, "Metrics". */
+/** /metrics after real work through a real cluster: docs/metrics.md, "Metrics". */
 describe('/metrics', () => {
   let cluster: TestCluster | undefined
   afterEach(async () => {
