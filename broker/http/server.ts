@@ -5,6 +5,7 @@ import type { Logger } from '../../src/logging/logger.js'
 import { listen } from '../aedes/listen.js'
 import type { BasicAuth } from './basic-auth.js'
 import type { Metrics } from './metrics.js'
+import { hostAllowed } from './origin.js'
 import { serveStatic } from './static-files.js'
 import { acceptMqttOverWebSocket, pathOf } from './websocket.js'
 
@@ -46,7 +47,7 @@ export async function startHttp(options: HttpServerOptions): Promise<HttpHandle>
   // Slow-loris on the listener: a request must arrive whole in this time.
   server.requestTimeout = 10_000
   server.headersTimeout = 10_000
-  const websocket = options.aedes ? acceptMqttOverWebSocket(server, options.aedes, options.maxPacketBytes ?? 1024 * 1024) : undefined
+  const websocket = options.aedes ? acceptMqttOverWebSocket(server, options.aedes, options.maxPacketBytes ?? 1024 * 1024, options.host) : undefined
   await listen(server, options.host, options.port, '--http-port')
   const port = (server.address() as net.AddressInfo).port
   let closing: Promise<void> | undefined
@@ -72,6 +73,7 @@ async function route(options: HttpServerOptions, request: IncomingMessage, respo
     return reply(response, 405, 'method not allowed\n')
   }
   if (path === '/healthz') return reply(response, 200, 'ok\n')
+  if (!hostAllowed(request, options.host)) return reply(response, 403, 'a loopback listener answers only requests to a loopback name (Host)\n')
   if (path === '/metrics' || path === '/readyz') {
     if (options.auth && !(await options.auth.check(request))) {
       response.setHeader('www-authenticate', 'Basic realm="edgerun", charset="UTF-8"')

@@ -83,9 +83,14 @@ describe('the HTTP listener (docs/metrics.md, "The HTTP listener")', () => {
     expect((await get(`${url}/healthz`)).status).toBe(200)
   })
 
-  it('on loopback the same broker asks for nothing', async () => {
+  it('on loopback the same broker asks for nothing, but answers only requests to a loopback name', async () => {
     cluster = await TestCluster.start({ authFile: usersFile, http: { port: 0 } })
     expect((await get(`${cluster.broker.http!.url}/metrics`)).status).toBe(200)
+    const port = cluster.broker.http!.port
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) expect(await rawStatus(port, '/metrics', host), host).toBe(200)
+    // A page whose domain was pointed at 127.0.0.1 (DNS rebinding) names its own domain.
+    for (const host of [`evil.example:${port}`, 'evil.example', '']) expect(await rawStatus(port, '/metrics', host), host).toBe(403)
+    expect(await rawStatus(port, '/healthz', 'evil.example')).toBe(200)
   })
 
   it('off loopback with neither --auth nor --allow-anonymous it refuses to start', async () => {
@@ -146,9 +151,9 @@ describe('the HTTP listener (docs/metrics.md, "The HTTP listener")', () => {
 })
 
 /** The status of a GET sent byte for byte, with no URL normalization on the way. */
-function rawStatus(port: number, path: string): Promise<number> {
+function rawStatus(port: number, path: string, host = `127.0.0.1:${port}`): Promise<number> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`))
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`))
     let data = ''
     socket.on('data', (chunk) => (data += chunk))
     socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 0)))

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket, type ClientOptions } from 'ws'
 import { topics } from '../../src/protocol/index.js'
 import { TestCluster } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait.js'
@@ -60,6 +61,16 @@ describe('/mqtt: MQTT over WebSocket', () => {
     expect(cluster.broker.security.counters.get('auth_failed')).toBe(3)
   })
 
+  it('a browser page of another origin cannot open /mqtt; the dashboard\'s own origin can', async () => {
+    cluster = await TestCluster.start({ http: { port: 0 } })
+    expect(await upgradeStatus(wsUrl(), { origin: 'http://evil.example' })).toBe(403)
+    expect(await upgradeStatus(wsUrl(), { headers: { host: `evil.example:${cluster.broker.http!.port}` } })).toBe(403)
+    await expect(raw(undefined, { wsOptions: { origin: 'http://evil.example' } })).rejects.toThrow()
+    expect(await upgradeStatus(wsUrl(), { origin: `http://localhost:${cluster.broker.http!.port}`, headers: { host: `localhost:${cluster.broker.http!.port}` } })).toBe(101)
+    const own = await raw(undefined, { wsOptions: { origin: `http://127.0.0.1:${cluster.broker.http!.port}` } })
+    expect(own.closed()).toBe(false)
+  })
+
   it('a packet over --max-packet-size closes the WebSocket connection', async () => {
     cluster = await TestCluster.start({ http: { port: 0 }, maxPacketBytes: 2048 })
     const client = await raw(undefined)
@@ -68,3 +79,19 @@ describe('/mqtt: MQTT over WebSocket', () => {
     expect(cluster.broker.security.counters.get('packet_too_large')).toBe(1)
   })
 })
+
+/** The HTTP status a WebSocket upgrade gets: 101 when it is accepted. */
+function upgradeStatus(url: string, options: ClientOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, 'mqtt', options)
+    ws.once('upgrade', (response) => {
+      resolve(response.statusCode ?? 0)
+      ws.terminate()
+    })
+    ws.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0)
+      response.destroy()
+    })
+    ws.once('error', reject)
+  })
+}
