@@ -125,8 +125,8 @@ if (want('judge')) {
 if (want('metrics')) {
   log('metrics: edgerun with /metrics on (scraped every second) and off, taking turns, 3 rounds each…')
   results.metrics = await measureMetrics(sizes, 3, log)
-  const { throughputRatio, seqP50Ratio } = results.metrics as { throughputRatio: number; seqP50Ratio: number }
-  log(`  on ÷ off: jobs/s ${throughputRatio}, sequential p50 ${seqP50Ratio}`)
+  const m = results.metrics as { throughputRatio: number; pairedThroughputRatio: number; seqP50Ratio: number; cpuPerJobRatio: number }
+  log(`  on ÷ off: jobs/s ${m.throughputRatio} (per round: ${m.pairedThroughputRatio}), sequential p50 ${m.seqP50Ratio}, CPU per job ${m.cpuPerJobRatio}`)
 }
 if (want('startup')) {
   log('startup: edgerun --version and --help against node -e 0, interleaved…')

@@ -8,6 +8,13 @@ export interface MetricsFigures {
   throughputRatio: number
   /** Median sequential p50 with metrics on ÷ off. */
   seqP50Ratio: number
+  /**
+   * The same jobs/s ratio, taken per round (on and off ran back to back) and then the median: a
+   * neighbour's load that comes and goes between rounds moves both halves of a pair alike.
+   */
+  pairedThroughputRatio: number
+  /** The broker-master's CPU time per job, on ÷ off (medians): what metrics cost, less exposed to a busy machine than jobs/s. */
+  cpuPerJobRatio: number
   rounds: { off: SystemFigures[]; on: SystemFigures[] }
 }
 
@@ -21,7 +28,7 @@ export async function measureMetrics(sizes: LoadSizes, rounds: number, log: (lin
   const on: SystemFigures[] = []
   for (let r = 1; r <= rounds; r++) {
     for (const metrics of r % 2 === 1 ? [false, true] : [true, false]) {
-      const figures = await measureEdgerun(sizes, { metrics })
+      const figures = await measureEdgerun(sizes, { metrics, cpu: true })
       ;(metrics ? on : off).push(figures)
       log(`  round ${r}/${rounds}, metrics ${metrics ? 'on' : 'off'}: ${JSON.stringify(figures)}`)
     }
@@ -38,6 +45,8 @@ export async function measureMetrics(sizes: LoadSizes, rounds: number, log: (lin
     on: onMedian,
     throughputRatio: round(onMedian.jobsPerSec / offMedian.jobsPerSec, 3),
     seqP50Ratio: round(onMedian.seqP50Ms / offMedian.seqP50Ms, 3),
+    pairedThroughputRatio: round(median(on.map((figures, i) => figures.jobsPerSec / off[i]!.jobsPerSec)), 3),
+    cpuPerJobRatio: round(median(on.map((f) => f.cpuUsPerJob!)) / median(off.map((f) => f.cpuUsPerJob!)), 3),
     rounds: { off, on },
   }
 }

@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Master } from '../master/master.js'
 import type { LossKind, JobRecord } from '../store/job-record.js'
+import { PlainCounter, PlainHistogram, type CounterCell, type HistogramCell } from './plain-metrics.js'
 
 export interface MetricsSources {
   /** Absent on a broker of a Redis cluster that runs no master: then only process figures. */
@@ -44,18 +45,29 @@ export class Metrics {
       })
     }
     if (!master) return
-    const submitted = new Counter({ name: 'edgerun_jobs_submitted_total', help: 'Jobs admitted since this process started.', labelNames: ['kind'], registers })
-    const finished = new Counter({ name: 'edgerun_jobs_finished_total', help: 'Jobs that reached a final state since this process started.', labelNames: ['kind', 'state'], registers })
-    const requeued = new Counter({ name: 'edgerun_attempts_requeued_total', help: 'Attempts that went back to the queue: lost (offline, rebirth, ack, run, canceled, restart) or refused.', labelNames: ['reason'], registers })
-    const wait = new Histogram({ name: 'edgerun_job_wait_seconds', help: 'Time a job waited in the queue before it was assigned to a worker, per attempt.', buckets: JOB_BUCKETS, registers })
-    const duration = new Histogram({ name: 'edgerun_job_duration_seconds', help: 'Run time of the attempt that ended a job, from its assignment to its result.', labelNames: ['kind'], buckets: JOB_BUCKETS, registers })
-    // Every known series from 0, so a rate() over the first event is right (Prometheus practice).
-    for (const kind of KINDS) {
-      submitted.inc({ kind }, 0)
-      for (const state of FINAL_STATES) finished.inc({ kind, state }, 0)
+    const reg = this.registry
+    const submitted = new PlainCounter('edgerun_jobs_submitted_total', 'Jobs admitted since this process started.', ['kind'], reg)
+    const finished = new PlainCounter('edgerun_jobs_finished_total', 'Jobs that reached a final state since this process started.', ['kind', 'state'], reg)
+    const requeued = new PlainCounter('edgerun_attempts_requeued_total', 'Attempts that went back to the queue: lost (offline, rebirth, ack, run, canceled, restart) or refused.', ['reason'], reg)
+    const wait = new PlainHistogram('edgerun_job_wait_seconds', 'Time a job waited in the queue before it was assigned to a worker, per attempt.', [], JOB_BUCKETS, reg)
+    const duration = new PlainHistogram('edgerun_job_duration_seconds', 'Run time of the attempt that ended a job, from its assignment to its result.', ['kind'], JOB_BUCKETS, reg)
+    const commit = new PlainHistogram('edgerun_store_commit_seconds', 'Time of one job store commit (flush).', [], COMMIT_BUCKETS, reg)
+    // Every known series from 0, so a rate() over the first event is right (Prometheus practice);
+    // the cells are looked up by plain property access on the hot path.
+    const submittedBy: Record<string, CounterCell> = {}
+    const finishedBy: Record<string, Record<string, CounterCell>> = {}
+    const durationBy: Record<string, HistogramCell> = {}
+    const requeuedBy: Record<string, CounterCell> = {}
+    const kindCells = (kind: string) => {
+      submittedBy[kind] = submitted.cell(kind)
+      durationBy[kind] = duration.cell(kind)
+      finishedBy[kind] = {}
+      for (const state of FINAL_STATES) finishedBy[kind][state] = finished.cell(kind, state)
     }
-    for (const reason of REQUEUE_REASONS) requeued.inc({ reason }, 0)
-    const commit = new Histogram({ name: 'edgerun_store_commit_seconds', help: 'Time of one job store commit (flush).', buckets: COMMIT_BUCKETS, registers })
+    for (const kind of KINDS) kindCells(kind)
+    for (const reason of REQUEUE_REASONS) requeuedBy[reason] = requeued.cell(reason)
+    const waitCell = wait.cell()
+    const commitCell = commit.cell()
     // One read of the master's figures per scrape, shared by every gauge of that scrape.
     let figures: ReturnType<Master['figures']> | undefined
     const read = () => (figures ??= master.figures())
@@ -115,15 +127,20 @@ export class Metrics {
     perNode('edgerun_node_busy_slots', 'Jobs the master has in flight on each node that is not offline.', (node) => node.inFlight)
     this.scrapeDone = () => (figures = undefined)
 
-    const onAdmitted = (job: JobRecord) => submitted.inc({ kind: job.spec.kind })
-    const onAssigned = (job: JobRecord) => wait.observe(Math.max(0, Date.now() - queuedSince(job)) / 1000)
-    const onFinished = (job: JobRecord) => {
-      finished.inc({ kind: job.spec.kind, state: job.state })
-      const last = job.history.at(-1)
-      if (last && !last.lost && RAN.has(job.state) && !(job.code && REFUSALS.has(job.code))) duration.observe({ kind: job.spec.kind }, Math.max(0, Date.now() - last.at) / 1000)
+    const onAdmitted = (job: JobRecord) => {
+      if (!submittedBy[job.spec.kind]) kindCells(job.spec.kind)
+      submittedBy[job.spec.kind]!.value++
     }
-    const onRequeued = (reason: LossKind | 'refused') => requeued.inc({ reason })
-    const onCommit = (seconds: number) => commit.observe(seconds)
+    const onAssigned = (job: JobRecord) => wait.observe(waitCell, Math.max(0, Date.now() - queuedSince(job)) / 1000)
+    const onFinished = (job: JobRecord) => {
+      const kind = job.spec.kind
+      if (!finishedBy[kind]) kindCells(kind)
+      ;(finishedBy[kind]![job.state] ??= finished.cell(kind, job.state)).value++
+      const last = job.history.at(-1)
+      if (last && !last.lost && RAN.has(job.state) && !(job.code && REFUSALS.has(job.code))) duration.observe(durationBy[kind]!, Math.max(0, Date.now() - last.at) / 1000)
+    }
+    const onRequeued = (reason: LossKind | 'refused') => (requeuedBy[reason] ??= requeued.cell(reason)).value++
+    const onCommit = (seconds: number) => commit.observe(commitCell, seconds)
     master.on('job-admitted', onAdmitted)
     master.on('job-assigned', onAssigned)
     master.on('job-finished', onFinished)
