@@ -23,6 +23,8 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string', multiple: true },
     quick: { type: 'boolean', default: false },
+    /** Rounds of each side for `--only metrics` (default 3): more on a busy machine. */
+    rounds: { type: 'string' },
   },
 })
 const want = (name: string) => !values.only || values.only.includes(name)
@@ -123,8 +125,9 @@ if (want('judge')) {
   log(`  ${JSON.stringify(results.judge)}`)
 }
 if (want('metrics')) {
-  log('metrics: edgerun with /metrics on (scraped every second) and off, taking turns, 3 rounds each…')
-  results.metrics = await measureMetrics(sizes, 3, log)
+  const rounds = Math.max(1, Number(values.rounds ?? 3))
+  log(`metrics: edgerun with /metrics on (scraped every second) and off, taking turns, ${rounds} rounds each…`)
+  results.metrics = await measureMetrics(sizes, rounds, log)
   const m = results.metrics as { throughputRatio: number; pairedThroughputRatio: number; seqP50Ratio: number; cpuPerJobRatio: number }
   log(`  on ÷ off: jobs/s ${m.throughputRatio} (per round: ${m.pairedThroughputRatio}), sequential p50 ${m.seqP50Ratio}, CPU per job ${m.cpuPerJobRatio}`)
 }
