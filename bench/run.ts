@@ -128,8 +128,9 @@ if (want('metrics')) {
   const rounds = Math.max(1, Number(values.rounds ?? 3))
   log(`metrics: edgerun with /metrics on (scraped every second) and off, taking turns, ${rounds} rounds each…`)
   results.metrics = await measureMetrics(sizes, rounds, log)
-  const m = results.metrics as { throughputRatio: number; pairedThroughputRatio: number; seqP50Ratio: number; cpuPerJobRatio: number }
+  const m = results.metrics as { throughputRatio: number; pairedThroughputRatio: number; seqP50Ratio: number; cpuPerJobRatio: number; eventsNsPerJob: { unheard: number; metrics: number }; scrapeCpuMs: number }
   log(`  on ÷ off: jobs/s ${m.throughputRatio} (per round: ${m.pairedThroughputRatio}), sequential p50 ${m.seqP50Ratio}, CPU per job ${m.cpuPerJobRatio}`)
+  log(`  the master's events of one job: ${m.eventsNsPerJob.unheard} ns unheard, ${m.eventsNsPerJob.metrics} ns with metrics; one scrape: ${m.scrapeCpuMs} ms CPU`)
 }
 if (want('startup')) {
   log('startup: edgerun --version and --help against node -e 0, interleaved…')
