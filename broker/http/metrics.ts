@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { FINAL_STATES, JOB_KINDS } from '../../src/protocol/index.js'
 import type { Master } from '../master/master.js'
 import type { LossKind, JobRecord } from '../store/job-record.js'
 import { PlainCounter, PlainHistogram, type CounterCell, type HistogramCell } from './plain-metrics.js'
@@ -13,8 +14,6 @@ export interface MetricsSources {
 /** Seconds, for a job's wait and run: from a millisecond no-op to half an hour. */
 const JOB_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800]
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
-const KINDS = ['judge', 'command', 'noop'] as const
-const FINAL_STATES = ['succeeded', 'failed', 'timed_out', 'canceled'] as const
 const REQUEUE_REASONS: Array<LossKind | 'refused'> = ['offline', 'rebirth', 'ack', 'run', 'canceled', 'restart', 'refused']
 /** Final states reached by a result from a worker rather than by the master giving up. */
 const RAN = new Set(['succeeded', 'failed', 'timed_out'])
@@ -64,14 +63,14 @@ export class Metrics {
       finishedBy[kind] = {}
       for (const state of FINAL_STATES) finishedBy[kind][state] = finished.cell(kind, state)
     }
-    for (const kind of KINDS) kindCells(kind)
+    for (const kind of JOB_KINDS) kindCells(kind)
     for (const reason of REQUEUE_REASONS) requeuedBy[reason] = requeued.cell(reason)
     const waitCell = wait.cell()
     const commitCell = commit.cell()
     // One read of the master's figures per scrape, shared by every gauge of that scrape.
     let figures: ReturnType<Master['figures']> | undefined
     const read = () => (figures ??= master.figures())
-    const rejections = new Counter({
+    new Counter({
       name: 'edgerun_rejections_total',
       help: 'Submits and rpcs the master rejected, by error code, since this process started.',
       labelNames: ['code'],
@@ -82,7 +81,6 @@ export class Metrics {
         for (const [name, value] of Object.entries(read().counters)) if (name.startsWith('rejected_')) this.inc({ code: name.slice('rejected_'.length) }, value)
       },
     })
-    void rejections
     new Gauge({
       name: 'edgerun_jobs',
       help: 'Jobs not yet final, by state, as the store counts them.',
