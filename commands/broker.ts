@@ -6,6 +6,7 @@ import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
 import { schemaDefault } from '../cli/schema-default.js'
 import { brokerOptionsSchema as broker } from '../broker/options.js'
 import { masterOptionsSchema as master } from '../broker/master/options.js'
+import { httpOptionsSchema as http } from '../broker/http/options.js'
 
 export default class BrokerCommand extends BaseCommand {
   static override summary = 'Run the broker-master: an embedded Aedes MQTT broker with the master inside it.'
@@ -37,7 +38,7 @@ export default class BrokerCommand extends BaseCommand {
     'tls-cert': Flags.string({ description: 'server certificate chain (PEM) for --tls-port' }),
     'tls-key': Flags.string({ description: 'server private key (PEM) for --tls-port' }),
     http: Flags.boolean({ description: 'serve HTTP: the dashboard, /mqtt (MQTT over WebSocket), /metrics, /healthz, /readyz (--no-http: none)', default: true, allowNo: true }),
-    'http-port': integerFlag({ description: 'HTTP port (default 8080); 0 picks a free one and prints it', env: 'EDGERUN_HTTP_PORT', min: 0, max: 65535 }),
+    'http-port': integerFlag({ description: 'HTTP port; 0 picks a free one and prints it', default: schemaDefault(http, 'port'), min: 0, max: 65535 }),
     'http-host': Flags.string({ description: 'address of the HTTP listener (default: --host); off loopback every path but /healthz needs --auth credentials' }),
     'log-level': logLevelFlag,
     ...masterFlags,
@@ -70,7 +71,7 @@ export default class BrokerCommand extends BaseCommand {
         ...(flags['tls-host'] ? { tlsHost: flags['tls-host'] } : {}),
         ...(flags['tls-cert'] ? { tlsCert: flags['tls-cert'] } : {}),
         ...(flags['tls-key'] ? { tlsKey: flags['tls-key'] } : {}),
-        ...(flags.http ? { http: { ...(flags['http-port'] !== undefined ? { port: flags['http-port'] } : {}), ...(flags['http-host'] ? { host: flags['http-host'] } : {}) } } : {}),
+        ...(flags.http ? { http: { port: flags['http-port'], ...(flags['http-host'] ? { host: flags['http-host'] } : {}) } } : {}),
         master: {
           ...masterOptionsFrom(flags, flags.namespace),
           // A packet the broker lets through must not be refused by the master for its size.

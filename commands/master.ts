@@ -17,7 +17,7 @@ export default class MasterCommand extends BaseCommand {
     ...connectionFlags,
     'log-level': logLevelFlag,
     ...masterFlags,
-    'http-port': integerFlag({ description: 'serve /metrics, /healthz and /readyz on this port (off unless given; 0 picks a free one)', env: 'EDGERUN_HTTP_PORT', min: 0, max: 65535 }),
+    'http-port': integerFlag({ description: 'serve /metrics, /healthz and /readyz on this port (off unless given; 0 picks a free one)', min: 0, max: 65535 }),
     'http-host': Flags.string({ description: 'address of the HTTP listener (default 127.0.0.1); off loopback it needs --http-auth' }),
     'http-auth': Flags.string({ description: 'users file (see `edgerun users add`) whose users may read /metrics and /readyz with HTTP basic' }),
   }
