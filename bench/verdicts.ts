@@ -34,6 +34,11 @@ export function verdicts(results: Figures): { checks: Check[]; table: string } {
     add('dispatch at 1M ÷ at 1k', results.scale.dispatchRatio1Mto1k, '≥ 0.8', (v) => v >= 0.8)
     add('master RSS at 1M queued (MB)', results.scale.rssMb1M, '≤ 512', (v) => v <= 512)
   }
+  if (results.fleet) {
+    add(`fleet of ${results.fleet.workers}: all online after a cold start (ms)`, results.fleet.connectAllMs, '≤ 15000', (v) => v <= 15_000)
+    add(`fleet of ${results.fleet.workers}: all online after kill -9 and restart (ms)`, results.fleet.restartAllMs, '≤ 15000', (v) => v <= 15_000)
+    add('dispatch jobs/s, 1-slot fleet ÷ 10 nodes of the same slots', results.fleet.dispatchRatio, '≥ 0.8', (v) => v >= 0.8)
+  }
   if (results.judge) add('judge test executions/s', results.judge.testsPerSec, '≥ 100', (v) => v >= 100)
   if (results.startup) {
     add('edgerun --version ÷ node -e 0 (start-up)', results.startup.versionRatio, '≤ 4', (v) => v <= 4)
