@@ -193,8 +193,9 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     return this.rpc('jobs.cancel', { id }) as Promise<JobView>
   }
 
-  listNodes(): Promise<NodeView[]> {
-    return this.rpc('nodes.list', {}) as Promise<NodeView[]>
+  /** Every node; with `limit`, one page in id order after `cursor` (docs/protocol.md §6 nodes.list). */
+  listNodes(page: { limit?: number; cursor?: string } = {}): Promise<NodeView[]> {
+    return this.rpc('nodes.list', page) as Promise<NodeView[]>
   }
 
   stats(): Promise<StatsView> {

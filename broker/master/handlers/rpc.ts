@@ -11,6 +11,7 @@ import {
 import { toView } from '../../store/job-record.js'
 import type { MasterContext } from '../context.js'
 import type { Lifecycle } from '../lifecycle.js'
+import { nodePage } from '../node-queries.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
 
 /** Decides whether a requester sees every job or only its own (the security layer sets it). */
@@ -82,9 +83,10 @@ function call(ctx: MasterContext, lifecycle: Lifecycle, request: RpcRequest, own
       if (node) ctx.notifier.control(node, 'cancel', { jobId: live.id, attempt })
       return toView(live)
     }
-    case 'nodes.list':
-      params('nodes.list', request.params)
-      return [...ctx.nodes.all()].map((node) => ctx.nodes.view(node))
+    case 'nodes.list': {
+      const { limit, cursor } = params('nodes.list', request.params)
+      return nodePage(ctx.nodes, limit, cursor).map((node) => ctx.nodes.view(node))
+    }
     case 'stats':
       params('stats', request.params)
       return stats(ctx)
