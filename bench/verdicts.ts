@@ -38,6 +38,7 @@ export function verdicts(results: Figures): { checks: Check[]; table: string } {
     add(`fleet of ${results.fleet.workers}: all online after a cold start (ms)`, results.fleet.connectAllMs, '≤ 15000', (v) => v <= 15_000)
     add(`fleet of ${results.fleet.workers}: all online after kill -9 and restart (ms)`, results.fleet.restartAllMs, '≤ 15000', (v) => v <= 15_000)
     add('dispatch jobs/s, 1-slot fleet ÷ 10 nodes of the same slots', results.fleet.dispatchRatio, '≥ 0.8', (v) => v >= 0.8)
+    add('broker CPU per job, 10 wide nodes ÷ the 1-slot fleet', results.fleet.dispatchCpuRatio, '(≥ 0.8 would match the jobs/s target on an idle machine)', (v) => v >= 0.8)
   }
   if (results.judge) add('judge test executions/s', results.judge.testsPerSec, '≥ 100', (v) => v >= 100)
   if (results.startup) {

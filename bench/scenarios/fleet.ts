@@ -7,6 +7,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { freePort } from '../../test/helpers/ports.js'
 import { BIN } from '../lib/cluster.js'
 import { childExecArgv, startRole, type RoleProcess } from '../lib/child.js'
+import { processCpuMs } from '../lib/cpu.js'
 import { round } from '../lib/stats.js'
 
 export interface FleetFigures {
@@ -17,10 +18,21 @@ export interface FleetFigures {
   /** From the restart after a kill -9 of the broker-master until every node is online again. */
   restartAllMs: number | null
   brokerRssMb: number
+  /**
+   * CPU the broker-master and the simulators spent on the cold storm: on a loaded machine the
+   * wall-clock storm is mostly waiting for a core, and these say what it costs.
+   */
+  brokerCpuMsColdStorm: number
+  simCpuMsColdStorm: number
+  brokerCpuMsRestartStorm: number
   /** Noop jobs/s with `workers` nodes of 1 slot ÷ with 10 nodes of workers/10 slots, same run. */
   dispatchWideJobsPerSec: number | null
   dispatchNarrowJobsPerSec: number | null
   dispatchRatio: number | null
+  /** Broker-master CPU per job, narrow ÷ wide: the ratio of what each costs, whatever the load. */
+  dispatchWideBrokerCpuUsPerJob: number | null
+  dispatchNarrowBrokerCpuUsPerJob: number | null
+  dispatchCpuRatio: number | null
   loadAvg1m: number
 }
 
@@ -55,14 +67,21 @@ export async function measureFleet(sizes: FleetSizes, log: (line: string) => voi
     connectAllMs: null,
     restartAllMs: null,
     brokerRssMb: 0,
+    brokerCpuMsColdStorm: 0,
+    simCpuMsColdStorm: 0,
+    brokerCpuMsRestartStorm: 0,
     dispatchWideJobsPerSec: null,
     dispatchNarrowJobsPerSec: null,
     dispatchRatio: null,
+    dispatchWideBrokerCpuUsPerJob: null,
+    dispatchNarrowBrokerCpuUsPerJob: null,
+    dispatchCpuRatio: null,
     loadAvg1m: round(loadavg()[0]!, 1),
   }
   try {
     observer = await observe(url)
     const online = onlineCounter(observer, ns)
+    const brokerCpu0 = processCpuMs(broker.pid)
     const started = performance.now()
     const per = Math.ceil(sizes.workers / sizes.simProcesses)
     for (let p = 0; p < sizes.simProcesses; p++) {
@@ -71,11 +90,15 @@ export async function measureFleet(sizes: FleetSizes, log: (line: string) => voi
     }
     await untilOnline(online, sizes.workers, sizes.stormTimeoutMs, log)
     figures.connectAllMs = round(performance.now() - started, 0)
+    figures.brokerCpuMsColdStorm = round(processCpuMs(broker.pid) - brokerCpu0, 0)
+    figures.simCpuMsColdStorm = round(sims.reduce((sum, sim) => sum + processCpuMs(sim.child.pid), 0), 0)
     figures.brokerRssMb = rssMb(broker)
-    log(`  cold start: ${figures.connectAllMs} ms, broker RSS ${figures.brokerRssMb} MB`)
+    log(`  cold start: ${figures.connectAllMs} ms (CPU: broker ${figures.brokerCpuMsColdStorm} ms, simulators ${figures.simCpuMsColdStorm} ms), broker RSS ${figures.brokerRssMb} MB`)
 
+    let cpu0 = processCpuMs(broker.pid)
     figures.dispatchWideJobsPerSec = await dispatch(url, ns, sizes.jobs)
-    log(`  dispatch, ${sizes.workers} nodes × 1 slot: ${figures.dispatchWideJobsPerSec} jobs/s`)
+    figures.dispatchWideBrokerCpuUsPerJob = round(((processCpuMs(broker.pid) - cpu0) * 1000) / sizes.jobs, 0)
+    log(`  dispatch, ${sizes.workers} nodes × 1 slot: ${figures.dispatchWideJobsPerSec} jobs/s, broker ${figures.dispatchWideBrokerCpuUsPerJob} µs CPU/job`)
 
     broker.kill('SIGKILL')
     await new Promise((resolve) => broker.once('exit', resolve))
@@ -85,16 +108,20 @@ export async function measureFleet(sizes: FleetSizes, log: (line: string) => voi
     observer = await observe(url)
     await untilOnline(onlineCounter(observer, ns), sizes.workers, sizes.stormTimeoutMs, log)
     figures.restartAllMs = round(performance.now() - restarted, 0)
-    log(`  after kill -9 and restart: ${figures.restartAllMs} ms`)
+    figures.brokerCpuMsRestartStorm = round(processCpuMs(broker.pid), 0)
+    log(`  after kill -9 and restart: ${figures.restartAllMs} ms (broker CPU from its start: ${figures.brokerCpuMsRestartStorm} ms)`)
 
     for (const sim of sims.splice(0)) sim.kill()
     const narrowNodes = 10
     const narrow = startRole('fleet-sim', { url, ns, prefix: 'wide', from: 0, count: narrowNodes, slots: Math.ceil(sizes.workers / narrowNodes) })
     sims.push(narrow)
     await untilOnline(onlineCounter(observer, ns), narrowNodes, sizes.stormTimeoutMs, log)
+    cpu0 = processCpuMs(broker.pid)
     figures.dispatchNarrowJobsPerSec = await dispatch(url, ns, sizes.jobs)
+    figures.dispatchNarrowBrokerCpuUsPerJob = round(((processCpuMs(broker.pid) - cpu0) * 1000) / sizes.jobs, 0)
     figures.dispatchRatio = round(figures.dispatchWideJobsPerSec / figures.dispatchNarrowJobsPerSec, 2)
-    log(`  dispatch, ${narrowNodes} nodes × ${Math.ceil(sizes.workers / narrowNodes)} slots: ${figures.dispatchNarrowJobsPerSec} jobs/s`)
+    figures.dispatchCpuRatio = round(figures.dispatchNarrowBrokerCpuUsPerJob / figures.dispatchWideBrokerCpuUsPerJob, 2)
+    log(`  dispatch, ${narrowNodes} nodes × ${Math.ceil(sizes.workers / narrowNodes)} slots: ${figures.dispatchNarrowJobsPerSec} jobs/s, broker ${figures.dispatchNarrowBrokerCpuUsPerJob} µs CPU/job`)
     return figures
   } finally {
     for (const sim of sims) sim.kill()

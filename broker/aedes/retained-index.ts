@@ -15,7 +15,7 @@ interface RetainedPersistence {
  * Aedes's memory persistence answers every SUBSCRIBE by testing each retained message against each
  * filter: with a fleet's thousands of retained births, a worker's subscription to its own assign
  * and control topics cost a pass over all of them, so a connect storm grew with the square of the
- * fleet (docs/performance.md, "Connect storms"). A filter without wildcards can match only the
+ * fleet (BENCHMARKS.md, "Fleet"). A filter without wildcards can match only the
  * message of that exact topic: this keeps those in a map of its own and answers such SUBSCRIBEs
  * from it. Filters with `+` or `#` still go to Aedes.
  *

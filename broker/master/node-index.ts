@@ -46,7 +46,7 @@ function better(a: NodeEntry, b: NodeEntry): boolean {
  * The online nodes with a free slot, in a binary heap by the scheduler's order, each node's place
  * kept so a change of its free slots or stamp moves it in O(log n). The scheduler walks it best
  * first and stops at the first node that can take the job, so a placement costs O(log n) in a
- * fleet of any width instead of a pass over every node (docs/performance.md, "A wide fleet").
+ * fleet of any width instead of a pass over every node (BENCHMARKS.md, "Fleet").
  */
 export class NodeIndex {
   private readonly heap: NodeEntry[] = []
