@@ -58,7 +58,7 @@ export async function measureFleet(sizes: FleetSizes, log: (line: string) => voi
   const url = `mqtt://127.0.0.1:${port}`
   // Headroom over the fleet for the observer and the submitter (docs/security.md, "Connection limits").
   const maxConnections = Math.max(10_000, sizes.workers + 1_000)
-  let broker = await startBrokerProcess(port, dataDir, ns, maxConnections)
+  let broker = await startBrokerProcess(port, dataDir, ns, maxConnections, Math.max(10_000, sizes.workers))
   const sims: RoleProcess<unknown>[] = []
   let observer: MqttClient | undefined
   const figures: FleetFigures = {
@@ -104,7 +104,7 @@ export async function measureFleet(sizes: FleetSizes, log: (line: string) => voi
     await new Promise((resolve) => broker.once('exit', resolve))
     observer.end(true)
     const restarted = performance.now()
-    broker = await startBrokerProcess(port, dataDir, ns, maxConnections)
+    broker = await startBrokerProcess(port, dataDir, ns, maxConnections, Math.max(10_000, sizes.workers))
     observer = await observe(url)
     await untilOnline(onlineCounter(observer, ns), sizes.workers, sizes.stormTimeoutMs, log)
     figures.restartAllMs = round(performance.now() - restarted, 0)
@@ -131,8 +131,8 @@ export async function measureFleet(sizes: FleetSizes, log: (line: string) => voi
   }
 }
 
-async function startBrokerProcess(port: number, dataDir: string, ns: string, maxConnections: number): Promise<ChildProcess> {
-  const args = ['broker', '--port', String(port), '--data-dir', dataDir, '--namespace', ns, '--max-connections', String(maxConnections), '--log-level', 'silent']
+async function startBrokerProcess(port: number, dataDir: string, ns: string, maxConnections: number, maxWorkers: number): Promise<ChildProcess> {
+  const args = ['broker', '--port', String(port), '--data-dir', dataDir, '--namespace', ns, '--max-connections', String(maxConnections), '--max-workers', String(maxWorkers), '--log-level', 'silent']
   const child = spawn(process.execPath, [...childExecArgv(), BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (chunk) => (out += chunk))
