@@ -193,7 +193,6 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     return this.rpc('jobs.cancel', { id }) as Promise<JobView>
   }
 
-  /** Every node; with `limit`, one page in id order after `cursor` (docs/protocol.md §6 nodes.list). */
   listNodes(page: { limit?: number; cursor?: string } = {}): Promise<NodeView[]> {
     return this.rpc('nodes.list', page) as Promise<NodeView[]>
   }
