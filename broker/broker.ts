@@ -4,12 +4,13 @@ import type tls from 'node:tls'
 import { Aedes } from 'aedes'
 import { EdgerunError } from '../src/errors/index.js'
 import { silentLogger, type Logger } from '../src/logging/logger.js'
-import { prefixes } from '../src/protocol/index.js'
+import { prefixes, topics } from '../src/protocol/index.js'
 import { AedesTransport } from './master/aedes-transport.js'
 import { Master } from './master/master.js'
 import { brokerOptionsSchema, isLoopback, type BrokerOptions, type BrokerOptionsInput } from './options.js'
 import { closeServer, listenTcp } from './aedes/tcp-server.js'
 import { countDrops, guardConnections } from './aedes/guard.js'
+import { SubscriptionWatch } from './aedes/subscription-watch.js'
 import { BrokerSecurity } from './aedes/hooks.js'
 import { WorkerBudget } from './aedes/worker-budget.js'
 import { indexRetained } from './aedes/retained-index.js'
@@ -88,12 +89,15 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
     workers: new WorkerBudget(options.maxWorkers),
     acl: {
       namespace: options.master.namespace,
-      ownerOf: (jobId) => (master ? (master.ctx.active.get(jobId) ?? master.ctx.store.get(jobId))?.owner : undefined),
+      ownerOf: (jobId) => master?.ownerOf(jobId),
     },
   })
+  let transport: AedesTransport | undefined
+  // The master's order: publish the assignment, flush the transport, then commit (docs/storage.md).
+  const beforeCommit = () => transport?.flush()
   const store = !options.runMaster
     ? undefined
-    : masterJobStore({ namespace: options.master.namespace, memory: options.store === 'memory', dataDir: options.dataDir, logger })
+    : masterJobStore({ namespace: options.master.namespace, memory: options.store === 'memory', dataDir: options.dataDir, logger, beforeCommit })
   const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })
@@ -123,12 +127,15 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   const watchPrefix = options.redisUrl ? undefined : prefixes.jobs(options.master.namespace)
   const replyPrefix = options.redisUrl ? undefined : prefixes.replies(options.master.namespace)
   if (store) {
+    // Clustered, a dashboard may subscribe on another broker process: the feed always goes out.
+    const feedWatch = options.redisUrl ? undefined : new SubscriptionWatch(aedes, topics.masterJobs(options.master.namespace))
     master = new Master(options.master, {
-      transport: new AedesTransport(aedes, logger, watchPrefix, replyPrefix),
+      transport: (transport = new AedesTransport(aedes, logger, watchPrefix, replyPrefix)),
       store,
       logger,
       visibility: security.visibility,
       brokerCounters: () => security.counters.toJSON(),
+      ...(feedWatch ? { jobFeedWatched: () => feedWatch.watched } : {}),
     })
     await master.start()
   }

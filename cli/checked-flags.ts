@@ -1,6 +1,7 @@
 import { custom as customFlag } from '@oclif/core/flags'
 import type { Interfaces } from '@oclif/core'
 import { EdgerunError } from '../src/errors/index.js'
+import { printable } from './printable.js'
 
 /**
  * Flags whose values are checked by edgerun itself, so that every bad value fails with one line
@@ -26,8 +27,10 @@ export function flagValueMessage(details: FlagValueDetails): string {
   return `--${details.flag} ${shown(details.value)}${from}: must be ${details.allowed}${details.reason ? `; ${details.reason}` : ''}`
 }
 
+/** The value as it may be printed: a refused URL's password stays out of the line and the details. */
 export function flagValueError(details: FlagValueDetails): EdgerunError {
-  return new EdgerunError('BAD_FLAG', flagValueMessage(details), { details: { ...details } })
+  const safe = { ...details, value: String(printable(details.flag, details.value)) }
+  return new EdgerunError('BAD_FLAG', flagValueMessage(safe), { details: safe })
 }
 
 export function isFlagValueDetails(value: unknown): value is FlagValueDetails {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { EdgerunError } from '../src/errors/index.js'
+import { closest } from './parse-errors.js'
 
 /**
  * A config file (`--config FILE`, or EDGERUN_CONFIG): flag values by flag name, at the top for
@@ -37,7 +38,13 @@ export async function readConfigFile(path: string, commandIds: readonly string[]
     const id = sectionId(key, commandIds)
     // A command's section is a mapping; `master: false` is the broker's --no-master, not a section.
     if (id && isPlainObject(value)) sections[id] = value
-    else common[key] = value
+    else if (isPlainObject(value)) {
+      // No flag takes a mapping: this is a section whose name is mistyped. Left at the top, a
+      // name that is also a flag (`workers`, demo's) would be skipped by every other command.
+      const names = commandIds.map((commandId) => commandId.split(':').join(' '))
+      const guess = closest(key.trim().split(/[\s:]+/).join(' '), names)
+      throw configError(path, `${key}: a mapping, but no command is named so${guess ? ` (did you mean ${guess}?)` : ''}`, { key })
+    } else common[key] = value
   }
   return { path, common, sections }
 }
@@ -55,14 +62,23 @@ function parseJson(path: string, text: string): unknown {
   }
 }
 
-/** The YAML parser loads only when a YAML file is given: no command pays for it otherwise. */
+/**
+ * The YAML parser loads only when a YAML file is given: no command pays for it otherwise. A
+ * number whose text is not how the number prints (`007`, `0123`, `1e3`, `0x1A`) keeps its text:
+ * every value becomes a command-line token, and a namespace `007` or a password `0123` must not
+ * arrive as `7` or `123`.
+ */
 async function parseYaml(path: string, text: string): Promise<unknown> {
-  const { parse } = await import('yaml')
-  try {
-    return parse(text)
-  } catch (error) {
-    throw configError(path, `not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:$/, '')}`)
-  }
+  const { parseDocument, visit } = await import('yaml')
+  const document = parseDocument(text)
+  const error = document.errors[0]
+  if (error) throw configError(path, `not valid YAML: ${error.message.split('\n')[0]!.replace(/:$/, '')}`)
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'number' && node.source !== undefined && node.source !== String(node.value)) node.value = node.source
+    },
+  })
+  return document.toJS()
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { EdgerunError } from '../src/errors/index.js'
 import { configError, isPlainObject, type ConfigFile } from './config-file.js'
 import { closest } from './parse-errors.js'
+import { printable } from './printable.js'
 
 /**
  * Where a flag's value comes from, first match wins: the command line, then its EDGERUN_*
@@ -16,6 +17,8 @@ export interface FlagShape {
   multiple?: boolean
   allowNo?: boolean
   env?: string
+  /** Flags that cannot be given with this one (oclif's `exclusive`). */
+  exclusive?: string[]
 }
 
 /** Flags that say how to run rather than what: never read from the environment or a file. */
@@ -64,17 +67,26 @@ export function layer(options: {
   for (const name of onArgv) origins.set(name, { from: 'flag' })
   const fromFile = file ? fileValues(file, options.commandId, flags, options.allFlagNames) : new Map<string, unknown>()
   const tokens: string[] = []
+  // A lower layer's flag gives way to a higher layer's that excludes it (`submit --command` typed,
+  // `noop: true` in the file): precedence, not a conflict. Within one layer a conflict stays one.
+  const excluded = (name: string, given: ReadonlySet<string>) =>
+    [...given].some((other) => flags[name]?.exclusive?.includes(other) || flags[other]?.exclusive?.includes(name))
+  const fromEnv = new Set<string>()
   for (const [name, flag] of Object.entries(flags)) {
-    if (NOT_LAYERED.has(name) || onArgv.has(name)) continue
+    if (NOT_LAYERED.has(name) || onArgv.has(name) || excluded(name, onArgv)) continue
     const variable = envNameOf(name, flag)
     const text = env[variable]
-    if (text !== undefined && text !== '') {
-      tokens.push(...envTokens(name, flag, variable, text))
-      origins.set(name, { from: 'env', env: variable })
-    } else if (fromFile.has(name)) {
-      tokens.push(...fileTokens(name, flag, file!, fromFile.get(name)))
-      origins.set(name, { from: 'file', file: file!.path, key: name })
-    }
+    if (text === undefined || text === '') continue
+    const given = envTokens(name, flag, variable, text)
+    tokens.push(...given)
+    origins.set(name, { from: 'env', env: variable })
+    if (given.length > 0) fromEnv.add(name)
+  }
+  const above = new Set([...onArgv, ...fromEnv])
+  for (const [name, flag] of Object.entries(flags)) {
+    if (NOT_LAYERED.has(name) || origins.has(name) || !fromFile.has(name) || excluded(name, above)) continue
+    tokens.push(...fileTokens(name, flag, file!, fromFile.get(name)))
+    origins.set(name, { from: 'file', file: file!.path, key: name })
   }
   return { tokens, origins }
 }
@@ -94,7 +106,8 @@ function envTokens(name: string, flag: FlagShape, variable: string, text: string
 }
 
 function fileTokens(name: string, flag: FlagShape, file: ConfigFile, value: unknown): string[] {
-  const bad = (allowed: string) => configError(file.path, `${name}: ${JSON.stringify(value)}: must be ${allowed}`, { key: name, value, allowed })
+  const safe = printable(name, value)
+  const bad = (allowed: string) => configError(file.path, `${name}: ${JSON.stringify(safe)}: must be ${allowed}`, { key: name, value: safe, allowed })
   if (flag.type === 'boolean') {
     if (typeof value !== 'boolean') throw bad('true or false')
     return value ? [`--${name}`] : flag.allowNo ? [`--no-${name}`] : []

@@ -14,12 +14,15 @@ export default class MasterCommand extends BaseCommand {
     const { Master } = await import('../broker/master/master.js')
     const { MqttTransport } = await import('../broker/master/mqtt-transport.js')
     const { masterJobStore } = await import('../broker/store/index.js')
-    const { PROTOCOL_VERSION, encode, topics } = await import('../src/protocol/index.js')
+    const { encode, masterState, topics } = await import('../src/protocol/index.js')
     const { commandLogger } = await import('../cli/logger.js')
     const { Connection } = await import('../src/net/connection.js')
     const { untilSignal } = await import('../cli/signals.js')
     const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-master' })
-    const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger })
+    let transport: InstanceType<typeof MqttTransport> | undefined
+    // The master's order: publish the assignment, flush the transport, then commit (docs/storage.md).
+    const beforeCommit = () => transport?.flush()
+    const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger, beforeCommit })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)
     const connection = await Connection.open({
@@ -29,7 +32,7 @@ export default class MasterCommand extends BaseCommand {
       // The broker announces the master's death for it (docs/protocol.md §9).
       will: () => ({
         topic: topics.masterState(flags.namespace),
-        payload: encode({ v: PROTOCOL_VERSION, type: 'master', state: 'offline', instance, ts: Date.now() }),
+        payload: encode(masterState('offline', instance)),
         qos: 1,
         retain: true,
       }),
@@ -37,7 +40,7 @@ export default class MasterCommand extends BaseCommand {
       await store.close()
       throw error
     })
-    const master = new Master(masterOptionsFrom(flags, flags.namespace), { transport: new MqttTransport(connection, logger), store, logger, instance })
+    const master = new Master(masterOptionsFrom(flags, flags.namespace), { transport: (transport = new MqttTransport(connection, logger)), store, logger, instance })
     await master.start()
     // Listen before announcing: whoever reads that line may signal at once.
     const stopped = untilSignal()

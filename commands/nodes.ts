@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../cli/base-command.js'
 import { connectionFlags } from '../cli/flags.js'
+import { printable } from '../cli/printable.js'
 import type { NodeStateMessage, NodeView } from '../src/protocol/index.js'
 
 /** `--watch` redraws at most this often, however many nodes change: a fleet's storm is one redraw. */
@@ -31,7 +32,7 @@ export default class Nodes extends BaseCommand {
       const redraw = () => {
         timer = undefined
         if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H')
-        this.log(`${new Date().toISOString()}  ${flags.url}  namespace ${flags.namespace}\n`)
+        this.log(`${new Date().toISOString()}  ${String(printable('url', flags.url))}  namespace ${flags.namespace}\n`)
         this.log(nodesView([...table.values()], flags.all))
       }
       if (!this.jsonEnabled()) redraw()

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path'
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../cli/base-command.js'
 import { integerFlag } from '../cli/checked-flags.js'
+import { printable } from '../cli/printable.js'
 import { commandSpecFlag, connectionFlags, connectionOptions, idFlag, labelFlag, logLevelFlag } from '../cli/flags.js'
 import { schemaDefault } from '../cli/schema-default.js'
 import { workerOptionsSchema as worker } from '../src/worker/options.js'
@@ -59,7 +60,7 @@ export default class WorkerCommand extends BaseCommand {
     const caps = worker.options
     const languages = worker.capabilities.languages
     this.note(
-      `worker ${id} online on ${flags.url} (epoch ${worker.epoch}, ${caps.slots} slots` +
+      `worker ${id} online on ${String(printable('url', flags.url))} (epoch ${worker.epoch}, ${caps.slots} slots` +
         `${languages.length ? `, judges ${languages.join(',')}` : ''}` +
         `${Object.keys(commands).length ? `, commands ${Object.keys(commands).join(',')}` : ''}${caps.labels.length ? `, labels ${caps.labels.join(',')}` : ''})`,
     )

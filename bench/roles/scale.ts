@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 import { startBroker } from '../../broker/broker.js'
 import { SqliteJobStore } from '../../broker/store/sqlite-store.js'
 import { admittedRecord } from '../../broker/store/job-record.js'
-import { PROTOCOL_VERSION, encode, jobSpecSchema, topics } from '../../src/protocol/index.js'
+import { PROTOCOL_VERSION, encode, jobSpecSchema, topics, type NodeStateMessage } from '../../src/protocol/index.js'
 import { report, roleConfig } from '../lib/child.js'
 import { rawClient } from '../lib/raw-mqtt.js'
 
@@ -52,8 +52,8 @@ try {
   const loadMs = performance.now() - loadStart
   gc?.()
   const rssMb = process.memoryUsage().rss / 2 ** 20
-  const { queue, active } = broker.master.ctx
-  const queuedAtStart = queue.size
+  const { master } = broker
+  const queuedAtStart = master.queued
   const submits = await rawClient(broker.url, submitter)
   // Where a round's time goes: the store's commits of the rows it assigned are inside it.
   let commitMs = 0
@@ -90,7 +90,7 @@ try {
     await client.subscribeAsync(topics.nodeAssign(ns, node), { qos: 0 })
     const started = performance.now()
     const hr0 = process.hrtime.bigint() / 1000n
-    const birth = { v: PROTOCOL_VERSION, type: 'node', state: 'online', epoch, slots: config.batch, labels: [], capabilities: { languages: [], commands: [] }, running: [], version: 'bench', ts: Date.now() }
+    const birth: NodeStateMessage = { v: PROTOCOL_VERSION, type: 'node', state: 'online', epoch, slots: config.batch, labels: [], capabilities: { languages: [], commands: [] }, running: [], version: 'bench', ts: Date.now() }
     client.publish(topics.nodeState(ns, node), encode(birth), { qos: 1 })
     const commit0 = commitMs
     await done
@@ -106,7 +106,7 @@ try {
         client.publishAsync(topics.nodeEvents(ns, node), encode({ v: PROTOCOL_VERSION, type: 'result', jobId, attempt, epoch, state: 'succeeded', output: null }), { qos: 1 }),
       ),
     )
-    const unfinished = () => assigns.filter(({ jobId }) => active.has(jobId)).length
+    const unfinished = () => assigns.filter(({ jobId }) => master.inFlight(jobId)).length
     await waitFor('the results', () => unfinished() === 0, () => `${unfinished()} unfinished`)
     await client.publishAsync(topics.nodeState(ns, node), encode({ ...birth, state: 'offline', ts: Date.now() }), { qos: 1 })
     await client.endAsync()
@@ -115,7 +115,7 @@ try {
         submits.publishAsync(topics.submit(ns), encode({ ...spec, id: `${run}-${round}-${i}`, v: PROTOCOL_VERSION, type: 'submit', replyTo: topics.reply(ns, submitter) }), { qos: 1 }),
       ),
     )
-    await waitFor('the new jobs', () => queue.size === queuedAtStart, () => `queue ${queue.size} of ${queuedAtStart}`)
+    await waitFor('the new jobs', () => master.queued === queuedAtStart, () => `queue ${master.queued} of ${queuedAtStart}`)
     await broker.store.flush()
     return figures
   }
@@ -132,7 +132,7 @@ try {
   } else {
     for (let round = 0; round < config.rounds; round++) rounds.push(await runRound(round))
   }
-  const counters = broker.master.ctx.counters.toJSON()
+  const counters = broker.master.counters()
   await submits.endAsync()
   await broker.close()
   // The first three rounds warm the JIT; the median of the rest is the figure.

@@ -35,7 +35,8 @@ const deny = (reason: string): Decision => ({ ok: false, reason })
  *   (to see stale wills and duplicate ids) and `master/state`;
  * - client: publishes `submit` and `rpc` whose payload's `replyTo` is `{ns}/reply/{me}`, and, for a
  *   submit, whose `id` is not a job of someone else; subscribes `{ns}/reply/{me}`,
- *   `{ns}/nodes/+/state` (or one node's state) and `{ns}/jobs/{id}/events` of jobs it owns;
+ *   `{ns}/nodes/+/state` (or one node's state) and `{ns}/jobs/{id}/events` of jobs it owns; never
+ *   `{ns}/master/stats` or `{ns}/master/jobs`, which tell of every client's jobs (admin only);
  * - admin: anything within the rules for everyone, in any namespace.
  * Non-admin users are confined to the served namespace.
  */
@@ -83,12 +84,15 @@ export function authorizeSubscribe(ctx: AclContext, who: Principal, filter: stri
   return deny(`a client may only subscribe to ${topics.reply(ns, me)}, node states, master state and its own jobs' events`)
 }
 
-/** Node state (`{ns}/nodes/{id}/state`) and master state (`{ns}/master/state`) are the retained topics. */
+/**
+ * Node state (`{ns}/nodes/{id}/state`), master state (`{ns}/master/state`) and the master's
+ * stats (`{ns}/master/stats`) are the retained topics.
+ */
 function mayRetain(ctx: AclContext, who: Principal, topic: string): boolean {
   if (who.kind === 'user' && who.role === 'worker') return topic === topics.nodeState(ctx.namespace, who.username)
   if (who.kind === 'user' && who.role === 'client') return false
   const levels = topic.split('/')
-  if (levels.length === 3) return isId(levels[0]) && levels[1] === 'master' && levels[2] === 'state'
+  if (levels.length === 3) return isId(levels[0]) && levels[1] === 'master' && (levels[2] === 'state' || levels[2] === 'stats')
   if (levels.length === 4) return isId(levels[0]) && levels[1] === 'nodes' && isId(levels[2]) && levels[3] === 'state'
   return false
 }

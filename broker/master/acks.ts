@@ -31,15 +31,13 @@ export class ResultAcks {
   constructor(
     private readonly nodes: NodeTable,
     private readonly notifier: Notifier,
-    /** Makes the master flush soon; it takes what is pending then, and sends it once durable. */
-    private readonly scheduleFlush: () => void,
   ) {}
 
+  /** Held until the commit gate takes it for its next flush. */
   add(nodeId: string, jobId: string, attempt: number): void {
     let entries = this.pending.get(nodeId)
     if (!entries) this.pending.set(nodeId, (entries = []))
     entries.push({ jobId, attempt })
-    this.scheduleFlush()
   }
 
   /** The acks of every result saved so far, for the flush about to be made. */

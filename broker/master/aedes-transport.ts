@@ -1,5 +1,6 @@
 import type { Aedes, AedesPublishPacket } from 'aedes'
 import type { Logger } from '../../src/logging/logger.js'
+import { flushCoalescedWrites } from '../../src/net/coalesce.js'
 import { topicMatches } from '../../src/protocol/index.js'
 import { SubscribedSince } from './subscribed-since.js'
 import type { Transport } from './transport.js'
@@ -93,6 +94,14 @@ export class AedesTransport implements Transport {
         if (error) this.logger.warn({ err: error, topic }, 'in-process publish failed')
       },
     )
+  }
+
+  /**
+   * The clients' sockets hold a turn's writes until setImmediate (src/net/coalesce.ts): this
+   * sends them now. Aedes hands a publish to those sockets a setImmediate after it is made.
+   */
+  flush(): void {
+    flushCoalescedWrites()
   }
 
   async subscribe(filters: string[], handler: (topic: string, payload: Buffer, retained: boolean) => void): Promise<void> {

@@ -1,8 +1,9 @@
-import type { MasterContext } from './context.js'
-import type { Lifecycle } from './lifecycle.js'
+import type { Logger } from '../../src/logging/logger.js'
+import type { JobRecord } from '../store/job-record.js'
+import type { Counters } from './counters.js'
 import { runsBefore, type QueueClass, type QueueEntry } from './job-queue.js'
-import type { NodeEntry } from './node-table.js'
-import { ReadAhead } from './read-ahead.js'
+import type { JobTable } from './job-table.js'
+import type { NodeEntry, NodeTable } from './node-table.js'
 import { markPlaced, pickNode } from './scheduler.js'
 
 /**
@@ -15,16 +16,16 @@ const DISPATCH_BATCH = 256
 export class Dispatcher {
   private scheduled = false
   private stopped = false
-  private readonly readAhead: ReadAhead
 
   constructor(
-    private readonly ctx: MasterContext,
-    private readonly lifecycle: Lifecycle,
+    private readonly jobs: JobTable,
+    private readonly nodes: NodeTable,
+    private readonly counters: Counters,
+    private readonly logger: Logger,
+    /** Its owner's assignment of a placed job; the slot is already reserved on `node`. */
+    private readonly assign: (job: JobRecord, node: NodeEntry) => void,
     private readonly random: () => number = Math.random,
-  ) {
-    lifecycle.onCapacity = () => this.schedule()
-    this.readAhead = new ReadAhead(ctx, lifecycle)
-  }
+  ) {}
 
   schedule(): void {
     if (this.scheduled || this.stopped) return
@@ -37,12 +38,11 @@ export class Dispatcher {
 
   stop(): void {
     this.stopped = true
-    this.readAhead.stop()
   }
 
   run(): void {
-    const { ctx } = this
-    const unparked = ctx.counters.get('unparked')
+    const { jobs, counters } = this
+    const unparked = counters.get('unparked')
     let placed = 0
     for (;;) {
       // Choose up to a batch of placements first, reserving each slot as it is chosen, so that
@@ -50,13 +50,13 @@ export class Dispatcher {
       const picks: Array<{ id: string; node: NodeEntry }> = []
       while (picks.length < DISPATCH_BATCH) {
         let best: { queueClass: QueueClass; head: QueueEntry; node: NodeEntry } | undefined
-        for (const { queueClass, head } of ctx.queue.heads()) {
+        for (const { queueClass, head } of jobs.heads()) {
           if (best && !runsBefore(head, best.head)) continue
-          const node = pickNode(ctx.nodes, queueClass.requirement, ctx.excluded.get(head.id), this.random)
+          const node = pickNode(this.nodes, queueClass.requirement, jobs.excludedFrom(head.id), this.random)
           if (node) best = { queueClass, head, node }
         }
         if (!best) break
-        const entry = ctx.queue.take(best.queueClass)
+        const entry = jobs.take(best.queueClass)
         if (!entry) continue
         best.node.inFlight.add(entry.id)
         markPlaced(best.node)
@@ -64,7 +64,7 @@ export class Dispatcher {
       }
       if (picks.length === 0) break
       placed += picks.length
-      const records = this.lifecycle.unparkMany(picks.map((pick) => pick.id))
+      const records = jobs.unparkMany(picks.map((pick) => pick.id))
       for (const { id, node } of picks) {
         const job = records.get(id)
         if (!job) {
@@ -72,18 +72,15 @@ export class Dispatcher {
           continue
         }
         try {
-          this.lifecycle.assign(job, node.id, node.epoch)
+          this.assign(job, node)
         } catch (error) {
           // One bad placement must not strand the rest of the batch outside every queue.
           node.inFlight.delete(id)
-          ctx.logger.error({ err: error, jobId: id, node: node.id }, 'assignment failed; job requeued')
-          job.state = 'queued'
-          job.node = null
-          job.epoch = null
-          ctx.queue.push(job) // no reschedule here: a failure that repeats must not spin
+          this.logger.error({ err: error, jobId: id, node: node.id }, 'assignment failed; job requeued')
+          jobs.putBack(job) // no reschedule here: a failure that repeats must not spin
         }
       }
     }
-    if (placed > 0) this.readAhead.dispatched(ctx.counters.get('unparked') > unparked)
+    if (placed > 0) jobs.dispatched(counters.get('unparked') > unparked)
   }
 }

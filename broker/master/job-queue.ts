@@ -57,6 +57,16 @@ export class JobQueue {
     return owner === null ? 0 : (this.perOwner.get(owner) ?? 0)
   }
 
+  /** Queued jobs per priority (a walk of the queue: for a once-a-second dashboard figure). */
+  countByPriority(): Map<number, number> {
+    const out = new Map<number, number>()
+    for (const slot of this.slotOf.values()) {
+      const priority = this.priorities[slot]!
+      out.set(priority, (out.get(priority) ?? 0) + 1)
+    }
+    return out
+  }
+
   has(id: string): boolean {
     return this.slotOf.has(id)
   }

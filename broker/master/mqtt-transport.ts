@@ -1,5 +1,6 @@
 import type { Connection } from '../../src/net/connection.js'
 import type { Logger } from '../../src/logging/logger.js'
+import { flushCoalescedWrites } from '../../src/net/coalesce.js'
 import type { Transport } from './transport.js'
 
 /** The master as a plain client of an external broker (Mosquitto, EMQX, clustered Aedes). */
@@ -30,6 +31,14 @@ export class MqttTransport implements Transport {
     this.connection.publish(topic, payload, options).catch((error) => {
       this.logger.warn({ err: error, topic }, 'publish failed')
     })
+  }
+
+  /**
+   * Not a no-op: the connection's socket holds a turn's writes too (src/net/stream.ts corks it
+   * until setImmediate), so an assignment would otherwise wait behind the commit.
+   */
+  flush(): void {
+    flushCoalescedWrites()
   }
 
   async subscribe(filters: string[], handler: (topic: string, payload: Buffer, retained: boolean) => void): Promise<void> {

@@ -1,14 +1,23 @@
 import {
   LIMITS,
-  PROTOCOL_VERSION,
+  assign,
+  control,
   encode,
+  jobReply,
+  masterState,
+  rejectedReply,
+  replyBatch,
+  replyBody,
+  rpcReply,
+  serialize,
   topics,
   type AssignMessage,
-  type ControlMessage,
   type ControlOp,
   type FinalState,
   type JobReply,
+  type JobReplyBody,
   type RejectCode,
+  type ResultBody,
   type RpcReply,
   type RunningEntry,
 } from '../../src/protocol/index.js'
@@ -16,29 +25,28 @@ import { answers, lostCount, primaryTarget, type JobRecord, type ReplyTarget } f
 import { RecentSends } from './recent-sends.js'
 import type { Transport } from './transport.js'
 
-type Distribute<T> = T extends unknown ? Omit<T, 'v' | 'jobId' | 'correlationId'> : never
-export type JobReplyBody = Distribute<JobReply>
+export type { JobReplyBody }
 
 /** The final `result` of a final job, exactly as it was first sent. */
-export function resultBody(job: JobRecord): Extract<JobReplyBody, { type: 'result' }> {
-  const state = job.finalState ?? (job.state as FinalState)
-  return {
-    type: 'result',
-    state,
+export function resultBody(job: JobRecord): ResultBody {
+  return replyBody.result({
+    state: job.finalState ?? (job.state as FinalState),
     attempts: job.attempts ?? job.charged + 1,
     node: job.node,
     output: job.output ?? null,
-    ...(job.error !== undefined ? { error: job.error } : {}),
-    ...(job.code !== undefined ? { code: job.code } : {}),
-    ...(lostCount(job) > 0 ? { lost: lostCount(job) } : {}),
-  }
+    error: job.error,
+    code: job.code,
+    lost: lostCount(job),
+  })
 }
 
 /** Every message the master sends, built in one place from the protocol's topic builders. */
 export class Notifier {
   /** While `batched()` runs: replies held for jobs submitted with batchReplies, by replyTo. */
-  private held: Map<string, object[]> | undefined
+  private held: Map<string, JobReply[]> | undefined
   private readonly repeats = new RecentSends(50_000)
+  /** Hears every job event as it leaves: the dashboard feeds (job-feed.ts, stats-publisher.ts). */
+  onJob: ((job: JobRecord) => void) | undefined
 
   constructor(
     private readonly transport: Transport,
@@ -51,6 +59,7 @@ export class Notifier {
    * if that submit asked for it, except `waiting`, which every submitter hears.
    */
   toJob(job: JobRecord, body: JobReplyBody): void {
+    this.onJob?.(job)
     const primary = primaryTarget(job)
     let payload: Buffer | undefined
     for (const target of job.watchers ? [primary, ...job.watchers] : [primary]) {
@@ -119,12 +128,12 @@ export class Notifier {
   }
 
   /** Batches of at most LIMITS.maxReplyBatch replies and LIMITS.maxReplyBatchBytes; a reply too big to share goes alone. */
-  private sendBatches(replyTo: string, replies: object[], onError: (error: unknown) => void): void {
+  private sendBatches(replyTo: string, replies: JobReply[], onError: (error: unknown) => void): void {
     let parts: string[] = []
     let bytes = 0
     const send = () => {
       if (parts.length === 0) return
-      const body = parts.length === 1 ? parts[0]! : `{"v":${PROTOCOL_VERSION},"type":"batch","replies":[${parts.join(',')}]}`
+      const body = parts.length === 1 ? parts[0]! : replyBatch(parts)
       this.transport.publish(replyTo, Buffer.from(body), { qos: 1 })
       parts = []
       bytes = 0
@@ -132,7 +141,7 @@ export class Notifier {
     for (const reply of replies) {
       let json: string
       try {
-        json = JSON.stringify(reply)
+        json = serialize(reply)
       } catch (error) {
         onError(error) // one reply that cannot be encoded costs only itself
         continue
@@ -147,38 +156,31 @@ export class Notifier {
 
   /** A refusal before the job exists: only the submitter hears it. */
   rejected(replyTo: string, code: RejectCode, message: string, ids: { jobId?: string; correlationId?: string }): void {
-    const payload = encode({ v: PROTOCOL_VERSION, type: 'rejected', code, message, ...definedOnly(ids) })
-    this.transport.publish(replyTo, payload, { qos: 1 })
+    this.transport.publish(replyTo, encode(rejectedReply(code, message, ids)), { qos: 1 })
   }
 
   rpc(replyTo: string, reply: Omit<RpcReply, 'v' | 'type'>): void {
-    this.transport.publish(replyTo, encode({ v: PROTOCOL_VERSION, type: 'rpc', ...reply }), { qos: 1 })
+    this.transport.publish(replyTo, encode(rpcReply(reply.correlationId, reply)), { qos: 1 })
   }
 
   assign(node: string, message: Omit<AssignMessage, 'v' | 'type'>): void {
-    this.transport.publish(topics.nodeAssign(this.ns, node), encode({ v: PROTOCOL_VERSION, type: 'assign', ...message }), { qos: 1 })
+    this.transport.publish(topics.nodeAssign(this.ns, node), encode(assign(message)), { qos: 1 })
   }
 
   control(node: string, op: ControlOp, ids: { jobId?: string; attempt?: number; jobs?: RunningEntry[] } = {}): void {
-    const message: ControlMessage = { v: PROTOCOL_VERSION, type: 'control', op, ...definedOnly(ids) }
-    this.transport.publish(topics.nodeControl(this.ns, node), encode(message), { qos: 1 })
+    this.transport.publish(topics.nodeControl(this.ns, node), encode(control(op, ids)), { qos: 1 })
   }
 
   masterState(state: 'online' | 'offline', instance: string): void {
-    const payload = encode({ v: PROTOCOL_VERSION, type: 'master', state, instance, ts: Date.now() })
-    this.transport.publish(topics.masterState(this.ns), payload, { qos: 1, retain: true })
+    this.transport.publish(topics.masterState(this.ns), encode(masterState(state, instance)), { qos: 1, retain: true })
   }
 }
 
-function replyOf(target: ReplyTarget, jobId: string, body: JobReplyBody): object {
-  return { v: PROTOCOL_VERSION, ...body, jobId, ...(target.correlationId ? { correlationId: target.correlationId } : {}) }
+function replyOf(target: ReplyTarget, jobId: string, body: JobReplyBody): JobReply {
+  return jobReply(body, jobId, target.correlationId)
 }
 
 /** Progress is opt-in per submit, except `waiting`: a submitter must hear that nothing can run its job yet. */
 function wants(target: ReplyTarget, body: JobReplyBody): boolean {
   return body.type !== 'progress' || target.progress === true || body.state === 'waiting'
-}
-
-function definedOnly<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
 }

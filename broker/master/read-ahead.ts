@@ -1,6 +1,8 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks'
-import type { MasterContext } from './context.js'
-import type { Lifecycle } from './lifecycle.js'
+import type { Logger } from '../../src/logging/logger.js'
+import type { JobRecord } from '../store/job-record.js'
+import type { Counters } from './counters.js'
+import type { MasterOptions } from './options.js'
 
 /**
  * Read-ahead waits for the master to be idle: no dispatch for this long, and the event loop
@@ -11,6 +13,16 @@ export const READ_AHEAD_IDLE_MS = 5
 const BUSY_SHARE = 0.5
 /** Rows per store query while reading ahead: each is a pause of about 2 ms for everything else. */
 const CHUNK = 500
+
+/** Its owner, the job table, as read-ahead sees it: job-table.ts imports this file, not the reverse. */
+export interface ParkedQueue {
+  readonly queued: number
+  readonly classCount: number
+  headIds(limit: number, want: (id: string) => boolean): string[]
+  isResident(id: string): boolean
+  unparkMany(ids: readonly string[]): Map<string, JobRecord>
+  park(id: string): boolean
+}
 
 /**
  * Keeps the records of the next `readAhead` queued jobs (shared among the queue classes) in
@@ -30,15 +42,17 @@ export class ReadAhead {
   private loopUse: EventLoopUtilization | undefined
 
   constructor(
-    private readonly ctx: MasterContext,
-    private readonly lifecycle: Lifecycle,
+    private readonly table: ParkedQueue,
+    private readonly options: Pick<MasterOptions, 'parkAbove' | 'readAhead'>,
+    private readonly counters: Counters,
+    private readonly logger: Logger,
   ) {}
 
   /** After a dispatch: `loaded` says whether it had to read parked records from the store. */
   dispatched(loaded: boolean): void {
-    const { ctx } = this
-    if (this.stopped || ctx.options.readAhead === 0 || ctx.queue.size === 0) return
-    if (!loaded && ctx.queue.size <= ctx.options.parkAbove) return
+    const { table, options } = this
+    if (this.stopped || options.readAhead === 0 || table.queued === 0) return
+    if (!loaded && table.queued <= options.parkAbove) return
     if (this.timer) {
       this.timer.refresh()
       return
@@ -75,26 +89,26 @@ export class ReadAhead {
   fill(): void {
     if (this.pendingChunk) clearImmediate(this.pendingChunk)
     this.pendingChunk = undefined
-    const { ctx } = this
+    const { table } = this
     // The budget is shared, so many requirement classes cannot multiply the memory it holds;
     // with more classes than it, nothing is read ahead.
-    const perClass = Math.floor(ctx.options.readAhead / Math.max(1, ctx.queue.classCount))
-    const window = perClass > 0 ? ctx.queue.headIds(perClass, () => true) : []
+    const perClass = Math.floor(this.options.readAhead / Math.max(1, table.classCount))
+    const window = perClass > 0 ? table.headIds(perClass, () => true) : []
     this.parkFallenBehind(new Set(window))
-    const ids = window.filter((id) => !ctx.active.has(id))
+    const ids = window.filter((id) => !table.isResident(id))
     const next = (from: number): void => {
       this.pendingChunk = undefined
       if (this.stopped || from >= ids.length) return
       try {
         // Some may have been dispatched since the walk (now live) or answered or canceled (final,
         // which unparkMany leaves in the store).
-        const parked = ids.slice(from, from + CHUNK).filter((id) => !ctx.active.has(id))
-        const loaded = this.lifecycle.unparkMany(parked)
+        const parked = ids.slice(from, from + CHUNK).filter((id) => !table.isResident(id))
+        const loaded = table.unparkMany(parked)
         for (const id of parked) if (loaded.has(id)) this.loaded.add(id)
-        ctx.counters.inc('read_ahead', parked.length)
+        this.counters.inc('read_ahead', parked.length)
       } catch (error) {
         // The jobs stay parked and are loaded when dispatched, as without read-ahead.
-        ctx.logger.warn({ err: error }, 'read-ahead failed; parked jobs load when dispatched')
+        this.logger.warn({ err: error }, 'read-ahead failed; parked jobs load when dispatched')
         return
       }
       this.pendingChunk = setImmediate(() => next(from + CHUNK))
@@ -103,17 +117,11 @@ export class ReadAhead {
   }
 
   private parkFallenBehind(window: ReadonlySet<string>): void {
-    const { ctx } = this
     for (const id of this.loaded) {
       if (window.has(id)) continue
       this.loaded.delete(id)
-      const job = ctx.active.get(id)
       // Dispatched, answered, canceled or waiting out a retry since: not a parked job any more.
-      if (!job || job.state !== 'queued' || !ctx.queue.has(id)) continue
-      // The store must hold what memory held (borrowed: it is written at the next commit).
-      ctx.store.save(job)
-      ctx.active.delete(id)
-      ctx.counters.inc('read_ahead_parked')
+      if (this.table.park(id)) this.counters.inc('read_ahead_parked')
     }
   }
 }

@@ -18,6 +18,12 @@ export interface Transport {
    * (only the embedded broker, and not when clustered); undefined otherwise.
    */
   lastSubscribedAt?(topic: string): number | undefined
+  /**
+   * Sends now whatever the transport holds back for the end of the event-loop turn (writes to
+   * corked sockets). The master's store calls it before a commit that blocks the loop, so
+   * that an assignment already published leaves first (docs/storage.md).
+   */
+  flush(): void
   /** Called after the transport's connection came back (never for the in-process transport). */
   onReconnect?(handler: () => void): void
   close(): Promise<void>

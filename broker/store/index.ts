@@ -1,7 +1,6 @@
 import { homedir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
 import type { Logger } from '../../src/logging/logger.js'
-import { flushCoalescedWrites } from '../../src/net/coalesce.js'
 import type { JobStore } from './job-store.js'
 import { MemoryJobStore } from './memory-store.js'
 import { SqliteJobStore } from './sqlite-store.js'
@@ -10,7 +9,12 @@ export type { AttemptRecord, JobRecord } from './job-record.js'
 export { toView } from './job-record.js'
 export type { JobQuery, JobStore } from './job-store.js'
 export { emptyCounts } from './job-store.js'
+export type { BatchWriter, JobRow, JobTable, RowFilter, StoredRow } from './job-table.js'
 export { MemoryJobStore, type MemoryJobStoreOptions } from './memory-store.js'
+export { MemoryJobTable } from './memory-table.js'
+export { SqliteJobTable } from './sqlite-table.js'
+export { TableJobStore } from './table-store.js'
+export { WriteBehindStore, type WriteBehindOptions } from './write-behind.js'
 export {
   JOBS_DB_FILE,
   MIGRATIONS,
@@ -50,8 +54,8 @@ export function createJobStore(options: JobStoreOptions): JobStore {
 
 /**
  * The store a master of `namespace` runs on, in the broker and in `edgerun master` alike: in
- * memory, or SQLite under `dataDir` (default: defaultDataDir()), borrowing the master's records
- * and sending the writes the process holds for the end of the turn before each inline commit,
+ * memory, or SQLite under `dataDir` (default: defaultDataDir()), borrowing the master's records.
+ * `beforeCommit` is the master's: it flushes the master's transport before each inline commit,
  * so that an assignment leaves before the commit that records it (docs/storage.md).
  */
 export function masterJobStore(options: {
@@ -59,6 +63,7 @@ export function masterJobStore(options: {
   memory: boolean
   dataDir?: string | undefined
   logger?: Logger | undefined
+  beforeCommit?: (() => void) | undefined
 }): JobStore {
   if (options.memory) return createJobStore({ kind: 'memory', namespace: options.namespace })
   return createJobStore({
@@ -67,7 +72,7 @@ export function masterJobStore(options: {
     namespace: options.namespace,
     ...(options.logger ? { logger: options.logger } : {}),
     borrow: true,
-    beforeCommit: flushCoalescedWrites,
+    ...(options.beforeCommit ? { beforeCommit: options.beforeCommit } : {}),
   })
 }
 

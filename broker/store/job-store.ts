@@ -14,6 +14,9 @@ export interface JobQuery {
  *
  * A store holds the jobs of one namespace: jobs are keyed by (namespace, id), and every method
  * reads and writes that namespace's jobs only, whatever else shares the file or memory behind it.
+ *
+ * A store is a plain table (JobTable, job-table.ts) made into this interface either directly
+ * (table-store.ts) or by the write-behind layer (write-behind.ts), which does the buffering.
  */
 export interface JobStore {
   readonly kind: string

@@ -1,8 +1,7 @@
 import * as Args from '@oclif/core/args'
 import { BaseCommand, EdgerunError } from '../../cli/base-command.js'
 import type { FlagShape, Origin } from '../../cli/config-layers.js'
-
-const SECRETS = new Set(['password'])
+import { printable } from '../../cli/printable.js'
 
 export interface ShownValue {
   value: unknown
@@ -38,12 +37,10 @@ export default class ConfigShow extends BaseCommand {
     const { Parser } = await import('@oclif/core')
     const { NOT_LAYERED } = await import('../../cli/config-layers.js')
     // Its flags without what only its own command line can satisfy (required, exclusive, dependsOn).
-    const shown = Object.fromEntries(
-      Object.entries({ ...command.baseFlags, ...command.flags })
-        .filter(([name]) => !NOT_LAYERED.has(name))
-        .map(([name, flag]) => [name, { ...flag, required: false, exclusive: [], dependsOn: [] }]),
-    )
-    const { tokens, origins } = await this.layers(shown as unknown as Record<string, FlagShape>, this.argv, found.id)
+    const own = Object.entries({ ...command.baseFlags, ...command.flags }).filter(([name]) => !NOT_LAYERED.has(name))
+    const shown = Object.fromEntries(own.map(([name, flag]) => [name, { ...flag, required: false, exclusive: [], dependsOn: [] }]))
+    // The layers still see `exclusive`: a file's value gives way to an env value that excludes it.
+    const { tokens, origins } = await this.layers(Object.fromEntries(own) as unknown as Record<string, FlagShape>, this.argv, found.id)
     const parsed = await Parser.parse(tokens, { flags: shown, args: {}, strict: false, context: this }).catch((error: unknown) => {
       this.origins = origins
       throw error
@@ -53,8 +50,8 @@ export default class ConfigShow extends BaseCommand {
       const origin = origins.get(name) ?? { from: 'default' as const }
       const value = (parsed.flags as Record<string, unknown>)[name] ?? null
       values[name] = {
-        // A secret is shown as set or not, never printed.
-        value: SECRETS.has(name) && value !== null ? '(set)' : value,
+        // A secret is shown as set or not, a URL without its password (cli/printable.ts).
+        value: printable(name, value),
         from: value === null && origin.from === 'default' ? 'unset' : origin.from,
         ...(origin.from === 'env' ? { env: origin.env } : {}),
         ...(origin.from === 'file' ? { file: origin.file } : {}),
@@ -93,16 +90,16 @@ export default class ConfigShow extends BaseCommand {
         const variable = envNameOf(name, flag)
         const text = process.env[variable]
         if (NOT_LAYERED.has(name) || text === undefined || text === '' || values[name]?.from === 'env') continue
-        values[name] = { value: SECRETS.has(name) ? '(set)' : text, from: 'env', env: variable, commands: users(name) }
+        values[name] = { value: printable(name, text), from: 'env', env: variable, commands: users(name) }
       }
     }
     if (file) {
       for (const [name, value] of Object.entries(file.common)) {
-        values[name] ??= { value: SECRETS.has(name) ? '(set)' : value, from: 'file', file: file.path, commands: users(name) }
+        values[name] ??= { value: printable(name, value), from: 'file', file: file.path, commands: users(name) }
       }
       for (const [id, section] of Object.entries(file.sections)) {
         for (const [name, value] of Object.entries(section)) {
-          values[`${id.split(':').join(' ')}.${name}`] = { value: SECRETS.has(name) ? '(set)' : value, from: 'file', file: file.path, commands: [id.split(':').join(' ')] }
+          values[`${id.split(':').join(' ')}.${name}`] = { value: printable(name, value), from: 'file', file: file.path, commands: [id.split(':').join(' ')] }
         }
       }
     }

@@ -1,33 +1,33 @@
 import { randomBytes } from 'node:crypto'
-import { EventEmitter } from 'node:events'
 import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
-import { Connection } from '../net/connection.js'
 import {
-  PROTOCOL_VERSION,
   decode,
+  decodeReply,
   encode,
   filters,
   jobReplySchema,
-  replyBatchEnvelopeSchema,
-  rpcReplySchema,
+  rpcRequest,
+  submit,
   topics,
   type JobReply,
-  type JobSpecInput,
   type JobView,
   type NodeStateMessage,
   type NodeView,
   type RejectedReply,
   type ResultReply,
   type RpcMethod,
+  type RpcReply,
   type StatsView,
+  type SubmitJob,
+  type ParsedTopic,
   nodeStateSchema,
-  masterStateSchema,
-  parseTopic,
   isId,
 } from '../protocol/index.js'
+import { RoleBase, type MasterOnline } from '../roles/role-base.js'
 import { newClientId, newJobId } from './ids.js'
 import { clientOptionsSchema, type ClientOptions, type ClientOptionsInput } from './options.js'
+import { RpcCalls } from './rpc-calls.js'
 import { resultFromView } from './views.js'
 
 export type FinalReply = ResultReply | RejectedReply
@@ -45,20 +45,8 @@ interface PendingJob {
   onAccepted?: (reply: JobReply) => void
 }
 
-interface PendingRpc {
-  resolve: (value: unknown) => void
-  reject: (error: Error) => void
-  timer: NodeJS.Timeout
-}
+export type SubmitSpec = SubmitJob
 
-type WithOptionalId<T> = T extends unknown ? Omit<T, 'id'> & { id?: string } : never
-export type SubmitSpec = WithOptionalId<JobSpecInput>
-
-/**
- * A submitter (docs/protocol.md §5): sends jobs, follows them on its own reply topic, and calls the rpc.
- * After a reconnect it resends what was not accepted and catches up on the rest with jobs.get,
- * so a result is never missed and never reported twice.
- */
 export interface ClientEvents {
   /** Every job reply that reaches this client's reply topic, duplicates included (for auditing). */
   reply: [reply: JobReply]
@@ -66,27 +54,24 @@ export interface ClientEvents {
   offline: []
 }
 
-export class EdgerunClient extends EventEmitter<ClientEvents> {
+/**
+ * A submitter (docs/protocol.md §5): sends jobs, follows them on its own reply topic, and calls the rpc.
+ * After a reconnect it resends what was not accepted and catches up on the rest with jobs.get,
+ * so a result is never missed and never reported twice.
+ */
+export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
   readonly clientId: string
   readonly replyTo: string
   private readonly pending = new Map<string, PendingJob>()
   private readonly followers = new Map<string, Set<JobEventHandler>>()
-  private readonly rpcs = new Map<string, PendingRpc>()
+  private readonly rpcs = new RpcCalls()
   private readonly nodeWatchers = new Set<(id: string, state: NodeStateMessage | undefined) => void>()
-  private closing: Promise<void> | undefined
-  private masterInstance: string | undefined
   /** When the master last answered anything: a reply or an rpc result. */
   private lastHeardAt = Date.now()
-  private readonly resendTimer: NodeJS.Timeout
+  private resendTimer: NodeJS.Timeout | undefined
 
-  private constructor(
-    readonly options: ClientOptions,
-    private readonly connection: Connection,
-    private readonly logger: Logger,
-  ) {
-    super()
-    this.resendTimer = setInterval(() => this.resendStale(), RESEND_AFTER_MS)
-    this.resendTimer.unref()
+  private constructor(options: ClientOptions, logger: Logger) {
+    super(options, logger)
     this.clientId = options.clientId!
     this.replyTo = topics.reply(options.namespace, this.clientId)
   }
@@ -95,35 +80,11 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     const options = clientOptionsSchema.parse(input)
     // With auth the broker only lets a client read `{ns}/reply/{username}`: name the reply topic after it.
     options.clientId ??= isId(options.username) ? options.username : newClientId()
-    const logger = deps.logger ?? silentLogger()
-    const connection = await Connection.open({
-      url: options.url,
-      clientId: `${options.clientId}-${randomBytes(3).toString('hex')}`,
-      username: options.username,
-      password: options.password,
-      ca: options.ca,
-      keepaliveSec: options.keepaliveSec,
-      connectTimeoutMs: options.connectTimeoutMs,
-      logger,
-    })
-    const client = new EdgerunClient(options, connection, logger)
-    connection.on('message', (topic, payload) => client.onMessage(topic, payload))
-    connection.on('connect', () => {
-      client.emit('online')
-      void client.resume()
-    })
-    connection.on('disconnect', () => client.emit('offline'))
-    try {
-      await client.subscribeOwnTopics()
-    } catch (error) {
-      await connection.close()
-      throw error
-    }
+    const client = new EdgerunClient(options, deps.logger ?? silentLogger())
+    await client.open({ clientId: `${options.clientId}-${randomBytes(3).toString('hex')}` })
+    client.resendTimer = setInterval(() => client.resendStale(), RESEND_AFTER_MS)
+    client.resendTimer.unref()
     return client
-  }
-
-  private get ns(): string {
-    return this.options.namespace
   }
 
   /**
@@ -137,7 +98,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     const progress = spec.progress ?? handlers.onEvent !== undefined
     // This client unpacks `batch` replies: one message per master commit instead of one per reply.
     const batchReplies = spec.batchReplies ?? true
-    const payload = encode({ ...spec, progress, batchReplies, v: PROTOCOL_VERSION, type: 'submit', id, replyTo: this.replyTo })
+    const payload = encode(submit({ ...spec, progress, batchReplies }, { id, replyTo: this.replyTo }))
     return new Promise((resolve) => {
       const entry: PendingJob = { submit: payload, sentAt: Date.now(), accepted: false, onEvent: handlers.onEvent, resolve }
       if (handlers.detach) entry.onAccepted = resolve
@@ -156,27 +117,30 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
         onEvent?.(reply)
         if (reply.type === 'result') finish(reply)
       }
-      const finish = (result: ResultReply) => {
-        if (done) return
+      /** Once: false if the follow had ended already. */
+      const stop = (): boolean => {
+        if (done) return false
         done = true
-        this.followers.get(jobId)?.delete(handler)
-        void this.connection.unsubscribe([topic])
-        resolve(result)
+        const set = this.followers.get(jobId)
+        set?.delete(handler)
+        if (set?.size === 0) this.followers.delete(jobId)
+        void this.release(topic)
+        return true
+      }
+      const finish = (result: ResultReply) => {
+        if (stop()) resolve(result)
       }
       let set = this.followers.get(jobId)
       if (!set) this.followers.set(jobId, (set = new Set()))
       set.add(handler)
-      this.connection
-        .subscribe([topic])
+      this.hold(topic)
         .then(() => this.getJob(jobId))
         .then((view) => {
           const result = resultFromView(view)
           if (result) finish(result)
         })
         .catch((error) => {
-          done = true
-          this.followers.get(jobId)?.delete(handler)
-          reject(error)
+          if (stop()) reject(error)
         })
     })
   }
@@ -204,45 +168,33 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
   /** Live node states from the retained `nodes/+/state` topics; returns a stop function. */
   async watchNodes(onChange: (id: string, state: NodeStateMessage | undefined) => void): Promise<() => Promise<void>> {
     this.nodeWatchers.add(onChange)
-    await this.connection.subscribe([filters.allNodeStates(this.ns)])
+    await this.hold(filters.allNodeStates(this.ns))
     return async () => {
       this.nodeWatchers.delete(onChange)
-      if (this.nodeWatchers.size === 0) await this.connection.unsubscribe([filters.allNodeStates(this.ns)])
+      await this.release(filters.allNodeStates(this.ns))
     }
   }
 
   rpc(method: RpcMethod, params: unknown): Promise<unknown> {
-    const id = randomBytes(8).toString('base64url')
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.rpcs.delete(id)
-        reject(new EdgerunError('TIMEOUT', `no answer to ${method} within ${this.options.rpcTimeoutMs} ms: is a master running on namespace "${this.ns}"?`))
-      }, this.options.rpcTimeoutMs)
-      this.rpcs.set(id, { resolve, reject, timer })
-      this.send(topics.rpc(this.ns), encode({ v: PROTOCOL_VERSION, type: 'rpc', id, method, params, replyTo: this.replyTo }))
-    })
+    const { rpcTimeoutMs } = this.options
+    return this.rpcs.call(
+      (id) => this.send(topics.rpc(this.ns), encode(rpcRequest(id, method, params, this.replyTo))),
+      rpcTimeoutMs,
+      () => new EdgerunError('TIMEOUT', `no answer to ${method} within ${rpcTimeoutMs} ms: is a master running on namespace "${this.ns}"?`),
+    )
   }
 
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      clearInterval(this.resendTimer)
-      for (const rpc of this.rpcs.values()) {
-        clearTimeout(rpc.timer)
-        rpc.reject(new EdgerunError('INTERNAL', 'client closed'))
-      }
-      this.rpcs.clear()
-      await this.connection.close()
-    })()
-    return this.closing
+  protected async shutdown(): Promise<void> {
+    clearInterval(this.resendTimer)
+    this.rpcs.rejectAll(new EdgerunError('INTERNAL', 'client closed'))
+    await this.connection.close()
   }
 
   private send(topic: string, payload: Buffer): void {
     this.connection.publish(topic, payload, { qos: 1 }).catch((error) => this.logger.debug({ err: error, topic }, 'publish failed'))
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
-    const parsed = parseTopic(this.ns, topic)
-    if (parsed?.kind === 'masterState') return this.onMasterState(payload)
+  protected route(parsed: ParsedTopic | undefined, topic: string, payload: Buffer): void {
     if (parsed?.kind === 'nodeState') return this.onNodeState(parsed.node, payload)
     if (parsed?.kind === 'jobEvents') {
       const decoded = decode(jobReplySchema, payload)
@@ -250,41 +202,21 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
       return
     }
     if (topic !== this.replyTo) return
-    const head = payload.subarray(0, 64).toString()
-    if (head.includes('"type":"batch"')) {
-      const decoded = decode(replyBatchEnvelopeSchema, payload)
-      if (!decoded.ok) return this.logger.warn({ reason: decoded.message }, 'malformed reply batch')
-      for (const raw of decoded.value.replies) {
-        const reply = jobReplySchema.safeParse(raw)
-        if (reply.success) this.onJobReply(reply.data)
-        else this.logger.warn({ reply: raw }, 'malformed reply in a batch')
-      }
-      return
+    const decoded = decodeReply(payload)
+    if (!decoded.ok) return this.logger.warn({ reason: decoded.message }, 'malformed reply')
+    for (const reply of decoded.replies) {
+      if (reply.type === 'rpc') this.onRpcReply(reply)
+      else this.onJobReply(reply)
     }
-    if (head.includes('"type":"rpc"')) {
-      const decoded = decode(rpcReplySchema, payload)
-      if (decoded.ok) this.onRpcReply(decoded.value)
-      return
-    }
-    const decoded = decode(jobReplySchema, payload)
-    if (!decoded.ok) {
-      const rpc = decode(rpcReplySchema, payload)
-      if (rpc.ok) this.onRpcReply(rpc.value)
-      return
-    }
-    this.onJobReply(decoded.value)
+    for (const raw of decoded.malformed) this.logger.warn({ reply: raw }, 'malformed reply in a batch')
   }
 
   /**
    * A master instance we have not seen before may have missed our submits (nobody was subscribed
    * while it was down) or published results before we were back: resend and catch up.
    */
-  private onMasterState(payload: Buffer): void {
-    const decoded = decode(masterStateSchema, payload)
-    if (!decoded.ok || decoded.value.state !== 'online') return
-    const known = this.masterInstance
-    this.masterInstance = decoded.value.instance
-    if (known !== undefined && known !== decoded.value.instance) this.resync()
+  protected override onMasterOnline({ instance, previous }: MasterOnline): void {
+    if (previous !== undefined && previous !== instance) this.resync()
   }
 
   /** Unaccepted submits go out again; accepted ones are asked about. */
@@ -320,14 +252,9 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     for (const watcher of this.nodeWatchers) watcher(id, state)
   }
 
-  private onRpcReply(reply: { correlationId: string; ok: boolean; result?: unknown; error?: { code: string; message: string } }): void {
+  private onRpcReply(reply: RpcReply): void {
     this.lastHeardAt = Date.now()
-    const rpc = this.rpcs.get(reply.correlationId)
-    if (!rpc) return
-    this.rpcs.delete(reply.correlationId)
-    clearTimeout(rpc.timer)
-    if (reply.ok) rpc.resolve(reply.result)
-    else rpc.reject(new EdgerunError((reply.error?.code ?? 'INTERNAL') as never, reply.error?.message ?? 'rpc failed'))
+    this.rpcs.answer(reply)
   }
 
   private onJobReply(reply: JobReply): void {
@@ -362,27 +289,23 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     entry.resolve(reply)
   }
 
-  /** After a reconnect: resubmit what was never accepted, and ask about the rest. */
   /**
    * The reply topic, and the master's state: a restarted master may have missed what was sent
    * while it was down.
    */
-  private async subscribeOwnTopics(): Promise<void> {
-    // QoS 0: see Worker.announce; a reply lost with a connection is caught up by jobs.get.
+  protected async subscribeOwnTopics(): Promise<void> {
+    // QoS 0: see Worker.subscribeOwnTopics; a reply lost with a connection is caught up by jobs.get.
     await this.connection.subscribe([this.replyTo], 0)
     await this.connection.subscribe([topics.masterState(this.ns)])
   }
 
-  private async resume(): Promise<void> {
-    try {
-      await this.subscribeOwnTopics()
-      if (this.nodeWatchers.size > 0) await this.connection.subscribe([filters.allNodeStates(this.ns)])
-      for (const jobId of this.followers.keys()) await this.connection.subscribe([topics.jobEvents(this.ns, jobId)])
-    } catch (error) {
-      this.logger.debug({ err: error }, 'resubscribe failed')
-      return
-    }
-    this.resync()
+  protected override reconnecting(): void {
+    this.emit('online')
+  }
+
+  /** After a reconnect: resubmit what was never accepted, and ask about the rest. */
+  protected online(first: boolean): void {
+    if (!first) this.resync()
   }
 
   private async catchUp(jobId: string): Promise<void> {
@@ -393,7 +316,7 @@ export class EdgerunClient extends EventEmitter<ClientEvents> {
     } catch (error) {
       this.logger.debug({ err: error, jobId }, 'catch-up failed')
       // The broker may have gone away mid-question; ask again while the job is still owed.
-      if (this.pending.has(jobId) && !this.closing) setTimeout(() => void this.catchUp(jobId), 1000).unref()
+      if (this.pending.has(jobId) && !this.closed) setTimeout(() => void this.catchUp(jobId), 1000).unref()
     }
   }
 }

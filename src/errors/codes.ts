@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   BAD_CONFIG: { exit: 78, protocol: false, summary: 'The config file cannot be read, or holds an unknown key or a bad value.' },
   UNSAFE_BIND: { exit: 2, protocol: false, summary: 'The broker would listen beyond loopback with neither --auth nor --allow-anonymous.' },
   DUPLICATE_NODE: { exit: 1, protocol: false, summary: 'Another live worker already holds this node id.' },
+  STORE_UNAVAILABLE: { exit: 74, protocol: false, summary: 'The master could not open its job store (data dir, database file or schema).' },
+  STORE_WRITE_FAILED: { exit: 74, protocol: false, summary: 'A commit to the job store failed (disk full, I/O error, lock held too long).' },
   TIMEOUT: { exit: 124, protocol: false, summary: 'An operation did not finish in time.' },
   JOB_FAILED: { exit: 1, protocol: false, summary: 'The job ended failed, timed_out or canceled.' },
   INTERNAL: { exit: 70, protocol: false, summary: 'An unexpected internal error.' },

@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import type { ProtocolMessage } from './messages.js'
 import { PROTOCOL_VERSION } from './version.js'
 
 export type DecodeFailure = {
@@ -12,8 +13,14 @@ export type DecodeResult<T> = { ok: true; value: T } | DecodeFailure
 
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 
-export function encode(message: object): Buffer {
+/** Only what src/protocol/messages.ts builds goes on the wire. */
+export function encode(message: ProtocolMessage): Buffer {
   return Buffer.from(JSON.stringify(message))
+}
+
+/** `encode` as a string: for a message that becomes part of a bigger one (a reply in a batch). */
+export function serialize(message: ProtocolMessage): string {
+  return JSON.stringify(message)
 }
 
 /**
@@ -25,6 +32,12 @@ export function decode<S extends z.ZodType>(
   payload: Buffer | Uint8Array | string,
   maxBytes = DEFAULT_MAX_PAYLOAD,
 ): DecodeResult<z.infer<S>> {
+  const parsed = decodeObject(payload, maxBytes)
+  return parsed.ok ? validate(schema, parsed.value) : parsed
+}
+
+/** The first decoding steps (size, JSON object, version), for a caller that picks the schema by `type`. */
+export function decodeObject(payload: Buffer | Uint8Array | string, maxBytes = DEFAULT_MAX_PAYLOAD): DecodeResult<Record<string, unknown>> {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
   if (size > maxBytes) return { ok: false, code: 'BAD_MESSAGE', message: `payload of ${size} bytes exceeds ${maxBytes}` }
   let parsed: unknown
@@ -40,6 +53,11 @@ export function decode<S extends z.ZodType>(
   if (raw.v !== PROTOCOL_VERSION) {
     return { ok: false, code: 'UNSUPPORTED_VERSION', message: `unsupported protocol version ${JSON.stringify(raw.v)}; this speaks v${PROTOCOL_VERSION}`, raw }
   }
+  return { ok: true, value: raw }
+}
+
+/** The last decoding step: the schema, on an object `decodeObject` accepted. */
+export function validate<S extends z.ZodType>(schema: S, raw: Record<string, unknown>): DecodeResult<z.infer<S>> {
   let result: z.ZodSafeParseResult<z.infer<S>>
   try {
     result = schema.safeParse(raw) as z.ZodSafeParseResult<z.infer<S>>

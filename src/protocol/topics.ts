@@ -1,4 +1,4 @@
-import { isId } from './ids.js'
+import { isId } from './id-pattern.js'
 
 /**
  * Every topic edgerun uses is built and parsed here (docs/protocol.md §2). Nothing else in the code base
@@ -8,6 +8,10 @@ export const DEFAULT_NAMESPACE = 'edgerun'
 
 export const topics = {
   masterState: (ns: string) => `${ns}/master/state`,
+  /** Retained, at most once a second: counts and rates for dashboards (admin only). */
+  masterStats: (ns: string) => `${ns}/master/stats`,
+  /** Job changes, batched at most every 250 ms, for dashboards (admin only). */
+  masterJobs: (ns: string) => `${ns}/master/jobs`,
   nodeState: (ns: string, node: string) => `${ns}/nodes/${node}/state`,
   nodeAssign: (ns: string, node: string) => `${ns}/nodes/${node}/assign`,
   nodeControl: (ns: string, node: string) => `${ns}/nodes/${node}/control`,
@@ -34,7 +38,7 @@ export const prefixes = {
 } as const
 
 export type ParsedTopic =
-  | { kind: 'masterState' }
+  | { kind: 'masterState' | 'masterStats' | 'masterJobs' }
   | { kind: 'nodeState' | 'nodeAssign' | 'nodeControl' | 'nodeEvents'; node: string }
   | { kind: 'submit' }
   | { kind: 'rpc' }
@@ -60,6 +64,8 @@ export function parseTopic(ns: string, topic: string): ParsedTopic | undefined {
       return undefined
     case 2:
       if (parts[0] === 'master' && parts[1] === 'state') return { kind: 'masterState' }
+      if (parts[0] === 'master' && parts[1] === 'stats') return { kind: 'masterStats' }
+      if (parts[0] === 'master' && parts[1] === 'jobs') return { kind: 'masterJobs' }
       if (parts[0] === 'reply' && isId(parts[1])) return { kind: 'reply', client: parts[1] }
       return undefined
     case 3: {

@@ -1,26 +1,32 @@
 import { randomBytes } from 'node:crypto'
-import { EventEmitter } from 'node:events'
 import PQueue from 'p-queue'
-import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
-import { Connection } from '../net/connection.js'
 import {
+  WORKER_FEATURES,
   assignSchema,
   controlSchema,
   decode,
+  encode,
   instanceOfEpoch,
-  masterStateSchema,
+  nodeState,
   nodeStateSchema,
-  parseTopic,
   topics,
+  workerEvent,
   type AssignMessage,
   type ControlMessage,
+  type NodeLifecycle,
+  type NodeStateFields,
+  type ParsedTopic,
   type RunningEntry,
+  type WorkerEvent,
 } from '../protocol/index.js'
-import { nodeState, workerEvent, type NodeDescription } from './messages.js'
+import { RoleBase, type MasterOnline } from '../roles/role-base.js'
+import { EDGERUN_VERSION } from '../version.js'
 import { workerOptionsSchema, type WorkerOptions, type WorkerOptionsInput } from './options.js'
+import { IdClaim } from './claim.js'
 import { Outbox } from './outbox.js'
 import { Runners, type RunOutcome } from './runners/index.js'
+import { bounded, delay, waitFor } from './waits.js'
 
 interface RunningJob {
   attempt: number
@@ -41,29 +47,22 @@ export interface WorkerEvents {
  * A worker (docs/protocol.md §8–§9, docs/judge.md): announces itself with a retained birth and a will per connection,
  * takes at most `slots` attempts, and keeps every result until the master acknowledges it.
  */
-export class Worker extends EventEmitter<WorkerEvents> {
+export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeoutMs?: number }> {
   readonly instance = randomBytes(6).toString('base64url')
-  readonly options: WorkerOptions
-  private connection!: Connection
   private connectionCounter = 0
   private currentEpoch = ''
   private state: 'online' | 'draining' = 'online'
   private readonly running = new Map<string, RunningJob>()
   private readonly outbox = new Outbox()
   private readonly pool: PQueue
-  private readonly servedMasters = new Set<string>()
-  private readonly logger: Logger
   private readonly runners: Runners
-  private readonly description: NodeDescription
-  private claimCheck: ((payload: Buffer) => void) | undefined
+  private readonly description: Pick<NodeStateFields, 'slots' | 'labels' | 'capabilities'>
+  private readonly claim = new IdClaim()
   private claimed = false
-  private closing: Promise<void> | undefined
 
   private constructor(options: WorkerOptions, runners: Runners, logger: Logger) {
-    super()
-    this.options = options
+    super(options, logger.child({ component: 'worker', node: options.id }))
     this.runners = runners
-    this.logger = logger.child({ component: 'worker', node: options.id })
     this.pool = new PQueue({ concurrency: options.slots })
     this.description = { slots: options.slots, labels: options.labels, capabilities: runners.capabilities }
   }
@@ -82,7 +81,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     const runners = new Runners({ commands: options.commands, outputLimitBytes: options.outputLimitBytes, languages })
     const worker = new Worker(options, runners, logger)
-    await worker.connect()
+    await worker.open({
+      clientId: `${options.id}-${worker.instance}`.slice(0, 128),
+      // What a lost connection took with it is resent by the protocol (outbox, birth), once.
+      resendUnacked: false,
+      // A fresh epoch for every connection attempt: the will names exactly the connection it guards.
+      will: () => {
+        worker.currentEpoch = `${worker.instance}.${++worker.connectionCounter}`
+        return { topic: topics.nodeState(options.namespace, options.id), payload: worker.stateMessage('offline', [], 'connection lost'), qos: 1, retain: true }
+      },
+    })
     return worker
   }
 
@@ -106,95 +114,43 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.outbox.size
   }
 
-  private get ns(): string {
-    return this.options.namespace
-  }
-
-  private async connect(): Promise<void> {
-    const { options } = this
-    this.connection = await Connection.open({
-      url: options.url,
-      clientId: `${options.id}-${this.instance}`.slice(0, 128),
-      username: options.username,
-      password: options.password,
-      ca: options.ca,
-      keepaliveSec: options.keepaliveSec,
-      connectTimeoutMs: options.connectTimeoutMs,
-      // What a lost connection took with it is resent by the protocol (outbox, birth), once.
-      resendUnacked: false,
-      logger: this.logger,
-      // A fresh epoch for every connection attempt: the will names exactly the connection it guards.
-      will: () => {
-        this.currentEpoch = `${this.instance}.${++this.connectionCounter}`
-        return {
-          topic: topics.nodeState(this.ns, options.id),
-          payload: nodeState('offline', this.currentEpoch, this.description, [], 'connection lost'),
-          qos: 1,
-          retain: true,
-        }
-      },
-    })
-    this.connection.on('message', (topic, payload, retained) => this.onMessage(topic, payload, retained))
-    this.connection.on('disconnect', () => this.emit('offline'))
-    this.connection.on('connect', () => {
-      this.announce().catch((error) => this.logger.warn({ err: error }, 'announce after reconnect failed'))
-    })
-    try {
-      await this.announce(true)
-    } catch (error) {
-      await this.connection.close()
-      throw error
-    }
-  }
-
-  /** On every connect: subscribe, (first time) claim the id, resend the outbox, then the birth. */
-  private async announce(first = false): Promise<void> {
+  /**
+   * On every connection: QoS 0 on the way in. With a clean session a QoS 1 delivery adds a PUBACK
+   * per message but no guarantee (unacked messages die with the connection either way); what is
+   * lost with a connection is recovered by the protocol: deadlines, rebirth and the outbox. The
+   * first time, the id is claimed once the state topics are subscribed.
+   */
+  protected async subscribeOwnTopics(first: boolean): Promise<void> {
     const ns = this.ns
     const id = this.options.id
-    // QoS 0 on the way in: with a clean session a QoS 1 delivery adds a PUBACK per message but no
-    // guarantee (unacked messages die with the connection either way); what is lost with a
-    // connection is recovered by the protocol: deadlines, rebirth and the outbox.
     await this.connection.subscribe([topics.nodeAssign(ns, id), topics.nodeControl(ns, id)], 0)
     const stateSubscribed = this.connection.subscribe([topics.nodeState(ns, id), topics.masterState(ns)])
-    if (first) await this.claim(stateSubscribed)
+    if (first) await this.claim.run(stateSubscribed, { nodeId: id, instance: this.instance, waitMs: this.options.claimWaitMs })
     else await stateSubscribed
-    this.claimed = true
-    this.resendOutbox()
-    this.publishState(this.state)
-    this.emit('online', this.currentEpoch)
-    this.logger.info({ epoch: this.currentEpoch }, 'worker online')
   }
 
-  /**
-   * docs/security.md: a node id is refused while its first holder lives. A retained state that shows
-   * another process online under this id means it is taken. The wait counts from the SUBACK, after
-   * which the broker sends what it retains; the check is armed before, in case it comes first.
-   */
-  private async claim(subscribed: Promise<void>): Promise<void> {
-    let settle!: (error?: Error) => void
-    const verdict = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())))
-    verdict.catch(() => {}) // read below, once subscribed; a verdict before that is not unhandled
-    this.claimCheck = (payload) => {
-      this.claimCheck = undefined
-      const decoded = decode(nodeStateSchema, payload)
-      if (decoded.ok && decoded.value.state !== 'offline' && instanceOfEpoch(decoded.value.epoch) !== this.instance) {
-        settle(new EdgerunError('DUPLICATE_NODE', `node id "${this.options.id}" is held by a live worker (epoch ${decoded.value.epoch}); pick another --id or stop that worker`))
-      } else settle()
-    }
-    try {
-      await subscribed
-      await Promise.race([verdict, delay(this.options.claimWaitMs)])
-    } finally {
-      this.claimCheck = undefined
-    }
+  /** Then the outbox again, and the birth. */
+  protected online(): void {
+    this.claimed = true
+    this.resendOutbox()
+    void this.publishState(this.state)
+    this.emit('online', this.currentEpoch)
+    this.logger.info({ epoch: this.currentEpoch }, 'worker online')
   }
 
   private runningEntries(): RunningEntry[] {
     return [...this.running].filter(([, job]) => !job.dropped).map(([jobId, job]) => ({ jobId, attempt: job.attempt }))
   }
 
-  private publishState(state: 'online' | 'draining' | 'offline', reason?: string): Promise<void> {
-    const payload = nodeState(state, this.currentEpoch, this.description, this.runningEntries(), reason)
+  /** The retained `node` message: a birth, a drain notice, or (as the will) an obituary. */
+  private stateMessage(state: NodeLifecycle, running: RunningEntry[], reason?: string): Buffer {
+    const { slots, labels, capabilities } = this.description
+    const fields = { state, epoch: this.currentEpoch, slots, labels, capabilities, running, version: EDGERUN_VERSION, ts: Date.now() }
+    return encode(nodeState({ ...fields, reason, features: [...WORKER_FEATURES] }))
+  }
+
+  private publishState(state: NodeLifecycle, reason?: string): Promise<void> {
+    const payload = this.stateMessage(state, this.runningEntries(), reason)
     return this.connection.publish(topics.nodeState(this.ns, this.options.id), payload, { qos: 1, retain: true }).catch((error) => {
       this.logger.debug({ err: error }, 'state publish failed')
     })
@@ -206,13 +162,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     })
   }
 
+  private sendEvent(event: WorkerEvent): void {
+    this.publishEvent(encode(event))
+  }
+
   private resendOutbox(): void {
     for (const payload of this.outbox.payloads()) this.publishEvent(payload)
   }
 
   /** `retained`: replayed by the broker because this connection just subscribed (RETAIN flag 1). */
-  private onMessage(topic: string, payload: Buffer, retained: boolean): void {
-    const parsed = parseTopic(this.ns, topic)
+  protected route(parsed: ParsedTopic | undefined, topic: string, payload: Buffer, retained: boolean): void {
     try {
       switch (parsed?.kind) {
         case 'nodeAssign':
@@ -221,8 +180,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
           return this.onControl(payload)
         case 'nodeState':
           return this.onOwnState(payload, retained)
-        case 'masterState':
-          return this.onMasterState(payload, retained)
       }
     } catch (error) {
       this.logger.error({ err: error, topic }, 'message handler failed')
@@ -230,7 +187,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private onOwnState(payload: Buffer, retained: boolean): void {
-    if (this.claimCheck) return this.claimCheck(payload)
+    if (this.claim.offer(payload)) return
     // What the topic held when this connection subscribed: the birth about to go out replaces it.
     if (retained) return
     const decoded = decode(nodeStateSchema, payload)
@@ -243,14 +200,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private onMasterState(payload: Buffer, retained: boolean): void {
-    const decoded = decode(masterStateSchema, payload)
-    if (!decoded.ok || decoded.value.state !== 'online') return
-    if (this.servedMasters.has(decoded.value.instance)) return
-    this.servedMasters.add(decoded.value.instance)
+  protected override onMasterOnline({ firstSeen, retained }: MasterOnline): void {
     // The master that was online when this connection subscribed is served by the connection's own
     // outbox and birth; so is any, before the id is claimed (a refused duplicate publishes nothing).
-    if (retained || !this.claimed) return
+    if (!firstSeen || retained || !this.claimed) return
     // A master that came online since rebuilds its view from our outbox and our birth.
     this.resendOutbox()
     void this.publishState(this.state)
@@ -266,11 +219,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // Meant for an earlier process under this id: its deadline will requeue it.
     if (instanceOfEpoch(assign.epoch) !== this.instance) return
     const { job, attempt, epoch } = assign
-    const reject = (code: 'BUSY' | 'UNSUPPORTED' | 'DRAINING', message: string) =>
-      this.publishEvent(workerEvent({ type: 'rejected', jobId: job.id, attempt, epoch, code, message }))
+    const ref = { jobId: job.id, attempt, epoch }
+    const reject = (code: 'BUSY' | 'UNSUPPORTED' | 'DRAINING', message: string) => this.sendEvent(workerEvent.rejected(ref, code, message))
     const existing = this.running.get(job.id)
     if (existing && existing.attempt === attempt) {
-      this.publishEvent(workerEvent({ type: 'accepted', jobId: job.id, attempt, epoch: existing.epoch }))
+      this.sendEvent(workerEvent.accepted({ ...ref, epoch: existing.epoch }))
       return
     }
     const done = this.outbox.get(job.id)
@@ -288,12 +241,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private start({ job, attempt, epoch }: AssignMessage): void {
     const entry: RunningJob = { attempt, epoch, controller: new AbortController(), dropped: false }
+    const ref = { jobId: job.id, attempt, epoch }
     this.running.set(job.id, entry)
     // `accepted` goes out at the end of this event-loop turn, unless the result is ready by then
     // (a noop): a result already says the job was taken, and one message is cheaper than two.
     let finished = false
     setImmediate(() => {
-      if (!finished && !entry.dropped) this.publishEvent(workerEvent({ type: 'accepted', jobId: job.id, attempt, epoch }))
+      if (!finished && !entry.dropped) this.sendEvent(workerEvent.accepted(ref))
     })
     this.emit('job', { jobId: job.id, attempt, state: 'running' })
     void this.pool.add(async () => {
@@ -303,7 +257,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           signal: entry.controller.signal,
           logger: this.logger,
           onProgress: (state, detail) => {
-            if (!entry.dropped) this.publishEvent(workerEvent({ type: 'progress', jobId: job.id, attempt, epoch, state, detail }))
+            if (!entry.dropped) this.sendEvent(workerEvent.progress(ref, state, detail))
           },
         })
       } catch (error) {
@@ -312,7 +266,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       finished = true
       if (this.running.get(job.id) === entry) this.running.delete(job.id)
       if (entry.dropped) return
-      const payload = workerEvent({ type: 'result', jobId: job.id, attempt, epoch, state: outcome.state, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}) })
+      const payload = encode(workerEvent.result(ref, outcome))
       this.outbox.add(job.id, attempt, payload)
       this.publishEvent(payload)
       this.emit('job', { jobId: job.id, attempt, state: outcome.state })
@@ -355,41 +309,24 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * Graceful stop (docs/protocol.md §9): `draining`, let running jobs finish (or hand them back after
    * drainTimeoutMs), wait briefly for result acks, publish `offline` with reason shutdown, DISCONNECT.
    */
-  close(options: { drainTimeoutMs?: number } = {}): Promise<void> {
-    this.closing ??= (async () => {
-      this.state = 'draining'
-      // Every wait is bounded: a broker that vanished mid-shutdown never acknowledges anything.
-      if (this.connection.connected) await bounded(this.publishState('draining'), 2_000)
-      const drainMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs
-      await Promise.race([this.pool.onIdle(), delay(drainMs)])
-      for (const [jobId, entry] of [...this.running]) {
-        this.drop(jobId)
-        this.publishEvent(workerEvent({ type: 'rejected', jobId, attempt: entry.attempt, epoch: entry.epoch, code: 'DRAINING', message: 'worker shut down before the job finished' }))
-      }
-      await waitFor(() => this.outbox.size === 0 || !this.connection.connected, 2_000)
-      if (this.connection.connected) await bounded(this.publishState('offline', 'shutdown'), 2_000)
-      await this.connection.close()
-    })()
-    return this.closing
+  protected async shutdown(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.state = 'draining'
+    // Every wait is bounded: a broker that vanished mid-shutdown never acknowledges anything.
+    if (this.connection.connected) await bounded(this.publishState('draining'), 2_000)
+    const drainMs = options.drainTimeoutMs ?? this.options.drainTimeoutMs
+    await Promise.race([this.pool.onIdle(), delay(drainMs)])
+    for (const [jobId, entry] of [...this.running]) {
+      this.drop(jobId)
+      this.sendEvent(workerEvent.rejected({ jobId, attempt: entry.attempt, epoch: entry.epoch }, 'DRAINING', 'worker shut down before the job finished'))
+    }
+    await waitFor(() => this.outbox.size === 0 || !this.connection.connected, 2_000)
+    if (this.connection.connected) await bounded(this.publishState('offline', 'shutdown'), 2_000)
+    await this.connection.close()
   }
 
   /** Dies without a word, like kill -9 would: the broker publishes the will. For tests. */
   async crash(): Promise<void> {
     for (const entry of this.running.values()) entry.controller.abort()
-    this.closing ??= this.connection.close({ force: true })
-    await this.closing
+    await this.closeWith(() => this.connection.close({ force: true }))
   }
-}
-
-function bounded(promise: Promise<void>, ms: number): Promise<void> {
-  return Promise.race([promise, delay(ms)])
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!condition() && Date.now() < until) await delay(20)
 }

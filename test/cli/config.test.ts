@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { TestCluster } from '../helpers/cluster.js'
+import { spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { runCli } from '../helpers/run-command.js'
 
 /**
@@ -70,11 +71,64 @@ describe('edgerun config show', () => {
     expect(bad.exitCode).toBe(78)
   })
 
+  it('a YAML value that reads as a number is the text written, as on the command line (namespace 007, not 7)', async () => {
+    const yaml = file('numbers.yaml', ['namespace: 007', 'id: 1e3', 'label: [010, gpu]', 'slots: 4'].join('\n'))
+    const shown = await show(['worker', '--config', yaml])
+    expect(shown.values.namespace).toMatchObject({ value: '007', from: 'file' })
+    expect(shown.values.id).toMatchObject({ value: '1e3', from: 'file' })
+    expect(shown.values.label).toMatchObject({ value: ['010', 'gpu'], from: 'file' })
+    expect(shown.values.slots).toMatchObject({ value: 4, from: 'file' })
+  })
+
   it('shows a password as set, never its value', async () => {
     process.env.EDGERUN_PASSWORD = 'hunter2'
     const out = await runCli(['config', 'show', 'nodes', '--json'])
     expect(out.stdout).not.toContain('hunter2')
     expect(JSON.parse(out.stdout).values.password).toEqual({ value: '(set)', from: 'env', env: 'EDGERUN_PASSWORD' })
+  })
+
+  it('never prints the password a URL holds (mqtt://user:pass@host, redis://:pass@host), nor a secret the file gets wrong', async () => {
+    process.env.EDGERUN_URL = 'mqtt://bob:hunter2@10.0.0.1:1883'
+    process.env.EDGERUN_REDIS_URL = 'redis://:hunter3@10.0.0.2:6379'
+    const outputs = [
+      await runCli(['config', 'show', 'nodes']),
+      await runCli(['config', 'show', 'broker', '--json']),
+      await runCli(['config', 'show']),
+      await runCli(['config', 'show', '--json']),
+    ]
+    for (const out of outputs) {
+      expect(out.exitCode, out.stderr).toBe(0)
+      expect(out.stdout).not.toMatch(/hunter/)
+    }
+    expect(JSON.parse(outputs[1]!.stdout).values.redis.value).toBe('redis://:***@10.0.0.2:6379')
+    expect(outputs[0]!.stdout).toContain('mqtt://bob:***@10.0.0.1:1883')
+    // Refused values are named in the error line, a URL's password and a secret key's value masked.
+    process.env.EDGERUN_URL = 'mqtt://bob:hunter2@10.0.0.1:99999'
+    const fromEnv = await runCli(['nodes', '--json'])
+    expect(fromEnv.stdout + fromEnv.stderr).not.toMatch(/hunter/)
+    expect(JSON.parse(fromEnv.stdout).error.message).toContain('--url "mqtt://bob:***@10.0.0.1:99999" (from EDGERUN_URL)')
+    delete process.env.EDGERUN_URL
+    const yaml = file('secret.yaml', 'password: [hunter4, hunter5]\n')
+    const fromFile = await runCli(['nodes', '--config', yaml])
+    expect(fromFile.exitCode).toBe(78)
+    expect(fromFile.stderr).toContain(`${yaml}: password:`)
+    expect(fromFile.stderr).not.toMatch(/hunter/)
+  })
+})
+
+describe('a flag typed, or set in the environment, wins over a lower layer\'s flag it excludes', () => {
+  it('submit --command with noop in the file (or EDGERUN_NOOP) submits the command, not a conflict', async () => {
+    const yaml = file('noop.yaml', 'submit:\n  noop: true\n')
+    const typed = await runCli(['submit', '--command', 'echo', '--config', yaml, '--url', 'mqtt://127.0.0.1:1'])
+    expect(typed.stderr).not.toContain('cannot be used together')
+    expect(typed.stderr).toContain('cannot reach the broker')
+    process.env.EDGERUN_COMMAND = 'echo'
+    const shown = await show(['submit', '--config', yaml])
+    expect(shown.values.command).toMatchObject({ value: 'echo', from: 'env' })
+    expect(shown.values.noop).toEqual({ value: null, from: 'unset' }) // the file's noop gives way
+    process.env.EDGERUN_NOOP = 'true'
+    const both = await runCli(['submit', '--judge', 'a.cpp', '--config', yaml, '--url', 'mqtt://127.0.0.1:1'])
+    expect(both.stderr).not.toContain('cannot be used together')
   })
 })
 
@@ -87,6 +141,8 @@ describe('a bad config file is one line naming the file and the key', () => {
     ['slot: 3', 'unknown key "slot": no command has that flag (did you mean slots?)'],
     ['worker:\n  port: 1884', 'unknown key "port" in section "worker": not a flag of that command'],
     ['slots: 1\n  x: : :', 'not valid YAML'],
+    // A mistyped section that happens to be a flag of another command (demo's --workers).
+    ['workers:\n  slots: 4', 'workers: a mapping, but no command is named so (did you mean worker?)'],
   ])('%s', async (text, message) => {
     const path = file('bad.yaml', text)
     const out = await runCli(['worker', '--config', path])
@@ -130,5 +186,22 @@ describe('a command runs with the values of its config file', () => {
     process.env.EDGERUN_LIMIT = '1'
     expect(JSON.parse((await runCli(['jobs', 'list', '--config', path, '--json'])).stdout)).toHaveLength(1) // env over file
     expect(JSON.parse((await runCli(['jobs', 'list', '--config', path, '--limit', '2', '--json'])).stdout)).toHaveLength(2) // flag over env
+  }, 30_000)
+})
+
+describe('a URL\'s password stays out of what a command prints', () => {
+  let cluster: TestCluster | undefined
+  let worker: CliProcess | undefined
+  afterEach(async () => {
+    worker?.kill()
+    await cluster?.close()
+  })
+
+  it('edgerun worker says where it is online without the password of its --url', async () => {
+    cluster = await TestCluster.start()
+    const url = cluster.url.replace('mqtt://', 'mqtt://bob:hunter2@')
+    worker = await spawnWorker(url, cluster.namespace, 'masked')
+    expect(worker.output()).toContain('online on mqtt://bob:***@')
+    expect(worker.output()).not.toContain('hunter2')
   }, 30_000)
 })

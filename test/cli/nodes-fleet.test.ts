@@ -27,7 +27,7 @@ describe('a fleet-sized node view', () => {
       const ids = Array.from({ length: 60 }, (_, i) => `edge-${String(i).padStart(3, '0')}`)
       for (const [i, id] of ids.entries()) await announcer.publishAsync(topics.nodeState(ns, id), nodeState(id, 'online', i % 3 === 0 ? 'site-a' : 'site-b'), { qos: 1, retain: true })
       for (const id of ids.slice(0, 3)) await announcer.publishAsync(topics.nodeState(ns, id), nodeState(id, 'offline', 'site-a'), { qos: 1, retain: true })
-      await waitFor(() => cluster!.broker.master.ctx.nodes.countOnline() === 57, { what: '57 of 60 online' })
+      await waitFor(() => cluster!.broker.master.nodesOnline() === 57, { what: '57 of 60 online' })
 
       const client = await cluster.client()
       const first = await client.listNodes({ limit: 25 })

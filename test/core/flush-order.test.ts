@@ -1,11 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryJobStore } from '../../broker/store/memory-store.js'
-import { PROTOCOL_VERSION, encode, topics } from '../../src/protocol/index.js'
-import { turn, withMaster } from '../helpers/recording-transport.js'
+import { TestCluster, uniqueNamespace } from '../helpers/cluster.js'
+import { PlainSubmitter } from '../helpers/plain-submitter.js'
 import { waitFor } from '../helpers/wait.js'
-
-const NS = 'order'
-const REPLY = `${NS}/reply/c1`
 
 /** A store whose flushes resolve only when the test says so, one by one, as a slow disk would. */
 class HeldStore extends MemoryJobStore {
@@ -26,80 +23,67 @@ class HeldStore extends MemoryJobStore {
   }
 }
 
-
-function submit(id: string): Buffer {
-  return encode({ v: PROTOCOL_VERSION, type: 'submit', id, kind: 'noop', replyTo: REPLY })
-}
-
+/**
+ * A master on a real broker whose store the test holds: what a submitter hears, over MQTT, must
+ * wait for the flush that made it durable (docs/protocol.md §4: `accepted` means stored).
+ */
 describe('nothing is said before its write is durable', () => {
+  let cluster: TestCluster
+  let submitter: PlainSubmitter
+  let store: HeldStore
+  afterEach(async () => {
+    store?.releaseAll()
+    await submitter?.close()
+    await cluster?.close()
+  })
+
+  async function start() {
+    cluster = await TestCluster.start()
+    const ns = uniqueNamespace('order')
+    store = new HeldStore()
+    const { master } = await cluster.externalMaster(ns, store)
+    submitter = await PlainSubmitter.connect(cluster.url, ns, 'c1')
+    return master
+  }
+
+  const accepted = () =>
+    [...submitter.replies.values()]
+      .flat()
+      .filter((r) => r.type === 'accepted')
+      .map((r) => r.jobId)
+
   it('a reply waits for the flush that follows its save, not for one already in flight', async () => {
-    const store = new HeldStore()
-    await withMaster(
-      NS,
-      async (_master, transport) => {
-        try {
-          const accepted = () =>
-            transport.sent
-              .filter((m) => m.topic === REPLY)
-              .map((m) => JSON.parse(m.payload.toString()))
-              .filter((r) => r.type === 'accepted')
-              .map((r) => r.jobId)
-          transport.deliver(topics.submit(NS), submit('first'))
-          await turn()
-          await turn()
-          expect(store.held).toHaveLength(1) // the flush covering `first` is in flight
-          transport.deliver(topics.submit(NS), submit('second'))
-          await turn()
-          await turn()
-          expect(store.held).toHaveLength(2) // `second` got a flush of its own, made after its save
-          store.held[0]!()
-          await turn()
-          expect(accepted()).toEqual(['first'])
-          store.held[1]!()
-          await turn()
-          expect(accepted()).toEqual(['first', 'second'])
-        } finally {
-          store.releaseAll()
-        }
-      },
-      store,
-    )
+    await start()
+    submitter.submit({ id: 'first', kind: 'noop' })
+    await waitFor(() => store.held.length === 1, { what: 'the flush covering first, in flight' })
+    submitter.submit({ id: 'second', kind: 'noop' })
+    await waitFor(() => store.held.length === 2, { what: 'a flush of its own for second, made after its save' })
+    expect(accepted()).toEqual([])
+    store.held[0]!()
+    await waitFor(() => accepted().length > 0, { what: 'first accepted' })
+    // Had `second` ridden on the first flush, it would have been published with `first`, in the same turn.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(accepted()).toEqual(['first'])
+    store.held[1]!()
+    await waitFor(() => accepted().length === 2, { what: 'second accepted' })
+    expect(accepted()).toEqual(['first', 'second'])
   })
 
   it('after failed flushes, the replies wait, are retried without new traffic, and keep their order', async () => {
-    const store = new HeldStore()
-    await withMaster(
-      NS,
-      async (master, transport) => {
-        try {
-          const accepted = () =>
-            transport
-              .messagesOn(REPLY)
-              .filter((r) => r.type === 'accepted')
-              .map((r) => r.jobId)
-          transport.deliver(topics.submit(NS), submit('a'))
-          await turn()
-          await turn()
-          transport.deliver(topics.submit(NS), submit('b'))
-          await turn()
-          await turn()
-          expect(store.held).toHaveLength(2)
-          // The disk fails both, in the order they were made (as the store settles them).
-          store.fail[0]!(new Error('disk on fire'))
-          store.fail[1]!(new Error('disk on fire'))
-          await turn()
-          expect(accepted()).toEqual([])
-          // No 'error' listener: the failure is logged, never thrown. A retry comes on its own.
-          await waitFor(() => store.held.length === 3, { timeoutMs: 5000, what: 'a retried flush' })
-          store.held[2]!()
-          await waitFor(() => accepted().length === 2, { timeoutMs: 2000, what: 'both accepted' })
-          expect(accepted()).toEqual(['a', 'b'])
-          expect(master.listenerCount('error')).toBe(0)
-        } finally {
-          store.releaseAll()
-        }
-      },
-      store,
-    )
+    const master = await start()
+    submitter.submit({ id: 'a', kind: 'noop' })
+    await waitFor(() => store.held.length === 1, { what: 'the flush covering a' })
+    submitter.submit({ id: 'b', kind: 'noop' })
+    await waitFor(() => store.held.length === 2, { what: 'the flush covering b' })
+    // The disk fails both, in the order they were made (as the store settles them).
+    store.fail[0]!(new Error('disk on fire'))
+    store.fail[1]!(new Error('disk on fire'))
+    // No 'error' listener: the failure is logged, never thrown. A retry comes on its own.
+    await waitFor(() => store.held.length === 3, { timeoutMs: 5000, what: 'a retried flush' })
+    expect(accepted()).toEqual([])
+    store.held[2]!()
+    await waitFor(() => accepted().length === 2, { timeoutMs: 2000, what: 'both accepted' })
+    expect(accepted()).toEqual(['a', 'b'])
+    expect(master.listenerCount('error')).toBe(0)
   })
 })

@@ -1,61 +1,70 @@
 import mqtt from 'mqtt'
-import { describe, expect, it } from 'vitest'
-import { LIMITS, PROTOCOL_VERSION, encode, jobReplySchema, replyBatchSchema, topics } from '../../src/protocol/index.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { LIMITS, PROTOCOL_VERSION, jobReplySchema, replyBatchSchema, topics } from '../../src/protocol/index.js'
 import { Notifier } from '../../broker/master/notifier.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
 import { TestCluster } from '../helpers/cluster.js'
-import { RecordingTransport, turn, withMaster } from '../helpers/recording-transport.js'
+import { PlainSubmitter } from '../helpers/plain-submitter.js'
+import { RecordingTransport } from '../helpers/recording-transport.js'
+import { waitFor } from '../helpers/wait.js'
 
 const NS = 'rbatch'
 const REPLY = `${NS}/reply/c1`
 
-function submit(id: string, batchReplies?: boolean): Buffer {
-  return encode({ v: PROTOCOL_VERSION, type: 'submit', id, kind: 'noop', progress: false, replyTo: REPLY, ...(batchReplies === undefined ? {} : { batchReplies }) })
-}
-
-
-
 describe('reply batches (the batchReplies extension, docs/protocol.md §14)', () => {
+  let cluster: TestCluster | undefined
+  let submitter: PlainSubmitter | undefined
+  afterEach(async () => {
+    await submitter?.close()
+    await cluster?.close()
+    cluster = submitter = undefined
+  })
+
+  /** A plain MQTT submitter on a real broker; a burst of submits is one TCP write, so one commit answers it. */
+  async function start() {
+    cluster = await TestCluster.start()
+    submitter = await PlainSubmitter.connect(cluster.url, cluster.namespace, 'c1')
+    return submitter
+  }
+
+  /** Replies that arrived, batches opened up. */
+  const replies = (s: PlainSubmitter) => s.messages.flatMap((m) => (m.type === 'batch' ? (m.replies as Array<Record<string, unknown>>) : [m]))
+  /** Long enough for a reply that should not come to have come. */
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 100))
+
   it('the replies one commit releases for batchReplies jobs go out as one batch message, in order', async () => {
-    await withMaster(NS, async (_master, transport, store) => {
-      for (let i = 0; i < 5; i++) transport.deliver(topics.submit(NS), submit(`b${i}`, true))
-      await turn()
-      await store.flush()
-      await turn()
-      const messages = transport.messagesOn(REPLY)
-      expect(messages).toHaveLength(1)
-      const batch = replyBatchSchema.parse(messages[0])
-      // No node is online: every submitter hears `waiting` after `accepted`, asked for progress or not.
-      expect(batch.replies.map((r) => [r.type, r.jobId])).toEqual([0, 1, 2, 3, 4].flatMap((i) => [['accepted', `b${i}`], ['progress', `b${i}`]]))
-    })
+    const s = await start()
+    s.submitTogether(Array.from({ length: 5 }, (_, i) => ({ id: `b${i}`, kind: 'noop', progress: false, batchReplies: true })))
+    await waitFor(() => replies(s).length >= 10, { what: 'ten replies' })
+    await settle()
+    expect(s.messages).toHaveLength(1)
+    const batch = replyBatchSchema.parse(s.messages[0])
+    // No node is online: every submitter hears `waiting` after `accepted`, asked for progress or not.
+    expect(batch.replies.map((r) => [r.type, r.jobId])).toEqual([0, 1, 2, 3, 4].flatMap((i) => [['accepted', `b${i}`], ['progress', `b${i}`]]))
   })
 
   it('a submitter that did not ask (a third-party client) gets every reply on its own, as docs/protocol.md §5 has it', async () => {
-    await withMaster(NS, async (_master, transport, store) => {
-      for (let i = 0; i < 5; i++) transport.deliver(topics.submit(NS), submit(`p${i}`, i % 2 === 0 ? undefined : false))
-      await turn()
-      await store.flush()
-      await turn()
-      const messages = transport.messagesOn(REPLY)
-      expect(messages).toHaveLength(10)
-      const replies = messages.map((message) => jobReplySchema.parse(message))
-      expect(replies.map((r) => r.type)).toEqual([0, 1, 2, 3, 4].flatMap(() => ['accepted', 'progress']))
-      for (const reply of replies.filter((r) => r.type === 'progress')) expect(reply).toMatchObject({ state: 'waiting' })
-    })
+    const s = await start()
+    s.submitTogether(Array.from({ length: 5 }, (_, i) => ({ id: `p${i}`, kind: 'noop', progress: false, ...(i % 2 === 0 ? {} : { batchReplies: false }) })))
+    await waitFor(() => s.messages.length >= 10, { what: 'ten replies' })
+    await settle()
+    expect(s.messages).toHaveLength(10)
+    const parsed = s.messages.map((message) => jobReplySchema.parse(message))
+    expect(parsed.map((r) => r.type)).toEqual([0, 1, 2, 3, 4].flatMap(() => ['accepted', 'progress']))
+    for (const reply of parsed.filter((r) => r.type === 'progress')) expect(reply).toMatchObject({ state: 'waiting' })
   })
 
   it('a lone reply goes out as itself, even for a batchReplies job', async () => {
-    await withMaster(NS, async (_master, transport, store) => {
-      // A node is online, so `accepted` is the only reply the commit releases (no `waiting`).
-      transport.deliver(topics.nodeState(NS, 'n1'), encode({ v: PROTOCOL_VERSION, type: 'node', state: 'online', epoch: 'n1.1', slots: 1, labels: [], capabilities: { languages: [], commands: [] }, running: [], version: 'test', ts: Date.now() }))
-      transport.deliver(topics.submit(NS), submit('alone', true))
-      await turn()
-      await store.flush()
-      await turn()
-      const messages = transport.messagesOn(REPLY)
-      expect(messages).toHaveLength(1)
-      expect(jobReplySchema.parse(messages[0])).toMatchObject({ type: 'accepted', jobId: 'alone' })
-    })
+    const s = await start()
+    const ns = cluster!.namespace
+    // A node is online, so `accepted` is the only reply the commit releases (no `waiting`). Sent
+    // on the submitter's own connection, the birth reaches the master before the submit.
+    s.send(topics.nodeState(ns, 'n1'), { v: PROTOCOL_VERSION, type: 'node', state: 'online', epoch: 'n1.1', slots: 1, labels: [], capabilities: { languages: [], commands: [] }, running: [], version: 'test', ts: Date.now() })
+    s.submit({ id: 'alone', kind: 'noop', progress: false, batchReplies: true })
+    await waitFor(() => s.messages.length > 0, { what: 'the reply' })
+    await settle()
+    expect(s.messages).toHaveLength(1)
+    expect(jobReplySchema.parse(s.messages[0])).toMatchObject({ type: 'accepted', jobId: 'alone' })
   })
 
   it('a reply that cannot be encoded costs only itself: the rest of its batch goes out one by one', () => {

@@ -1,76 +1,69 @@
-import { describe, expect, it, vi } from 'vitest'
-import { PROTOCOL_VERSION, encode, topics } from '../../src/protocol/index.js'
-import { turn, withMaster } from '../helpers/recording-transport.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { topics } from '../../src/protocol/index.js'
+import { TestCluster } from '../helpers/cluster.js'
+import { PlainSubmitter } from '../helpers/plain-submitter.js'
+import { waitFor } from '../helpers/wait.js'
 
-const NS = 'burst'
-const REPLY = `${NS}/reply/c1`
-
-function submit(id: string): Buffer {
-  return encode({ v: PROTOCOL_VERSION, type: 'submit', id, kind: 'noop', replyTo: REPLY })
-}
-
-function rpc(id: string, method: string, params: unknown): Buffer {
-  return encode({ v: PROTOCOL_VERSION, type: 'rpc', id, method, params, replyTo: REPLY })
-}
-
-
-
+/** Submits sent in one TCP write reach the master in one turn: that is the burst it admits together. */
 describe('submits admitted a burst at a time', () => {
-  it('one store lookup serves every submit of a turn', async () => {
-    await withMaster(NS, async (_master, transport, store) => {
-      const getMany = vi.spyOn(store, 'getMany')
-      for (let i = 0; i < 50; i++) transport.deliver(topics.submit(NS), submit(`b${i}`))
-      await turn()
-      expect(getMany).toHaveBeenCalledTimes(1)
-      expect(getMany.mock.calls[0]![0]).toHaveLength(50)
-      await store.flush()
-      await turn()
-      expect(transport.messagesOn(REPLY).filter((r) => r.type === 'accepted')).toHaveLength(50)
-    })
+  let cluster: TestCluster
+  let submitter: PlainSubmitter
+  afterEach(async () => {
+    await submitter?.close()
+    await cluster?.close()
   })
 
-  it('a message that arrives after a submit, in the same turn, sees the job admitted', async () => {
-    await withMaster(NS, async (_master, transport) => {
-      transport.deliver(topics.submit(NS), submit('early'))
-      transport.deliver(topics.rpc(NS), rpc('r1', 'jobs.cancel', { id: 'early' }))
-      await turn()
-      await turn()
-      const answer = transport.messagesOn(REPLY).find((r) => r.type === 'rpc' && r.correlationId === 'r1')
-      expect(answer).toMatchObject({ ok: true })
-      expect(transport.messagesOn(REPLY).find((r) => r.type === 'result' && r.jobId === 'early')).toMatchObject({ state: 'canceled' })
-    })
+  async function start(master: { parkAbove?: number } = {}) {
+    cluster = await TestCluster.start({ master })
+    submitter = await PlainSubmitter.connect(cluster.url, cluster.namespace, 'c1')
+  }
+
+  const accepted = (id: string) => submitter.repliesOf(id).filter((r) => r.type === 'accepted')
+
+  it('one store lookup serves every submit of a burst', async () => {
+    await start()
+    const getMany = vi.spyOn(cluster.broker.store, 'getMany')
+    submitter.submitTogether(Array.from({ length: 50 }, (_, i) => ({ id: `b${i}`, kind: 'noop' })))
+    await waitFor(() => Array.from({ length: 50 }, (_, i) => `b${i}`).every((id) => accepted(id).length === 1), { what: '50 accepted' })
+    expect(getMany).toHaveBeenCalledTimes(1)
+    expect(getMany.mock.calls[0]![0]).toHaveLength(50)
+  })
+
+  it('a message that arrives after a submit, in the same burst, sees the job admitted', async () => {
+    await start()
+    submitter.client.stream.cork()
+    submitter.submit({ id: 'early', kind: 'noop' })
+    submitter.send(topics.rpc(cluster.namespace), { v: 1, type: 'rpc', id: 'r1', method: 'jobs.cancel', params: { id: 'early' }, replyTo: submitter.replyTo })
+    process.nextTick(() => submitter.client.stream.uncork())
+    const answer = await waitFor(() => [...submitter.replies.values()].flat().find((r) => r.type === 'rpc' && r.correlationId === 'r1'), { what: 'the rpc answer' })
+    expect(answer).toMatchObject({ ok: true })
+    expect(await waitFor(() => submitter.resultOf('early'), { what: 'the result' })).toMatchObject({ state: 'canceled' })
   })
 
   it('the same id twice in one burst makes one job; the second submit hears it is a duplicate', async () => {
-    await withMaster(NS, async (master, transport) => {
-      transport.deliver(topics.submit(NS), submit('twice'))
-      transport.deliver(topics.submit(NS), submit('twice'))
-      await turn()
-      await turn()
-      expect(master.ctx.counters.toJSON()).toMatchObject({ admitted: 1, duplicate_submits: 1 })
-      const accepted = transport.messagesOn(REPLY).filter((r) => r.type === 'accepted' && r.jobId === 'twice')
-      expect(accepted).toHaveLength(2)
-      expect(accepted.filter((r) => r.duplicate === true)).toHaveLength(1)
-    })
+    await start()
+    submitter.submitTogether([
+      { id: 'twice', kind: 'noop' },
+      { id: 'twice', kind: 'noop' },
+    ])
+    await waitFor(() => accepted('twice').length === 2, { what: 'two answers' })
+    expect(accepted('twice').filter((r) => r.duplicate === true)).toHaveLength(1)
+    expect(cluster.broker.master.counters()).toMatchObject({ admitted: 1, duplicate_submits: 1 })
+    expect((await (await cluster.client()).listJobs({ limit: 10 })).map((job) => job.id)).toEqual(['twice'])
   })
 
   it('the same id twice in one burst stays one job when the first is parked at once (a long queue)', async () => {
-    await withMaster(
-      NS,
-      async (master, transport) => {
-        for (let i = 0; i < 3; i++) transport.deliver(topics.submit(NS), submit(`ahead-${i}`))
-        await turn()
-        transport.deliver(topics.submit(NS), submit('parked'))
-        transport.deliver(topics.submit(NS), submit('parked'))
-        await turn()
-        await turn()
-        expect(master.ctx.active.has('parked')).toBe(false) // parked: the queue is past parkAbove
-        expect(master.ctx.counters.toJSON()).toMatchObject({ admitted: 4, duplicate_submits: 1 })
-        const accepted = transport.messagesOn(REPLY).filter((r) => r.type === 'accepted' && r.jobId === 'parked')
-        expect(accepted.map((r) => r.duplicate ?? false)).toEqual([false, true])
-      },
-      undefined,
-      { parkAbove: 1 },
-    )
+    await start({ parkAbove: 1 })
+    submitter.submitTogether(Array.from({ length: 3 }, (_, i) => ({ id: `ahead-${i}`, kind: 'noop' })))
+    await waitFor(() => [0, 1, 2].every((i) => accepted(`ahead-${i}`).length === 1), { what: 'the jobs ahead accepted' })
+    submitter.submitTogether([
+      { id: 'parked', kind: 'noop' },
+      { id: 'parked', kind: 'noop' },
+    ])
+    await waitFor(() => accepted('parked').length === 2, { what: 'two answers' })
+    expect(accepted('parked').map((r) => r.duplicate ?? false)).toEqual([false, true])
+    // Parked: past parkAbove only the head of the queue keeps its record in memory.
+    expect(cluster.broker.master.footprint()).toMatchObject({ jobs: 1, queued: 4 })
+    expect(cluster.broker.master.counters()).toMatchObject({ admitted: 4, duplicate_submits: 1 })
   })
 })

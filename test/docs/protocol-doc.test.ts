@@ -12,6 +12,8 @@ import {
   jobReplySchema,
   judgeOutputSchema,
   masterStateSchema,
+  masterStatsSchema,
+  jobFeedSchema,
   nodeStateSchema,
   noopOutputSchema,
   parseTopic,
@@ -52,6 +54,8 @@ const SCHEMAS = {
   assignSchema,
   controlSchema,
   workerEventSchema,
+  masterStatsSchema,
+  jobFeedSchema,
 } as const satisfies Record<string, z.ZodType>
 type SchemaName = keyof typeof SCHEMAS
 
@@ -141,6 +145,10 @@ function schemaForTopic(topic: string, payload: string): z.ZodType {
       return jobReplySchema
     case 'masterState':
       return masterStateSchema
+    case 'masterStats':
+      return masterStatsSchema
+    case 'masterJobs':
+      return jobFeedSchema
     case 'nodeState':
       return nodeStateSchema
     case 'nodeAssign':
@@ -153,7 +161,7 @@ function schemaForTopic(topic: string, payload: string): z.ZodType {
 }
 
 /** The rpc results are typed (src/protocol/schemas/views.ts), not zod schemas: check their keys. */
-const JOB_VIEW = { id: true, kind: true, state: true, priority: true, attempts: true, maxAttempts: true, node: true, owner: true, createdAt: true, updatedAt: true, output: false, error: false } satisfies Record<keyof JobView, boolean>
+const JOB_VIEW = { id: true, kind: true, state: true, priority: true, attempts: true, maxAttempts: true, node: true, owner: true, createdAt: true, updatedAt: true, output: false, error: false, code: false, lost: false, spec: false, history: false } satisfies Record<keyof JobView, boolean>
 const NODE_VIEW = { id: true, state: true, epoch: true, slots: true, inFlight: true, labels: true, languages: true, commands: true, version: true, since: true } satisfies Record<keyof NodeView, boolean>
 const STATS_VIEW = { instance: true, uptimeMs: true, nodes: true, jobs: true, queued: true, rejected: true, ignored: true, refused: false } satisfies Record<keyof StatsView, boolean>
 
@@ -174,6 +182,8 @@ function resultProblems(method: string, result: unknown): string[] {
       return viewProblems(JOB_VIEW, result, method)
     case 'jobs.list':
       return Array.isArray(result) ? result.flatMap((job, i) => viewProblems(JOB_VIEW, job, `${method}[${i}]`)) : [`${method} result is not an array`]
+    case 'nodes.drain':
+      return viewProblems(NODE_VIEW, result, method)
     case 'nodes.list':
       return Array.isArray(result) ? result.flatMap((node, i) => viewProblems(NODE_VIEW, node, `${method}[${i}]`)) : [`${method} result is not an array`]
     case 'stats':

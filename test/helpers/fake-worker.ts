@@ -65,8 +65,9 @@ export class FakeWorker {
     return waitFor(() => this.assigns[index], { timeoutMs: 5000, what: `assign #${index} to ${this.id}` })
   }
 
+  /** Any object, not only a well-formed event: a test may send what no builder would. */
   async send(event: Record<string, unknown>): Promise<void> {
-    await this.client.publishAsync(topics.nodeEvents(this.ns, this.id), encode({ v: PROTOCOL_VERSION, ...event }), { qos: 1 })
+    await this.client.publishAsync(topics.nodeEvents(this.ns, this.id), JSON.stringify({ v: PROTOCOL_VERSION, ...event }), { qos: 1 })
   }
 
   accept(assign: AssignMessage): Promise<void> {

@@ -10,6 +10,8 @@ import { waitFor } from './wait.js'
 export class PlainSubmitter {
   /** Every reply that reached the reply topic, by job id, in arrival order. */
   readonly replies = new Map<string, Array<Record<string, unknown>>>()
+  /** Every message on the reply topic as it arrived, batches included (a batch is filed under no job). */
+  readonly messages: Array<Record<string, unknown>> = []
   private readonly submits = new Map<string, Record<string, unknown>>()
   readonly replyTo: string
   connects = 0
@@ -43,6 +45,7 @@ export class PlainSubmitter {
 
   private onReply(payload: Buffer): void {
     const reply = JSON.parse(payload.toString()) as Record<string, unknown>
+    this.messages.push(reply)
     const id = String(reply.jobId)
     let list = this.replies.get(id)
     if (!list) this.replies.set(id, (list = []))
@@ -53,6 +56,18 @@ export class PlainSubmitter {
     const submit = { v: 1, type: 'submit', replyTo: this.replyTo, ...job }
     this.submits.set(String(job.id), submit)
     this.publish(submit)
+  }
+
+  /** Several submits in one TCP write, so that the broker reads them, and the master gets them, in one turn. */
+  submitTogether(jobs: Array<Record<string, unknown>>): void {
+    this.client.stream.cork()
+    for (const job of jobs) this.submit(job)
+    process.nextTick(() => this.client.stream.uncork())
+  }
+
+  /** Any message to any topic, in order with the submits (an rpc, say). */
+  send(topic: string, message: Record<string, unknown>): void {
+    this.client.publish(topic, JSON.stringify(message), { qos: 1 })
   }
 
   /** Sends the stored submit of `id` again, as a client that lost track of it would. */

@@ -14,15 +14,13 @@ export class RecordingTransport implements Transport {
   async subscribe(_filters: string[], handler: (topic: string, payload: Buffer, retained: boolean) => void): Promise<void> {
     this.deliver = (topic, payload) => handler(topic, payload, false)
   }
+  flush(): void {}
   async close(): Promise<void> {}
   /** The JSON messages published on `topic`, in order. */
   messagesOn(topic: string): Array<Record<string, unknown>> {
     return this.sent.filter((m) => m.topic === topic).map((m) => JSON.parse(m.payload.toString()) as Record<string, unknown>)
   }
 }
-
-/** One turn of the event loop: what the master defers to the end of a turn has run. */
-export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 /** A master on a memory store and a RecordingTransport, closed after `fn`. */
 export async function withMaster<T>(

@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Master } from '../../broker/master/master.js'
-import { MqttTransport } from '../../broker/master/mqtt-transport.js'
 import { MemoryJobStore } from '../../broker/store/memory-store.js'
 import type { FinalReply } from '../../src/client/client.js'
-import { Connection } from '../../src/net/connection.js'
-import { PROTOCOL_VERSION, encode, topics, type JobReply } from '../../src/protocol/index.js'
+import type { JobReply } from '../../src/protocol/index.js'
 import { TestCluster, uniqueNamespace } from '../helpers/cluster.js'
 import { FakeWorker } from '../helpers/fake-worker.js'
 import { waitFor } from '../helpers/wait.js'
@@ -16,24 +12,11 @@ import { waitFor } from '../helpers/wait.js'
  */
 describe('an external master restarting behind a broker that stays up', () => {
   let cluster: TestCluster
-  const masters: Array<{ master: Master; connection: Connection }> = []
   afterEach(async () => {
-    for (const { master } of masters.splice(0)) await master.close().catch(() => {})
     await cluster?.close()
   })
 
-  async function startMaster(ns: string, store: MemoryJobStore) {
-    const instance = randomBytes(6).toString('base64url')
-    const connection = await Connection.open({
-      url: cluster.url,
-      clientId: `master-${instance}`,
-      will: () => ({ topic: topics.masterState(ns), payload: encode({ v: PROTOCOL_VERSION, type: 'master', state: 'offline', instance, ts: Date.now() }), qos: 1, retain: true }),
-    })
-    const master = new Master({ namespace: ns, reconcileMs: 3000 }, { transport: new MqttTransport(connection, cluster.broker.master.ctx.logger), store, instance })
-    await master.start()
-    masters.push({ master, connection })
-    return { master, connection }
-  }
+  const startMaster = (ns: string, store: MemoryJobStore) => cluster.externalMaster(ns, store, { reconcileMs: 3000 })
 
   it('a node\'s stale retained birth does not cost its running job an attempt', async () => {
     cluster = await TestCluster.start()

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { FinalReply } from '../../src/client/client.js'
 import { TestCluster } from '../helpers/cluster.js'
 import { FakeWorker } from '../helpers/fake-worker.js'
@@ -20,22 +20,30 @@ describe('read-ahead: the head of a parked queue comes back into memory while th
     const fake = new FakeWorker(cluster.url, cluster.namespace, `fake-ra-${readAhead}`, 1)
     fakes.push(fake)
     const master = cluster.broker.master
-    return { client, results, fake, master, resident: (i: number) => master.ctx.active.has(`ra-${i}`) }
+    // Records the master holds: with parkAbove 2, ra-0 and ra-1 until read-ahead loads more.
+    return { client, results, fake, master, inMemory: () => master.footprint().jobs }
   }
 
   it('after a dispatch, the next readAhead jobs are loaded, and the dispatches that follow never wait on the store', async () => {
-    const { client, results, fake, master, resident } = await parkedQueue(3, 12)
-    expect(resident(5)).toBe(false) // parked: past parkAbove
+    const { client, results, fake, master, inMemory } = await parkedQueue(3, 12)
+    expect(inMemory()).toBe(2) // the rest parked: past parkAbove
+    const read: string[] = []
+    const getMany = cluster.broker.store.getMany.bind(cluster.broker.store)
+    vi.spyOn(cluster.broker.store, 'getMany').mockImplementation((ids) => {
+      read.push(...ids)
+      return getMany(ids)
+    })
     await fake.connect()
     const first = await fake.nextAssign()
     expect(first.job.id).toBe('ra-0')
-    // ra-1 … ra-3 are now the head; ra-4 is past the window and stays parked.
-    await waitFor(() => resident(1) && resident(2) && resident(3), { what: 'the head read ahead' })
-    expect(resident(4)).toBe(false)
-    const readAhead = master.ctx.counters.get('read_ahead')
+    // ra-1 … ra-3 are now the head (ra-1 never left memory); ra-4 is past the window and stays parked.
+    await waitFor(() => read.length >= 2, { what: 'the head read ahead' })
+    expect(read).toEqual(['ra-2', 'ra-3'])
+    expect(inMemory()).toBe(4)
+    const readAhead = master.counter('read_ahead')
     expect(readAhead).toBeGreaterThan(0)
     // Store reads made by dispatch itself, not by read-ahead.
-    const onDemand = () => master.ctx.counters.get('unparked') - master.ctx.counters.get('read_ahead')
+    const onDemand = () => master.counter('unparked') - master.counter('read_ahead')
     const loadsBefore = onDemand()
     // A read-ahead job canceled before it runs is final once, and never dispatched.
     expect(await client.cancelJob('ra-2')).toMatchObject({ state: 'canceled' })
@@ -54,13 +62,13 @@ describe('read-ahead: the head of a parked queue comes back into memory while th
   })
 
   it('readAhead 0 leaves parked jobs in the store until they are dispatched', async () => {
-    const { fake, master, resident } = await parkedQueue(0, 8)
+    const { fake, master, inMemory } = await parkedQueue(0, 8)
     await fake.connect()
     const first = await fake.nextAssign()
     // The idle wait is a few ms; give it ample time to (wrongly) run.
     await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(resident(3)).toBe(false)
-    expect(master.ctx.counters.get('read_ahead')).toBe(0)
+    expect(inMemory()).toBe(2) // ra-0 on the node, ra-1 the head
+    expect(master.counter('read_ahead')).toBe(0)
     await fake.result(first)
     expect((await fake.nextAssign()).job.id).toBe('ra-1')
   })

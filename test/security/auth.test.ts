@@ -95,7 +95,7 @@ describe('users, roles and the ACL with --auth (docs/security.md)', () => {
     await w1.waitClosed('w1 disconnected')
     // The real result wins; the spoof never reached the master.
     expect(await job).toMatchObject({ type: 'result', state: 'succeeded', node: 'w2' })
-    expect(cluster.broker.master.ctx.counters.get('ignored_result_not_assigned')).toBe(0)
+    expect(cluster.broker.master.counter('ignored_result_not_assigned')).toBe(0)
     expect(cluster.broker.security.counters.get('publish_denied')).toBe(1)
   })
 

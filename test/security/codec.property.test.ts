@@ -7,7 +7,9 @@ import {
   controlSchema,
   decode,
   jobReplySchema,
+  jobFeedSchema,
   masterStateSchema,
+  masterStatsSchema,
   nodeStateSchema,
   parseTopic,
   rpcReplySchema,
@@ -17,6 +19,7 @@ import {
   workerEventSchema,
 } from '../../src/protocol/index.js'
 import { withMaster } from '../helpers/recording-transport.js'
+import { waitFor } from '../helpers/wait.js'
 
 const NS = 'prop'
 const SCHEMAS = { submitSchema, rpcRequestSchema, workerEventSchema, nodeStateSchema, masterStateSchema, jobReplySchema, rpcReplySchema, assignSchema, controlSchema }
@@ -102,7 +105,7 @@ describe('codec and schemas (property tests)', () => {
   })
 })
 
-const REPLY_SCHEMAS = { reply: [jobReplySchema, rpcReplySchema], jobEvents: [jobReplySchema], nodeAssign: [assignSchema], nodeControl: [controlSchema], masterState: [masterStateSchema] } as const
+const REPLY_SCHEMAS = { reply: [jobReplySchema, rpcReplySchema], jobEvents: [jobReplySchema], nodeAssign: [assignSchema], nodeControl: [controlSchema], masterState: [masterStateSchema], masterStats: [masterStatsSchema], masterJobs: [jobFeedSchema] } as const
 
 describe('the master under random input (property tests)', () => {
   const topicArb = fc.oneof(
@@ -116,11 +119,11 @@ describe('the master under random input (property tests)', () => {
   it('never throws past a handler, and everything it sends is a valid v1 message on a protocol topic', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(topicArb, anyPayload), { minLength: 1, maxLength: 30 }), async (messages) => {
-        await withMaster(NS, async (master, transport) => {
+        await withMaster(NS, async (master, transport, store) => {
           for (const [topic, payload] of messages) expect(() => transport.deliver(topic, payload)).not.toThrow()
-          await master.ctx.store.flush()
+          await store.flush()
           await new Promise((resolve) => setImmediate(resolve))
-          expect(master.ctx.counters.get('handler_errors')).toBe(0)
+          expect(master.counter('handler_errors')).toBe(0)
           for (const { topic, payload } of transport.sent) {
             const parsed = parseTopic(NS, topic)
             expect(parsed, topic).toBeDefined()
@@ -139,12 +142,16 @@ describe('the master under random input (property tests)', () => {
       fc.asyncProperty(fc.array(anyPayload, { minLength: 1, maxLength: 40 }), async (payloads) => {
         await withMaster(NS, async (master, transport) => {
           for (const payload of payloads) transport.deliver(topics.submit(NS), payload)
-          // Submits are admitted a burst at a time, at the end of the turn they arrived in.
-          await new Promise((resolve) => setImmediate(resolve))
-          const counters = master.ctx.counters.toJSON()
-          const rejected = Object.entries(counters).filter(([key]) => key.startsWith('rejected_'))
+          const outcomes = () => {
+            const counters = master.counters()
+            const rejected = Object.entries(counters).filter(([key]) => key.startsWith('rejected_'))
+            const total = (counters.admitted ?? 0) + (counters.duplicate_submits ?? 0) + rejected.reduce((sum, [, n]) => sum + n, 0)
+            return { rejected, total }
+          }
+          // Submits are admitted a burst at a time, once the burst is in.
+          await waitFor(() => outcomes().total >= payloads.length, { what: 'every submit decided' })
+          const { rejected, total } = outcomes()
           for (const [key] of rejected) expect(CODES.has(key.slice('rejected_'.length)), key).toBe(true)
-          const total = (counters.admitted ?? 0) + (counters.duplicate_submits ?? 0) + rejected.reduce((sum, [, n]) => sum + n, 0)
           expect(total).toBe(payloads.length)
         })
       }),

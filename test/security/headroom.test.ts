@@ -45,7 +45,7 @@ describe('connection headroom', () => {
     cluster = await TestCluster.start({ maxConnections: 8, maxWorkers: 4 })
     const ns = cluster.namespace
     for (let i = 0; i < 4; i++) birth(await worker(ns, `n${i}`), ns, `n${i}`)
-    await waitFor(() => cluster!.broker.master.ctx.nodes.countOnline() === 4, { what: '4 workers online' })
+    await waitFor(() => cluster!.broker.master.nodesOnline() === 4, { what: '4 workers online' })
     // A fifth worker, known by its will, is refused at CONNECT (CONNACK 3).
     await expect(worker(ns, 'n4')).rejects.toThrow(/unavailable/i)
     // One without a will counts as a client until its birth, which closes it.
@@ -59,13 +59,13 @@ describe('connection headroom', () => {
     expect((await client.stats()).nodes).toEqual({ online: 4, total: 4 })
     // A slot freed by a worker is a worker's again.
     await raws[0]!.end()
-    await waitFor(() => cluster!.broker.master.ctx.nodes.countOnline() === 3, { what: 'a worker gone' })
+    await waitFor(() => cluster!.broker.master.nodesOnline() === 3, { what: 'a worker gone' })
     await waitFor(async () => {
       const again = await worker(ns, 'n6').catch(() => undefined)
       if (again) birth(again, ns, 'n6')
       return again
     }, { what: 'a worker admitted again' })
-    await waitFor(() => cluster!.broker.master.ctx.nodes.countOnline() === 4, { what: 'n6 online' })
+    await waitFor(() => cluster!.broker.master.nodesOnline() === 4, { what: 'n6 online' })
   })
 
   it('with --auth: the role decides at CONNECT, and clients and admins still get in', async () => {
@@ -75,7 +75,7 @@ describe('connection headroom', () => {
     cluster = await TestCluster.start({ authFile, maxConnections: 6, maxWorkers: 1 })
     const ns = cluster.namespace
     birth(await worker(ns, 'w1', { ...login('w1') }), ns, 'w1')
-    await waitFor(() => cluster!.broker.master.ctx.nodes.countOnline() === 1, { what: 'w1 online' })
+    await waitFor(() => cluster!.broker.master.nodesOnline() === 1, { what: 'w1 online' })
     await expect(worker(ns, 'w2', { ...login('w2'), will: false })).rejects.toThrow(/unavailable/i)
     const admin = await cluster.client({ ...login('root') })
     expect((await admin.stats()).nodes.online).toBe(1)

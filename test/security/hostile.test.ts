@@ -104,9 +104,9 @@ describe('hostile input: every kind is answered with its code or refused, and th
   /** Sends one kind and checks its outcome; returns the master's counters' key count after it. */
   async function check(kind: Kind) {
     const { cluster, raw } = await sender(kind)
-    const counters = cluster.broker.master.ctx.counters
+    const { master } = cluster.broker
     const key = 'counted' in kind.expect ? kind.expect.counted : undefined
-    const before = key ? counters.get(key) : 0
+    const before = key ? master.counter(key) : 0
     const grant = await kind.send(cluster.namespace, raw)
     const outcome = kind.expect
     if ('reply' in outcome) {
@@ -115,7 +115,7 @@ describe('hostile input: every kind is answered with its code or refused, and th
       })
       expect(reply.code ?? reply.error?.code, kind.name).toBe(outcome.reply)
     } else if ('counted' in outcome) {
-      await waitFor(() => counters.get(outcome.counted) > before, { what: `"${kind.name}" counted as ${outcome.counted}` })
+      await waitFor(() => master.counter(outcome.counted) > before, { what: `"${kind.name}" counted as ${outcome.counted}` })
     } else if ('closed' in outcome) {
       await raw.waitClosed(`the broker closing the connection after "${kind.name}"`)
     } else {
@@ -136,10 +136,7 @@ describe('hostile input: every kind is answered with its code or refused, and th
 
   it('after all of them, five more rounds: the master still runs jobs and nothing grows', async () => {
     for (const cluster of [open, authed]) {
-      const size = () => {
-        const { ctx } = cluster.broker.master
-        return { active: ctx.active.size, queued: ctx.queue.size, nodes: ctx.nodes.size, counterKeys: Object.keys(ctx.counters.toJSON()).length, clients: cluster.broker.aedes.connectedClients }
-      }
+      const size = () => ({ ...cluster.broker.master.footprint(), clients: cluster.broker.aedes.connectedClients })
       await waitFor(() => cluster.broker.aedes.connectedClients === 0, { what: 'hostile connections gone' })
       const baseline = size()
       for (let round = 0; round < 5; round++) {
@@ -150,7 +147,7 @@ describe('hostile input: every kind is answered with its code or refused, and th
       }
       await waitFor(() => cluster.broker.aedes.connectedClients === 0, { what: 'hostile connections gone again' })
       expect(size()).toEqual(baseline)
-      expect(cluster.broker.master.ctx.counters.get('handler_errors')).toBe(0)
+      expect(cluster.broker.master.counter('handler_errors')).toBe(0)
     }
     // And the masters still work.
     await open.worker()
@@ -195,7 +192,7 @@ describe('hostile input: every kind is answered with its code or refused, and th
       expect(await done).toMatchObject({ type: 'result', state: 'succeeded', node: 'deep-worker' })
       // The master relays `detail` as is and JSON.stringify cannot write it: the handler's guard
       // counts one handler error and drops that one progress message (see docs/security.md).
-      expect(open.broker.master.ctx.counters.get('handler_errors')).toBe(1)
+      expect(open.broker.master.counter('handler_errors')).toBe(1)
     } finally {
       await fake.stop()
     }

@@ -31,6 +31,7 @@ export const TEST_PACKAGES = [
   { name: 'time', binaries: ['time'], usedBy: "GNU time: CPU time in the judge's util-linux sandbox chain" },
   { name: 'bsdutils', binaries: ['script'], usedBy: "a pseudo-terminal for the CLI's terminal output (test/cli/comfort.test.ts)" },
   { name: 'systemd', binaries: ['systemd-analyze'], usedBy: 'systemd-analyze verify of the service units (test/setup/systemd-units.test.ts)' },
+  { name: 'chromium', binaries: ['chromium'], usedBy: 'the dashboard in a real browser, driven by playwright-core (test/dashboard/browser.test.ts)' },
 ]
 
 /** Debian keeps daemons in /usr/sbin, which a non-root PATH often lacks. */

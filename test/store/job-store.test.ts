@@ -1,23 +1,26 @@
-import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, statSync, utimesSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createJobStore, defaultDataDir, masterJobStore, MemoryJobStore, SCHEMA_VERSION, SqliteJobStore, type SqliteJobStoreOptions } from '../../broker/store/index.js'
-import { MIGRATIONS } from '../../broker/store/sqlite-store.js'
-import { everyStateNewestFirst } from '../../broker/store/sqlite-schema.js'
+import { MIGRATIONS } from '../../broker/store/sqlite-migrations.js'
+import { everyStateNewestFirst } from '../../broker/store/sqlite-table.js'
 import type { JobRecord } from '../../broker/store/job-record.js'
 import type { JobStore } from '../../broker/store/job-store.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { Master } from '../../broker/master/master.js'
 import { RecordingTransport } from '../helpers/recording-transport.js'
+import { ensureStoreBuilt, ROOT } from './built.js'
 import { describeJobStore, makeJob, makeRichJob, type StoreHarness } from './job-store.conformance.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const distModule = join(ROOT, 'dist/broker/store/sqlite-store.js')
+
+beforeAll(ensureStoreBuilt, 180_000)
+
 /** The namespace of the stores below that do not test namespaces. */
 const NS = 'store-test'
 const tempDirs: string[] = []
@@ -316,9 +319,10 @@ describe('SqliteJobStore (sqlite only)', () => {
   it('rejects an invalid record at save(), so it cannot poison a batch', async () => {
     const store = SqliteJobStore.open({ namespace: NS, dataDir })
     try {
-      expect(() => store.save({ ...makeJob('bad', 1), seq: Number.NaN })).toThrow(TypeError)
-      expect(() => store.save({ ...makeJob('bad', 1), createdAt: undefined as unknown as number })).toThrow(TypeError)
-      expect(() => store.save({ ...makeJob('bad', 1), state: 'lost' as never })).toThrow(TypeError)
+      const internal = expect.objectContaining({ code: 'INTERNAL' })
+      expect(() => store.save({ ...makeJob('bad', 1), seq: Number.NaN })).toThrow(internal)
+      expect(() => store.save({ ...makeJob('bad', 1), createdAt: undefined as unknown as number })).toThrow(internal)
+      expect(() => store.save({ ...makeJob('bad', 1), state: 'lost' as never })).toThrow(internal)
       store.save(makeJob('good', 2))
       await store.flush()
       expect(store.get('bad')).toBeUndefined()
@@ -479,24 +483,6 @@ describe('SqliteJobStore (sqlite only)', () => {
   })
 
   describe('a flushed write survives SIGKILL', () => {
-    const distModule = join(ROOT, 'dist/broker/store/sqlite-store.js')
-
-    beforeAll(() => {
-      const sources = ['sqlite-store.ts', 'sqlite-schema.ts', 'background-writer.ts', 'job-store.ts', 'job-record.ts'].map((f) => join(ROOT, 'broker/store', f))
-      const stale =
-        !existsSync(distModule) || sources.some((source) => statSync(source).mtimeMs > statSync(distModule).mtimeMs)
-      if (!stale) return
-      try {
-        execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' })
-      } catch (error) {
-        // Type errors elsewhere in the project still emit; only a missing output is fatal.
-        if (!existsSync(distModule)) throw error
-      }
-      // An incremental build leaves an unchanged output untouched; mark it current so the next run skips the build.
-      const now = new Date()
-      utimesSync(distModule, now, now)
-    }, 180_000)
-
     it('reopens with every record flushed before the kill, and an intact database', async () => {
       const records = Array.from({ length: 200 }, (_, i) =>
         i % 2 === 0 ? makeJob(`k${i}`, i + 1, { state: 'running' }) : makeRichJob(`k${i}`, i + 1),

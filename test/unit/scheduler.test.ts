@@ -1,16 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import { NodeTable, type NodeEntry } from '../../broker/master/node-table.js'
 import { requirementOf } from '../../broker/master/requirement.js'
-import { markPlaced, pickNode } from '../../broker/master/scheduler.js'
+import { availability, markPlaced, pickNode } from '../../broker/master/scheduler.js'
 import { jobSpecSchema } from '../../src/protocol/index.js'
 
 const noop = requirementOf(jobSpecSchema.parse({ id: 'j', kind: 'noop' }))
 const withGpu = requirementOf(jobSpecSchema.parse({ id: 'j', kind: 'noop', requires: { labels: ['gpu'] } }))
 
-function table(nodes: Array<{ id: string; slots: number; labels?: string[]; state?: 'online' | 'draining' }>): NodeTable {
+type NodeSpec = { id: string; slots: number; labels?: string[]; state?: 'online' | 'draining' | 'offline'; commands?: string[]; languages?: string[] }
+
+function table(nodes: NodeSpec[]): NodeTable {
   const table = new NodeTable()
-  for (const { id, slots, labels = [], state = 'online' } of nodes) {
-    table.apply(id, { v: 1, type: 'node', state, epoch: `${id}i.1`, slots, labels, capabilities: { languages: [], commands: [] }, running: [], version: 't', ts: 0 }, 0)
+  for (const { id, slots, labels = [], state = 'online', commands = [], languages = [] } of nodes) {
+    const epoch = `${id}i.1`
+    const birth = { v: 1 as const, type: 'node' as const, epoch, slots, labels, capabilities: { languages, commands }, running: [], version: 't', ts: 0 }
+    table.apply(id, { ...birth, state: state === 'offline' ? 'online' : state }, 0)
+    if (state === 'offline') table.apply(id, { ...birth, state: 'offline' }, 0)
   }
   return table
 }
@@ -89,5 +94,49 @@ describe('the scheduler (docs/protocol.md §10, Scheduling)', () => {
     expect(pickNode(nodes, withGpu, undefined)!.id).toBe('b')
     a.inFlight.add('x')
     expect(pickNode(nodes, noop, undefined)!.id).toBe('b')
+  })
+
+  it('runs a command job only where the command is advertised, a judge job only where its language is', () => {
+    const echo = requirementOf(jobSpecSchema.parse({ id: 'j', kind: 'command', name: 'echo' }))
+    const nodes = table([
+      { id: 'bare', slots: 8 },
+      { id: 'shell', slots: 1, commands: ['echo'] },
+    ])
+    expect(pickNode(nodes, echo, undefined)!.id).toBe('shell')
+    nodes.get('shell')!.inFlight.add('x')
+    // The only capable node is full: nothing, rather than a node that cannot run it.
+    expect(pickNode(nodes, echo, undefined)).toBeUndefined()
+  })
+
+  it('never takes an offline node, however many free slots it had', () => {
+    const nodes = table([
+      { id: 'gone', slots: 100, state: 'offline' },
+      { id: 'here', slots: 1 },
+    ])
+    expect(pickNode(nodes, noop, undefined)!.id).toBe('here')
+  })
+})
+
+describe('availability: whether any online node could ever take a job (wait:false, waiting)', () => {
+  const echo = requirementOf(jobSpecSchema.parse({ id: 'j', kind: 'command', name: 'echo' }))
+
+  it('no node: nothing online (draining and offline nodes take no new jobs)', () => {
+    expect(availability(table([]), noop)).toBe('no-node')
+    expect(availability(table([{ id: 'a', slots: 1, state: 'draining' }, { id: 'b', slots: 1, state: 'offline' }]), noop)).toBe('no-node')
+  })
+
+  it('unsupported: nodes are online but none offers what the job requires', () => {
+    expect(availability(table([{ id: 'a', slots: 1 }]), withGpu)).toBe('unsupported')
+    expect(availability(table([{ id: 'a', slots: 1, commands: ['ls'] }]), echo)).toBe('unsupported')
+  })
+
+  it('capable: one online node could run it, busy or not', () => {
+    const nodes = table([
+      { id: 'a', slots: 1 },
+      { id: 'b', slots: 1, labels: ['gpu'], commands: ['echo'] },
+    ])
+    nodes.get('b')!.inFlight.add('x')
+    expect(availability(nodes, withGpu)).toBe('capable')
+    expect(availability(nodes, echo)).toBe('capable')
   })
 })

@@ -1,19 +1,15 @@
-import { decode, instanceOfEpoch, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
+import { instanceOfEpoch, replyBody, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
 import type { JobRecord } from '../../store/job-record.js'
-import type { MasterContext } from '../context.js'
-import type { Lifecycle } from '../lifecycle.js'
+import type { MasterParts } from '../parts.js'
+import { decodeFromNode } from './from-node.js'
 
 /** `{ns}/nodes/{node}/events`: what a worker says about the attempts it was given. */
-export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, payload: Buffer): void {
-  const decoded = decode(workerEventSchema, payload, ctx.options.maxPayloadBytes)
-  if (!decoded.ok) {
-    ctx.counters.inc(`rejected_${decoded.code}`)
-    ctx.logger.warn({ node: nodeId, reason: decoded.message }, 'malformed worker event')
-    return
-  }
-  const event = decoded.value
-  if (event.type === 'result') return handleResult(ctx, lifecycle, nodeId, event)
-  const job = ctx.active.get(event.jobId)
+export function handleNodeEvent(ctx: MasterParts, nodeId: string, payload: Buffer): void {
+  const event = decodeFromNode(ctx, workerEventSchema, payload, nodeId, 'worker event')
+  if (!event) return
+  if (event.type === 'result') return handleResult(ctx, nodeId, event)
+  const { lifecycle } = ctx
+  const job = ctx.jobs.get(event.jobId)
   // accepted, rejected and progress count only for the live attempt, from the process it was
   // given to (the epoch's instance: a worker that kept the job across a reconnect still tags its
   // events with the assignment's epoch).
@@ -36,17 +32,18 @@ export function handleNodeEvent(ctx: MasterContext, lifecycle: Lifecycle, nodeId
     case 'progress':
       // Behind the master's own replies (`assigned`, `running`), which wait for the store: a job's
       // replies go out in the order they were decided (docs/protocol.md §8).
-      ctx.afterFlush(() => ctx.notifier.toJob(job, { type: 'progress', state: event.state, attempt: event.attempt, node: nodeId, detail: event.detail }))
+      ctx.gate.afterCommit(() => ctx.notifier.toJob(job, replyBody.progress(event.state, event.attempt, { node: nodeId, detail: event.detail })))
       return
   }
 }
 
 /** The first result wins (docs/protocol.md §10): later ones are acknowledged and dropped. */
-function handleResult(ctx: MasterContext, lifecycle: Lifecycle, nodeId: string, event: Extract<WorkerEvent, { type: 'result' }>): void {
-  const ack = () => ctx.acks.add(nodeId, event.jobId, event.attempt)
-  const job = lifecycle.unpark(event.jobId)
+function handleResult(ctx: MasterParts, nodeId: string, event: Extract<WorkerEvent, { type: 'result' }>): void {
+  const { lifecycle } = ctx
+  const ack = () => ctx.gate.ack(nodeId, event.jobId, event.attempt)
+  const job = ctx.jobs.unpark(event.jobId)
   if (!job) {
-    const stored = ctx.store.get(event.jobId)
+    const stored = ctx.jobs.stored(event.jobId)
     // Final (or never stored): the result can never matter, so it must not sit in an outbox; but
     // one for an attempt this node's process was never given (a spoof) is not acknowledged.
     if (stored && !wasAssigned(stored, nodeId, event)) ctx.counters.inc('ignored_result_not_assigned')

@@ -9,9 +9,9 @@ import {
   type StatsView,
 } from '../../../src/protocol/index.js'
 import { toView } from '../../store/job-record.js'
-import type { MasterContext } from '../context.js'
-import type { Lifecycle } from '../lifecycle.js'
 import { nodePage } from '../node-queries.js'
+import type { MasterParts } from '../parts.js'
+import { detailView, drainNode, listJobs } from './dashboard-rpc.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
 
 /** Decides whether a requester sees every job or only its own (the security layer sets it). */
@@ -26,8 +26,8 @@ class RpcError extends Error {
   }
 }
 
-/** `{ns}/rpc`: jobs.get, jobs.list, jobs.cancel, nodes.list and stats. */
-export function handleRpc(ctx: MasterContext, lifecycle: Lifecycle, payload: Buffer, visibility: Visibility): void {
+/** `{ns}/rpc`: jobs.get, jobs.list, jobs.cancel, nodes.list, nodes.drain and stats. */
+export function handleRpc(ctx: MasterParts, payload: Buffer, visibility: Visibility): void {
   const ns = ctx.options.namespace
   const decoded = decode(rpcRequestSchema, payload, ctx.options.maxPayloadBytes)
   if (!decoded.ok) {
@@ -46,8 +46,8 @@ export function handleRpc(ctx: MasterContext, lifecycle: Lifecycle, payload: Buf
   }
   const seeAll = visibility(client) === 'all'
   try {
-    const result = call(ctx, lifecycle, request, seeAll ? undefined : client)
-    ctx.afterFlush(() => ctx.notifier.rpc(request.replyTo, { correlationId: request.id, ok: true, result }))
+    const result = call(ctx, request, seeAll ? undefined : client)
+    ctx.gate.afterCommit(() => ctx.notifier.rpc(request.replyTo, { correlationId: request.id, ok: true, result }))
   } catch (error) {
     const code: RejectCode = error instanceof RpcError ? error.code : 'BAD_MESSAGE'
     ctx.counters.inc(`rpc_error_${code}`)
@@ -61,25 +61,24 @@ function params<M extends keyof typeof rpcParamsSchemas>(method: M, raw: unknown
   return parsed.data as z.infer<(typeof rpcParamsSchemas)[M]>
 }
 
-function call(ctx: MasterContext, lifecycle: Lifecycle, request: RpcRequest, owner: string | undefined): unknown {
+function call(ctx: MasterParts, request: RpcRequest, owner: string | undefined): unknown {
   switch (request.method) {
     case 'jobs.get': {
-      const { id } = params('jobs.get', request.params)
-      return toView(findJob(ctx, id, owner))
+      const { id, detail } = params('jobs.get', request.params)
+      const job = findJob(ctx, id, owner)
+      return detail ? detailView(job) : toView(job)
     }
-    case 'jobs.list': {
-      const { state, limit } = params('jobs.list', request.params)
-      return ctx.store.list({ state, limit, owner }).map((job) => toView(ctx.active.get(job.id) ?? job))
-    }
+    case 'jobs.list':
+      return listJobs(ctx, params('jobs.list', request.params), owner)
     case 'jobs.cancel': {
       const { id } = params('jobs.cancel', request.params)
       const job = findJob(ctx, id, owner)
-      const live = lifecycle.unpark(job.id)
+      const live = ctx.jobs.unpark(job.id)
       if (!live) return toView(job)
       const node = live.node
       const attempt = live.attempt
       const ran = live.state === 'assigned' || live.state === 'running' ? 1 : 0
-      lifecycle.finalize(live, 'canceled', null, 'canceled by request', node, live.charged + ran)
+      ctx.lifecycle.finalize(live, 'canceled', null, 'canceled by request', node, live.charged + ran)
       if (node) ctx.notifier.control(node, 'cancel', { jobId: live.id, attempt })
       return toView(live)
     }
@@ -87,21 +86,28 @@ function call(ctx: MasterContext, lifecycle: Lifecycle, request: RpcRequest, own
       const { limit, cursor } = params('nodes.list', request.params)
       return nodePage(ctx.nodes, limit, cursor).map((node) => ctx.nodes.view(node))
     }
+    case 'nodes.drain': {
+      const { id } = params('nodes.drain', request.params)
+      if (owner !== undefined) throw new RpcError('NOT_AUTHORIZED', 'nodes.drain is for admins')
+      const view = drainNode(ctx, id)
+      if (!view) throw new RpcError('NOT_FOUND', `no node with id ${id}`)
+      return view
+    }
     case 'stats':
       params('stats', request.params)
       return stats(ctx)
   }
 }
 
-function findJob(ctx: MasterContext, id: string, owner: string | undefined) {
-  const job = ctx.active.get(id) ?? ctx.store.get(id)
+function findJob(ctx: MasterParts, id: string, owner: string | undefined) {
+  const job = ctx.jobs.lookup(id)
   if (!job || (owner !== undefined && job.owner !== owner)) throw new RpcError('NOT_FOUND', `no job with id ${id}`)
   return job
 }
 
 const startedAt = Date.now()
 
-function stats(ctx: MasterContext): StatsView {
+function stats(ctx: MasterParts): StatsView {
   const counters = ctx.counters.toJSON()
   const pick = (prefix: string) =>
     Object.fromEntries(Object.entries(counters).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]))
@@ -109,8 +115,8 @@ function stats(ctx: MasterContext): StatsView {
     instance: ctx.instance,
     uptimeMs: Date.now() - startedAt,
     nodes: { online: ctx.nodes.countOnline(), total: ctx.nodes.size },
-    jobs: ctx.store.counts(),
-    queued: ctx.queue.size,
+    jobs: ctx.jobs.counts(),
+    queued: ctx.jobs.queued,
     rejected: pick('rejected_'),
     ignored: pick('ignored_'),
     ...(ctx.brokerCounters ? { refused: ctx.brokerCounters() } : {}),

@@ -1,7 +1,6 @@
-import { decode, isFinal, isId, replyClientOf, specOf, submitSchema, type SubmitMessage } from '../../../src/protocol/index.js'
+import { decode, isFinal, isId, replyBody, replyClientOf, specOf, submitSchema, type SubmitMessage } from '../../../src/protocol/index.js'
 import { addWatcher, admittedRecord, answers, type JobRecord, type ReplyTarget } from '../../store/job-record.js'
-import type { MasterContext } from '../context.js'
-import type { Lifecycle } from '../lifecycle.js'
+import type { MasterParts } from '../parts.js'
 import { describeRequirement, requirementOf } from '../requirement.js'
 import { availability } from '../scheduler.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
@@ -17,8 +16,7 @@ export class SubmitBatch {
   private payloads: Buffer[] = []
 
   constructor(
-    private readonly ctx: MasterContext,
-    private readonly lifecycle: Lifecycle,
+    private readonly ctx: MasterParts,
     private readonly visibility: Visibility,
   ) {}
 
@@ -37,16 +35,17 @@ export class SubmitBatch {
       if (submit) submits.push(submit)
     }
     if (submits.length === 0) return
-    const unknown = submits.filter((submit) => !this.ctx.active.has(submit.id)).map((submit) => submit.id)
-    const stored = unknown.length > 0 ? this.guarded(() => this.ctx.store.getMany(unknown)) : new Map<string, JobRecord>()
+    const { jobs } = this.ctx
+    const unknown = submits.filter((submit) => !jobs.isResident(submit.id)).map((submit) => submit.id)
+    const stored = unknown.length > 0 ? this.guarded(() => jobs.storedMany(unknown)) : new Map<string, JobRecord>()
     // A store that cannot say which ids are new admits nothing: the submitters resend.
     if (!stored) return
     const seen = new Set<string>()
     for (const submit of submits) {
       // An id already seen in this burst may have been admitted and parked since `stored` was
       // read: only the store itself (with its pending writes) still knows it.
-      const known = () => this.ctx.active.get(submit.id) ?? (seen.has(submit.id) ? this.ctx.store.get(submit.id) : stored.get(submit.id))
-      this.guarded(() => admit(this.ctx, this.lifecycle, submit, known(), this.visibility))
+      const known = () => jobs.get(submit.id) ?? (seen.has(submit.id) ? jobs.stored(submit.id) : stored.get(submit.id))
+      this.guarded(() => admit(this.ctx, submit, known(), this.visibility))
       seen.add(submit.id)
     }
   }
@@ -64,7 +63,7 @@ export class SubmitBatch {
 }
 
 /** A well-formed submit with a usable replyTo, or undefined once the submitter has been told why not. */
-function validSubmit(ctx: MasterContext, payload: Buffer): SubmitMessage | undefined {
+function validSubmit(ctx: MasterParts, payload: Buffer): SubmitMessage | undefined {
   const ns = ctx.options.namespace
   const decoded = decode(submitSchema, payload, ctx.options.maxPayloadBytes)
   if (!decoded.ok) {
@@ -95,7 +94,7 @@ function validSubmit(ctx: MasterContext, payload: Buffer): SubmitMessage | undef
 }
 
 /** Admit a job, or say exactly why not. `known` is the job already under this id, if any. */
-function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, known: JobRecord | undefined, visibility: Visibility): void {
+function admit(ctx: MasterParts, submit: SubmitMessage, known: JobRecord | undefined, visibility: Visibility): void {
   const ns = ctx.options.namespace
   const client = replyClientOf(ns, submit.replyTo)!
   if (known && known.owner !== client && visibility(client) === 'own') {
@@ -105,7 +104,7 @@ function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, 
   }
   if (known) {
     ctx.counters.inc('duplicate_submits')
-    answerDuplicate(ctx, lifecycle, submit, known)
+    answerDuplicate(ctx, submit, known)
     return
   }
   const requirement = requirementOf(submit)
@@ -117,30 +116,29 @@ function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, 
     reject(ctx, submit, code, message)
     return
   }
-  if (ctx.queue.size >= ctx.options.maxQueued) {
-    reject(ctx, submit, 'QUEUE_FULL', `the master already holds ${ctx.queue.size} queued jobs`)
+  if (ctx.jobs.queued >= ctx.options.maxQueued) {
+    reject(ctx, submit, 'QUEUE_FULL', `the master already holds ${ctx.jobs.queued} queued jobs`)
     return
   }
   const owner = client
-  if (ctx.queue.ownerCount(owner) >= ctx.options.maxQueuedPerClient) {
+  if (ctx.jobs.queuedBy(owner) >= ctx.options.maxQueuedPerClient) {
     reject(ctx, submit, 'QUEUE_FULL', `client ${owner} already has ${ctx.options.maxQueuedPerClient} queued jobs`)
     return
   }
   const job = newRecord(ctx, submit, owner)
-  ctx.active.set(job.id, job)
-  lifecycle.save(job)
+  ctx.jobs.admit(job)
   ctx.counters.inc('admitted')
-  ctx.afterFlush(() => {
+  ctx.gate.afterCommit(() => {
     // A job that ended before its admission was answered is answered by its result alone, which
     // follows in this flush or the next: a result says the job was stored as surely as accepted.
     if (isFinal(job.state)) return
-    ctx.notifier.toJob(job, { type: 'accepted', state: 'queued' })
+    ctx.notifier.toJob(job, replyBody.accepted('queued'))
     if (available !== 'capable') {
       const detail = available === 'no-node' ? 'no node is online yet' : `no online node supports ${describeRequirement(requirement)} yet`
-      ctx.notifier.toJob(job, { type: 'progress', state: 'waiting', attempt: 0, detail })
+      ctx.notifier.toJob(job, replyBody.waiting(detail))
     }
   })
-  lifecycle.enqueue(job)
+  ctx.lifecycle.enqueue(job)
 }
 
 /**
@@ -148,23 +146,23 @@ function admit(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, 
  * was first sent; a live one answers `accepted` with `duplicate: true` and remembers the new
  * reply target, so that its result reaches every submitter of the id.
  */
-function answerDuplicate(ctx: MasterContext, lifecycle: Lifecycle, submit: SubmitMessage, known: JobRecord): void {
+function answerDuplicate(ctx: MasterParts, submit: SubmitMessage, known: JobRecord): void {
   const target = targetOf(submit)
   // A parked job comes back into memory only to be changed; a store record may turn out final.
-  const job = isFinal(known.state) || answers(known, target) ? known : (lifecycle.unpark(known.id) ?? ctx.store.get(known.id) ?? known)
+  const job = isFinal(known.state) || answers(known, target) ? known : (ctx.jobs.unpark(known.id) ?? ctx.jobs.stored(known.id) ?? known)
   if (isFinal(job.state)) {
-    ctx.afterFlush(() => ctx.notifier.repeatResult(job, target, ctx.now()))
+    ctx.gate.afterCommit(() => ctx.notifier.repeatResult(job, target, Date.now()))
     return
   }
-  if (addWatcher(job, target)) lifecycle.save(job)
-  ctx.afterFlush(() => {
+  if (addWatcher(job, target)) ctx.jobs.save(job)
+  ctx.gate.afterCommit(() => {
     // Ended meanwhile: its result, which follows, goes to this target too, unless the job
     // already remembered as many targets as it keeps; then this one is answered on its own.
     if (isFinal(job.state)) {
-      if (!answers(job, target)) ctx.notifier.repeatResult(job, target, ctx.now())
+      if (!answers(job, target)) ctx.notifier.repeatResult(job, target, Date.now())
       return
     }
-    ctx.notifier.toTarget(target, job.id, { type: 'accepted', state: job.state, duplicate: true })
+    ctx.notifier.toTarget(target, job.id, replyBody.accepted(job.state, true))
   })
 }
 
@@ -173,7 +171,7 @@ function targetOf(submit: SubmitMessage): ReplyTarget {
 }
 
 /** The broker's caps on a judge job (docs/security.md payload limits), tighter than the protocol's bounds. */
-function judgeSizeProblem(ctx: MasterContext, submit: Extract<SubmitMessage, { kind: 'judge' }>): string | undefined {
+function judgeSizeProblem(ctx: MasterParts, submit: Extract<SubmitMessage, { kind: 'judge' }>): string | undefined {
   const { maxJudgeSourceBytes, maxJudgeTestsBytes } = ctx.options
   const source = Buffer.byteLength(submit.source)
   if (source > maxJudgeSourceBytes) return `judge source is ${source} bytes; this broker accepts at most ${maxJudgeSourceBytes}`
@@ -183,11 +181,11 @@ function judgeSizeProblem(ctx: MasterContext, submit: Extract<SubmitMessage, { k
   return undefined
 }
 
-function reject(ctx: MasterContext, submit: SubmitMessage, code: 'BAD_MESSAGE' | 'NO_NODE' | 'UNSUPPORTED' | 'QUEUE_FULL' | 'NOT_AUTHORIZED', message: string): void {
+function reject(ctx: MasterParts, submit: SubmitMessage, code: 'BAD_MESSAGE' | 'NO_NODE' | 'UNSUPPORTED' | 'QUEUE_FULL' | 'NOT_AUTHORIZED', message: string): void {
   ctx.counters.inc(`rejected_${code}`)
   ctx.notifier.rejected(submit.replyTo, code, message, { jobId: submit.id, correlationId: submit.correlationId })
 }
 
-function newRecord(ctx: MasterContext, submit: SubmitMessage, owner: string | null): JobRecord {
-  return admittedRecord(specOf(submit), { replyTo: submit.replyTo, correlationId: submit.correlationId, owner, seq: ctx.nextSeq(), now: ctx.now() })
+function newRecord(ctx: MasterParts, submit: SubmitMessage, owner: string | null): JobRecord {
+  return admittedRecord(specOf(submit), { replyTo: submit.replyTo, correlationId: submit.correlationId, owner, seq: ctx.jobs.nextSeq(), now: Date.now() })
 }

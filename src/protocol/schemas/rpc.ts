@@ -1,17 +1,22 @@
 import { z } from 'zod'
-import { jobIdSchema } from '../ids.js'
+import { idSchema, jobIdSchema, nodeIdSchema } from '../ids.js'
+import { JOB_KINDS } from './job-spec.js'
 import { correlationIdSchema, v1 } from './common.js'
 import { rejectCodeSchema } from './replies.js'
 import { jobStateSchema } from './states.js'
 
-export const RPC_METHODS = ['jobs.get', 'jobs.list', 'jobs.cancel', 'nodes.list', 'stats'] as const
+export const RPC_METHODS = ['jobs.get', 'jobs.list', 'jobs.cancel', 'nodes.list', 'nodes.drain', 'stats'] as const
 export type RpcMethod = (typeof RPC_METHODS)[number]
 
 export const rpcParamsSchemas = {
-  'jobs.get': z.object({ id: jobIdSchema }),
+  // `detail`: the view carries the spec and the attempts as well (a dashboard's job page).
+  'jobs.get': z.object({ id: jobIdSchema, detail: z.boolean().optional() }),
   'jobs.list': z
     .object({
       state: jobStateSchema.optional(),
+      kind: z.enum(JOB_KINDS).optional(),
+      /** Jobs whose id starts with it: 1–64 characters of an id. */
+      idPrefix: idSchema.optional(),
       limit: z.number().int().min(1).max(1000).default(100),
     })
     .default({ limit: 100 }),
@@ -23,6 +28,8 @@ export const rpcParamsSchemas = {
       cursor: z.string().min(1).max(128).optional(),
     })
     .default({}),
+  /** Admins only: the node gets no new assignments (docs/protocol.md §15). */
+  'nodes.drain': z.object({ id: nodeIdSchema }),
   stats: z.object({}).default({}),
 } as const
 

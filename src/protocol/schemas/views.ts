@@ -1,5 +1,5 @@
 import type { JobOutput } from './outputs.js'
-import type { JobKind } from './job-spec.js'
+import type { JobKind, JobSpec } from './job-spec.js'
 import type { ResultCode } from './replies.js'
 import type { JobState, NodeLifecycle } from './states.js'
 
@@ -21,6 +21,17 @@ export interface JobView {
   /** As in the result: why the master ended the job, and the attempts lost so far. */
   code?: ResultCode
   lost?: number
+  /** Only from `jobs.get` with `detail: true`: the spec as admitted, and every attempt. */
+  spec?: JobSpec
+  history?: AttemptView[]
+}
+
+/** One attempt of a job: where it went, and, if it was lost, why (docs/protocol.md §10). */
+export interface AttemptView {
+  attempt: number
+  node: string
+  at: number
+  lost?: { at: number; kind: string; reason: string; verdict?: string }
 }
 
 /** What `nodes.list` returns for one node. */

@@ -1,8 +1,12 @@
-import type Database from 'better-sqlite3'
+import { EdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
-import { JOB_STATES, type JobState } from '../../src/protocol/index.js'
+import { isFinal, JOB_STATES, type JobState } from '../../src/protocol/index.js'
+import type { SqliteDatabase } from './sqlite-connection.js'
 
-export type SqliteDatabase = Database.Database
+/**
+ * The schema of jobs.db and its history (docs/storage.md, "Schema"): every version's migration,
+ * and the check that the code's states still match what the schema bakes in.
+ */
 
 /**
  * The states a restarted master must pick up again. They are spelled out (not derived) because
@@ -11,6 +15,18 @@ export type SqliteDatabase = Database.Database
  */
 export const UNFINISHED_STATES = ['queued', 'assigned', 'running'] as const satisfies readonly JobState[]
 export const UNFINISHED_SQL = UNFINISHED_STATES.map((s) => `'${s}'`).join(', ')
+
+/** Refuses to run a build whose protocol gained or lost a non-final state without a migration. */
+export function checkUnfinishedStates(): void {
+  const unfinished = JOB_STATES.filter((s) => !isFinal(s))
+  if (unfinished.length !== UNFINISHED_STATES.length || unfinished.some((s, i) => s !== UNFINISHED_STATES[i])) {
+    throw new EdgerunError(
+      'INTERNAL',
+      `sqlite job store: the protocol's non-final states (${unfinished.join(', ')}) no longer match the schema's ` +
+        `(${UNFINISHED_STATES.join(', ')}); add a migration`,
+    )
+  }
+}
 
 /** What a migration may need to know about the store that runs it. */
 export interface MigrationContext {
@@ -58,7 +74,7 @@ export const MIGRATIONS: readonly Migration[] = [
   // row in batches, 58 → 38 µs for a one-row commit (BENCHMARKS.md).
   (db) => {
     const shared = db.prepare<[], number>('SELECT seq FROM jobs GROUP BY seq HAVING COUNT(*) > 1 LIMIT 1').pluck().get()
-    if (shared !== undefined) throw new Error(`two jobs share seq ${shared}; a master never writes that, so this database was edited by hand`)
+    if (shared !== undefined) throw new EdgerunError('STORE_UNAVAILABLE', `two jobs share seq ${shared}; a master never writes that, so this database was edited by hand`)
     db.exec(`
       CREATE TABLE jobs_v2 (
         seq        INTEGER PRIMARY KEY,
@@ -127,26 +143,12 @@ export const MIGRATIONS: readonly Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-/**
- * `columns` of one namespace's jobs (`@ns`), every state, newest seq first: the ranges of
- * `jobs_state`, one per state, merged. SQLite streams a UNION ALL whose arms are each in order
- * (MERGE in the query plan): no sort, and no index of its own to keep up at every write.
- */
-export function everyStateNewestFirst(columns: string): string {
-  return `${JOB_STATES.map((state) => `SELECT ${columns} FROM jobs WHERE ns = @ns AND state = '${state}'`).join(' UNION ALL ')} ORDER BY seq DESC`
-}
-
-/** The highest seq of one namespace (`@ns`): one seek per state in `jobs_state`. */
-export const MAX_SEQ_SQL = `SELECT MAX(seq) FROM (${JOB_STATES.map(
-  (state) => `SELECT MAX(seq) AS seq FROM jobs WHERE ns = @ns AND state = '${state}'`,
-).join(' UNION ALL ')})`
-
 /** Brings the schema up to date; the opener's namespace adopts what older versions wrote. */
 export function migrate(db: SqliteDatabase, path: string, context: MigrationContext, logger: Logger | undefined): void {
   const versionOf = (): number => Number(db.pragma('user_version', { simple: true }))
   const found = versionOf()
   if (found > SCHEMA_VERSION) {
-    throw new Error(`its schema version ${found} is newer than this edgerun understands (${SCHEMA_VERSION})`)
+    throw new EdgerunError('STORE_UNAVAILABLE', `its schema version ${found} is newer than this edgerun understands (${SCHEMA_VERSION})`)
   }
   for (let version = found; version < SCHEMA_VERSION; version++) {
     const outcome = db.transaction((): MigrationOutcome | void => {
@@ -167,16 +169,4 @@ export function migrate(db: SqliteDatabase, path: string, context: MigrationCont
       )
     }
   }
-}
-
-/**
- * The id of `namespace` in this database, added on first use. Ids are never deleted or
- * renumbered, so a store can keep its id for as long as it is open.
- */
-export function namespaceId(db: SqliteDatabase, namespace: string): number {
-  const find = db.prepare<[string], number>('SELECT id FROM namespaces WHERE name = ?').pluck()
-  const found = find.get(namespace)
-  if (found !== undefined) return found
-  db.prepare('INSERT INTO namespaces (name) VALUES (?) ON CONFLICT (name) DO NOTHING').run(namespace)
-  return find.get(namespace)!
 }
