@@ -33,6 +33,9 @@ export interface FleetFigures {
   dispatchWideBrokerCpuUsPerJob: number | null
   dispatchNarrowBrokerCpuUsPerJob: number | null
   dispatchCpuRatio: number | null
+  /** The simulated workers' CPU per job: one socket each costs them a write per message. */
+  dispatchWideSimCpuUsPerJob: number | null
+  dispatchNarrowSimCpuUsPerJob: number | null
   loadAvg1m: number
 }
 
@@ -76,6 +79,8 @@ export async function measureFleet(sizes: FleetSizes, log: (line: string) => voi
     dispatchWideBrokerCpuUsPerJob: null,
     dispatchNarrowBrokerCpuUsPerJob: null,
     dispatchCpuRatio: null,
+    dispatchWideSimCpuUsPerJob: null,
+    dispatchNarrowSimCpuUsPerJob: null,
     loadAvg1m: round(loadavg()[0]!, 1),
   }
   try {
@@ -95,10 +100,13 @@ export async function measureFleet(sizes: FleetSizes, log: (line: string) => voi
     figures.brokerRssMb = rssMb(broker)
     log(`  cold start: ${figures.connectAllMs} ms (CPU: broker ${figures.brokerCpuMsColdStorm} ms, simulators ${figures.simCpuMsColdStorm} ms), broker RSS ${figures.brokerRssMb} MB`)
 
+    const simCpu = () => sims.reduce((sum, sim) => sum + processCpuMs(sim.child.pid), 0)
     let cpu0 = processCpuMs(broker.pid)
+    let sim0 = simCpu()
     figures.dispatchWideJobsPerSec = await dispatch(url, ns, sizes.jobs)
     figures.dispatchWideBrokerCpuUsPerJob = round(((processCpuMs(broker.pid) - cpu0) * 1000) / sizes.jobs, 0)
-    log(`  dispatch, ${sizes.workers} nodes × 1 slot: ${figures.dispatchWideJobsPerSec} jobs/s, broker ${figures.dispatchWideBrokerCpuUsPerJob} µs CPU/job`)
+    figures.dispatchWideSimCpuUsPerJob = round(((simCpu() - sim0) * 1000) / sizes.jobs, 0)
+    log(`  dispatch, ${sizes.workers} nodes × 1 slot: ${figures.dispatchWideJobsPerSec} jobs/s, CPU/job: broker ${figures.dispatchWideBrokerCpuUsPerJob} µs, simulators ${figures.dispatchWideSimCpuUsPerJob} µs`)
 
     broker.kill('SIGKILL')
     await new Promise((resolve) => broker.once('exit', resolve))
@@ -117,11 +125,13 @@ export async function measureFleet(sizes: FleetSizes, log: (line: string) => voi
     sims.push(narrow)
     await untilOnline(onlineCounter(observer, ns), narrowNodes, sizes.stormTimeoutMs, log)
     cpu0 = processCpuMs(broker.pid)
+    sim0 = simCpu()
     figures.dispatchNarrowJobsPerSec = await dispatch(url, ns, sizes.jobs)
     figures.dispatchNarrowBrokerCpuUsPerJob = round(((processCpuMs(broker.pid) - cpu0) * 1000) / sizes.jobs, 0)
+    figures.dispatchNarrowSimCpuUsPerJob = round(((simCpu() - sim0) * 1000) / sizes.jobs, 0)
     figures.dispatchRatio = round(figures.dispatchWideJobsPerSec / figures.dispatchNarrowJobsPerSec, 2)
     figures.dispatchCpuRatio = round(figures.dispatchNarrowBrokerCpuUsPerJob / figures.dispatchWideBrokerCpuUsPerJob, 2)
-    log(`  dispatch, ${narrowNodes} nodes × ${Math.ceil(sizes.workers / narrowNodes)} slots: ${figures.dispatchNarrowJobsPerSec} jobs/s, broker ${figures.dispatchNarrowBrokerCpuUsPerJob} µs CPU/job`)
+    log(`  dispatch, ${narrowNodes} nodes × ${Math.ceil(sizes.workers / narrowNodes)} slots: ${figures.dispatchNarrowJobsPerSec} jobs/s, CPU/job: broker ${figures.dispatchNarrowBrokerCpuUsPerJob} µs, simulator ${figures.dispatchNarrowSimCpuUsPerJob} µs`)
     return figures
   } finally {
     for (const sim of sims) sim.kill()
