@@ -6,7 +6,7 @@ import { measureBullmq } from './scenarios/bullmq.js'
 import { redisAvailable } from '../test/helpers/redis.js'
 import { measureEdgerun, measureFloor, type LoadSizes, type SystemFigures } from './scenarios/throughput.js'
 import { median, round } from './lib/stats.js'
-import { measureConnections } from './scenarios/connections.js'
+import { measureFleet } from './scenarios/fleet.js'
 import { measureDeath } from './scenarios/death.js'
 import { measureJudge } from './scenarios/judge.js'
 import { measureMetrics } from './scenarios/metrics.js'
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     /** Rounds of each side for `--only metrics` (default 3): more on a busy machine. */
     rounds: { type: 'string' },
+    /** `--only fleet` at another size than 10,000 (the machine may not hold it). */
+    'fleet-workers': { type: 'string' },
   },
 })
 const want = (name: string) => !values.only || values.only.includes(name)
@@ -114,9 +116,18 @@ if (want('scale')) {
   results.scale = await measureScale(values.quick ? 100_000 : 1_000_000)
   log(`  ${JSON.stringify(results.scale)}`)
 }
+// The fleet: simulated plain-mqtt.js workers in two processes against a real broker process.
+// `connections` is its small size (500 in one simulator process), as the scenario was before.
+if (want('fleet')) {
+  const workers = values['fleet-workers'] ? Number(values['fleet-workers']) : values.quick ? 2_000 : 10_000
+  log(`fleet: ${workers} simulated workers: cold storm, kill -9 storm, dispatch wide vs narrow…`)
+  results.fleet = await round_('fleet', () => measureFleet({ workers, simProcesses: 2, jobs: values.quick ? 5_000 : 20_000, stormTimeoutMs: 180_000 }, log))
+  log(`  ${JSON.stringify(results.fleet)}`)
+}
 if (want('connections')) {
-  log(`connections: ${values.quick ? 200 : 500} workers, then a broker-master restart…`)
-  results.connections = await measureConnections(values.quick ? 200 : 500)
+  const workers = values.quick ? 200 : 500
+  log(`connections: ${workers} workers, then a kill -9 and restart of the broker-master…`)
+  results.connections = await round_('connections', () => measureFleet({ workers, simProcesses: 1, jobs: 2_000, stormTimeoutMs: 120_000 }, log))
   log(`  ${JSON.stringify(results.connections)}`)
 }
 if (want('judge')) {

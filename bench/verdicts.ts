@@ -46,6 +46,12 @@ export function verdicts(results: Figures): { checks: Check[]; table: string } {
     add(`judge ÷ bare fork+exec launcher, trivial C (${j.testsPerSec} / ${j.bareCPerSec} per s)`, j.ratioC, '≥ 0.6', (v) => v >= 0.6)
     add(`judge ÷ bare fork+exec launcher, Python (${j.pythonTestsPerSec} / ${j.barePythonPerSec} per s)`, j.ratioPython, '≥ 0.6', (v) => v >= 0.6)
   }
+  if (results.fleet) {
+    add(`fleet of ${results.fleet.workers}: all online after a cold start (ms)`, results.fleet.connectAllMs, '≤ 15000', (v) => v <= 15_000)
+    add(`fleet of ${results.fleet.workers}: all online after kill -9 and restart (ms)`, results.fleet.restartAllMs, '≤ 15000', (v) => v <= 15_000)
+    add('dispatch jobs/s, 1-slot fleet ÷ 10 nodes of the same slots', results.fleet.dispatchRatio, '≥ 0.8', (v) => v >= 0.8)
+    add('broker CPU per job, 10 wide nodes ÷ the 1-slot fleet', results.fleet.dispatchCpuRatio, '(≥ 0.8 would match the jobs/s target on an idle machine)', (v) => v >= 0.8)
+  }
   if (results.startup) {
     add('edgerun --version ÷ node -e 0 (start-up)', results.startup.versionRatio, '≤ 4', (v) => v <= 4)
     add('edgerun --help ÷ node -e 0 (start-up)', results.startup.helpRatio, '≤ 4', (v) => v <= 4)

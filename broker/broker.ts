@@ -12,6 +12,8 @@ import { closeServer, listenTcp } from './aedes/tcp-server.js'
 import { countDrops, guardConnections } from './aedes/guard.js'
 import { SubscriptionWatch } from './aedes/subscription-watch.js'
 import { BrokerSecurity } from './aedes/hooks.js'
+import { WorkerBudget } from './aedes/worker-budget.js'
+import { indexRetained } from './aedes/retained-index.js'
 import { checkTlsMaterial, listenTls, type TlsMaterial } from './aedes/tls-server.js'
 import { loadUsers } from './auth/users-file.js'
 import { openMasterStore, type StoreSpec } from './store/store-url.js'
@@ -82,9 +84,13 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   const users = options.authFile ? await loadUsers(options.authFile) : undefined
   if (users?.size === 0) logger.warn({ file: options.authFile }, 'the users file has no users: nobody can connect')
   let master: Master | undefined
+  if (options.maxWorkers >= options.maxConnections) {
+    logger.warn({ maxWorkers: options.maxWorkers, maxConnections: options.maxConnections }, 'no headroom: workers may take every connection; lower --max-workers below --max-connections')
+  }
   const security = new BrokerSecurity({
     users,
     logger,
+    workers: new WorkerBudget(options.maxWorkers),
     acl: {
       namespace: options.master.namespace,
       ownerOf: (jobId) => master?.ownerOf(jobId),
@@ -97,6 +103,7 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })
+  if (!options.redisUrl) indexRetained(aedes)
   guardConnections(aedes, { maxConnections: options.maxConnections, maxPacketBytes: options.maxPacketBytes }, security.counters, logger)
   aedes.on('clientError', (client, error) => logger.debug({ client: client?.id, err: error }, 'client error'))
   aedes.on('connectionError', (client, error) => logger.debug({ client: client?.id, err: error }, 'connection error'))

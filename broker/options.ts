@@ -14,7 +14,13 @@ export const brokerOptionsSchema = z.object({
   allowAnonymous: z.boolean().default(false),
   /** Path of a users file (see `edgerun users add`); enables authentication. */
   authFile: z.string().optional(),
-  maxConnections: z.number().int().min(1).default(10_000),
+  /** Every connection, TCP and TLS together, whatever its role. */
+  maxConnections: z.number().int().min(1).default(10_500),
+  /**
+   * Connections that are workers (docs/security.md, "Connection limits"): below maxConnections, so
+   * that a fleet at its limit leaves the rest (500 by default) to submitters and operators.
+   */
+  maxWorkers: z.number().int().min(1).default(10_000),
   /** Cluster this Aedes with others over Redis (aedes-persistence-redis + mqemitter-redis). */
   redisUrl: z.string().optional(),
   /** false for the extra brokers of a Redis cluster: a cluster runs one master. */

@@ -1,6 +1,14 @@
 import type net from 'node:net'
 import { EdgerunError } from '../../src/errors/index.js'
 
+/**
+ * The accept queue asked of the kernel. Node's default of 511 overflows in a connect storm: at
+ * 10,000 workers the kernel dropped SYNs by the thousand (ListenOverflows), and each dropped SYN
+ * costs its client a 1 s, then 3 s, retransmit. The kernel caps it at net.core.somaxconn
+ * (docs/deploy.md, "A large fleet").
+ */
+export const LISTEN_BACKLOG = 8192
+
 const WHAT = { '--port': 'port', '--tls-port': 'TLS port', '--http-port': 'HTTP port' } as const
 const HINT = {
   '--port': 'is another MQTT broker running? use --port',
@@ -21,7 +29,7 @@ export function listen(server: net.Server, host: string, port: number, flag: '--
       }
     }
     server.once('error', onError)
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError)
       resolve()
     })

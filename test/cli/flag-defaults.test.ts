@@ -33,6 +33,7 @@ const pairs: Array<[string, Flag, unknown]> = [
   ['broker --namespace', BrokerCommand.flags.namespace, schemaDefault(masterOptionsSchema, 'namespace')],
   ['broker --allow-anonymous', BrokerCommand.flags['allow-anonymous'], schemaDefault(brokerOptionsSchema, 'allowAnonymous')],
   ['broker --max-connections', BrokerCommand.flags['max-connections'], schemaDefault(brokerOptionsSchema, 'maxConnections')],
+  ['broker --max-workers', BrokerCommand.flags['max-workers'], schemaDefault(brokerOptionsSchema, 'maxWorkers')],
   ['broker --max-packet-size', BrokerCommand.flags['max-packet-size'], schemaDefault(brokerOptionsSchema, 'maxPacketBytes')],
   ['broker --max-judge-source', BrokerCommand.flags['max-judge-source'], schemaDefault(masterOptionsSchema, 'maxJudgeSourceBytes')],
   ['broker --max-judge-tests', BrokerCommand.flags['max-judge-tests'], schemaDefault(masterOptionsSchema, 'maxJudgeTestsBytes')],
