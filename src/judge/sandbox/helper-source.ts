@@ -77,12 +77,19 @@ static const char *stdin_path, *tmpfs_dir;
 static long long stdout_max, stderr_max;
 static int program_clone_flags, program_fds[3] = { -1, -1, -1 };
 
+/* Serve mode's replies held for one write (helper-serve-source.ts): sent before the launcher
+   exits, and at their deadline while a run goes on. The forked program drops both. */
+static void (*flush_hook)(void);
+static long long flush_due_us;
+
 static void fail(const char *what) {
+  if (flush_hook) flush_hook();
   dprintf(META_FD, "edgerun-sandbox: %s: %s\n", what, strerror(errno));
   _exit(125);
 }
 
 static void usage(const char *what) {
+  if (flush_hook) flush_hook();
   dprintf(META_FD, "edgerun-sandbox: bad arguments: %s\n", what);
   _exit(125);
 }
@@ -337,6 +344,7 @@ static int supervise(int pid_init) {
   program_pid = program_clone_flags ? (pid_t)syscall(SYS_clone, (unsigned long)(program_clone_flags | SIGCHLD), NULL, NULL, NULL, NULL) : fork();
   if (program_pid < 0) fail("fork");
   if (program_pid == 0) {
+    flush_hook = NULL;
     sigprocmask(SIG_UNBLOCK, &sigchld, NULL);
     if (program_fds[0] >= 0 && (dup2(program_fds[0], 0) < 0 || dup2(program_fds[1], 1) < 0 || dup2(program_fds[2], 2) < 0)) fail("dup2");
     exec_program();
@@ -356,6 +364,11 @@ static int supervise(int pid_init) {
     }
     long long until = poll_cpu ? next_poll : elapsed + 3600LL * 1000000;
     if (wall_ms > 0 && wall_ms * 1000 < until) until = wall_ms * 1000;
+    /* Replies of earlier runs still held: sent at their deadline, not when this run ends. */
+    if (flush_hook && flush_due_us) {
+      if (now_us() >= flush_due_us) { flush_hook(); continue; }
+      if (flush_due_us - start < until) until = flush_due_us - start;
+    }
     wait_chld(until - elapsed);
   }
   long long wall_us = now_us() - start;
