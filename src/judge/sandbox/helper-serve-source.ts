@@ -57,12 +57,16 @@ static void write_full(int fd, const void *buf, size_t n) {
 }
 
 /* Replies held for one write: until no request waits, HOLD_US after the first, or HOLD_MAX bytes. */
-#define HOLD_US 2000
+#define HOLD_US 5000
 #define HOLD_MAX (64 << 10)
 static char *held;
 static size_t held_len, held_cap;
 
+/* Sent before the launcher exits (fail, usage) and when due during a run; a forked program that
+   fails before its exec holds a copy, which is not its to send. */
+static pid_t holder;
 static void flush_held(void) {
+  if (getpid() != holder) return;
   flush_due_us = 0;
   if (!held_len) return;
   size_t n = held_len;
@@ -259,6 +263,7 @@ static int serve(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (serve_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail("mount /proc");
   static char *args[MAX_ARGS + 1];
+  holder = getpid();
   flush_hook = flush_held;
   for (;;) {
     if (held_len && (!request_waiting() || now_us() >= flush_due_us)) flush_held();
