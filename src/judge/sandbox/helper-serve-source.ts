@@ -27,8 +27,10 @@
  * a u32 length and "edgerun-run STDOUT_SIZE STDOUT_SENT STDERR_SENT 0 META_LEN\n", META_LEN
  * bytes of the one-shot launcher's report (its stats line or its failure lines), STDOUT_SENT
  * bytes of stdout (all of it when it is at most --stdout-max, else none) and STDERR_SENT bytes
- * of the start of stderr. The launcher's own failures go to fd 2, and it exits: the worker
- * starts another.
+ * of the start of stderr. Replies are held while another request waits, and the held ones go in
+ * one write when none does, HOLD_US after the first (even while a run goes on), at HOLD_MAX, or
+ * before the launcher exits: one wake-up of the worker for several fast tests. The launcher's
+ * own failures go to fd 2, and it exits: the worker starts another.
  */
 export const SERVE_SOURCE = String.raw`
 #define MAX_ARGS 1024
