@@ -1,7 +1,7 @@
 import { EdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { ID_PATTERN } from '../../src/protocol/index.js'
-import { maskUrl } from '../../src/net/mask-url.js'
+import { maskUrl } from '../../src/logging/mask-url.js'
 import { PostgresSyncTable } from './postgres-sync-table.js'
 import { WriteBehindStore } from './write-behind.js'
 

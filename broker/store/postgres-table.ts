@@ -3,7 +3,7 @@ import pg from 'pg'
 import { JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import { emptyCounts } from './job-store.js'
 import type { JobRow } from './job-table.js'
-import { maskUrl } from '../../src/net/mask-url.js'
+import { maskUrl } from '../../src/logging/mask-url.js'
 import { migratePostgres, PG_UNFINISHED_SQL, PG_UPSERT_SQL } from './postgres-schema.js'
 
 /** A row to write is the write-behind layer's row: the record's JSON and the columns copied from it. */

@@ -4,7 +4,7 @@ import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
 import { Backoff } from './backoff.js'
 import { openStream, parseBrokerUrl } from './stream.js'
-import { maskUrl } from './mask-url.js'
+import { maskUrl } from '../logging/mask-url.js'
 
 export interface Will {
   topic: string
