@@ -22,6 +22,7 @@ import {
   type RunningEntry,
 } from '../../src/protocol/index.js'
 import { answers, lostCount, primaryTarget, type JobRecord, type ReplyTarget } from '../store/job-record.js'
+import { orderedNow } from './ordered-clock.js'
 import { RecentSends } from './recent-sends.js'
 import type { Transport } from './transport.js'
 
@@ -67,7 +68,7 @@ export class Notifier {
       const sent = this.toTarget(target, job.id, body)
       if (target === primary) payload = sent
       // When the result really left (after its commit), for repeatResult to compare with.
-      if (body.type === 'result') this.repeats.set(job.id, target, Date.now())
+      if (body.type === 'result') this.repeats.set(job.id, target, orderedNow())
     }
     const events = topics.jobEvents(this.ns, job.id)
     if (this.transport.hasSubscribers?.(events) ?? true) {
@@ -83,12 +84,12 @@ export class Notifier {
    * report the job twice. When the transport cannot tell (an external or clustered broker), the
    * result goes again; docs/protocol.md §4 says a client may then see it twice.
    */
-  repeatResult(job: JobRecord, target: ReplyTarget, now: number): void {
+  repeatResult(job: JobRecord, target: ReplyTarget): void {
     const since = this.transport.lastSubscribedAt?.(target.replyTo)
     // When the result last went to this target; the final save's time if this master never sent it.
     const sent = Math.max(answers(job, target) ? job.updatedAt : -Infinity, this.repeats.get(job.id, target) ?? -Infinity)
     if (since !== undefined && since < sent) return
-    this.repeats.set(job.id, target, now)
+    this.repeats.set(job.id, target, orderedNow())
     this.toTarget(target, job.id, resultBody(job))
   }
 

@@ -152,7 +152,7 @@ function answerDuplicate(ctx: MasterParts, submit: SubmitMessage, known: JobReco
   // A parked job comes back into memory only to be changed; a store record may turn out final.
   const job = isFinal(known.state) || answers(known, target) ? known : (ctx.jobs.unpark(known.id) ?? ctx.jobs.stored(known.id) ?? known)
   if (isFinal(job.state)) {
-    ctx.gate.afterCommit(() => ctx.notifier.repeatResult(job, target, Date.now()))
+    ctx.gate.afterCommit(() => ctx.notifier.repeatResult(job, target))
     return
   }
   if (addWatcher(job, target)) ctx.jobs.save(job)
@@ -160,7 +160,7 @@ function answerDuplicate(ctx: MasterParts, submit: SubmitMessage, known: JobReco
     // Ended meanwhile: its result, which follows, goes to this target too, unless the job
     // already remembered as many targets as it keeps; then this one is answered on its own.
     if (isFinal(job.state)) {
-      if (!answers(job, target)) ctx.notifier.repeatResult(job, target, Date.now())
+      if (!answers(job, target)) ctx.notifier.repeatResult(job, target)
       return
     }
     ctx.notifier.toTarget(target, job.id, replyBody.accepted(job.state, true))
