@@ -78,17 +78,21 @@ export class Notifier {
   }
 
   /**
-   * The result of a final job, again, for a submit of its id. Skipped only when this very target
-   * (replyTo and correlationId) was sent the result while a subscription that is still live
-   * existed: the client resubmitted while its result was on the way, and a second copy would
-   * report the job twice. When the transport cannot tell (an external or clustered broker), the
-   * result goes again; docs/protocol.md §4 says a client may then see it twice.
+   * The result of a final job, again, for a submit of its id. Not when this very target (replyTo
+   * and correlationId) was sent the result while a subscription that is still live existed: the
+   * client resubmitted while its result was on the way, or after it arrived, and a second copy
+   * would report the job twice. That submit is answered `accepted` with the final state, so no
+   * submit goes unanswered (docs/protocol.md §4). When the transport cannot tell (an external or
+   * clustered broker), the result goes again; the same section says a client may see it twice.
    */
   repeatResult(job: JobRecord, target: ReplyTarget): void {
     const since = this.transport.lastSubscribedAt?.(target.replyTo)
     // When the result last went to this target; the final save's time if this master never sent it.
     const sent = Math.max(answers(job, target) ? job.updatedAt : -Infinity, this.repeats.get(job.id, target) ?? -Infinity)
-    if (since !== undefined && since < sent) return
+    if (since !== undefined && since < sent) {
+      this.toTarget(target, job.id, replyBody.accepted(job.finalState ?? job.state, true))
+      return
+    }
     this.repeats.set(job.id, target, orderedNow())
     this.toTarget(target, job.id, resultBody(job))
   }

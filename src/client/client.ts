@@ -6,6 +6,7 @@ import {
   decodeReply,
   encode,
   filters,
+  isFinal,
   jobReplySchema,
   rpcRequest,
   submit,
@@ -276,6 +277,9 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
         entry.accepted = true
         // A duplicate of a live job is answered like a new one: its result comes here as well.
         entry.onAccepted?.(reply)
+        // A final one whose result this subscription already had (an id this client submitted
+        // before) gets no second copy: the job's record has it (docs/protocol.md §4).
+        if (isFinal(reply.state)) void this.catchUp(jobId)
         return
       case 'rejected':
         this.settle(jobId, reply)

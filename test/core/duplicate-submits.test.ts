@@ -53,6 +53,11 @@ describe('resubmitted ids, from a plain MQTT client', () => {
     await waitFor(() => first.resultOf('marker') && late.resultOf('marker-late'), { what: 'the markers' })
     expect(first.resultsOf('once')).toHaveLength(1)
     expect(late.resultsOf('once')).toHaveLength(1)
+    // A submit left without a second copy is still answered: accepted, duplicate, final.
+    const finalDuplicate = { type: 'accepted', jobId: 'once', state: 'succeeded', duplicate: true }
+    expect(first.repliesOf('once').slice(-1)).toEqual([expect.objectContaining({ ...finalDuplicate, correlationId: 'c-1' })])
+    expect(late.repliesOf('once').map((r) => r.type)).toEqual(['result', 'accepted'])
+    expect(late.repliesOf('once')[1]).toEqual(expect.objectContaining({ ...finalDuplicate, correlationId: 'c-9' }))
   })
 
   it('a persistent session whose QoS 0 subscription missed the result gets it on resubmit', async () => {

@@ -21,4 +21,17 @@ describe('submit idempotency', () => {
     const stats = await client.stats()
     expect(stats.jobs.succeeded).toBe(1)
   })
+
+  it('the same client submitting a finished id again gets its result again, without hanging', { timeout: 20_000 }, async () => {
+    cluster = await TestCluster.start()
+    await cluster.worker()
+    const client = await cluster.client()
+    const first = await client.submit({ id: 'twice', kind: 'noop' })
+    expect(first).toMatchObject({ type: 'result', jobId: 'twice', state: 'succeeded' })
+    // Its reply subscription got the result already, so the master answers `accepted` (final,
+    // duplicate) rather than a second copy; the client asks for the job and settles from that.
+    const again = await client.submit({ id: 'twice', kind: 'noop' })
+    expect(again).toMatchObject({ type: 'result', jobId: 'twice', state: 'succeeded' })
+    expect((await client.stats()).jobs.succeeded).toBe(1)
+  })
 })
