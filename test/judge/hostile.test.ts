@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { detectLanguages, runJudge, wallLimitFor } from '../../src/judge/index.js'
+import { jobDirsRemoved } from '../../src/judge/job-dir.js'
 import { servable } from '../../src/judge/sandbox/pool.js'
 import { probeSandbox, sandboxCapabilities, type SandboxCapabilities } from '../../src/judge/sandbox/probe.js'
 import { requireLanguage } from '../helpers/binaries.js'
@@ -30,7 +31,9 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
   chmodSync(workDir, 0o711)
   const opts = { sandbox: caps, workDir }
 
-  afterEach(() => {
+  afterEach(async () => {
+    // Each job's directory is deleted right after its verdict; wait for those deletes.
+    await jobDirsRemoved()
     expect(readdirSync(workDir)).toEqual([])
   })
   afterAll(() => {
