@@ -191,7 +191,10 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
   try {
     let run: SandboxRun
     if (ctx.launcher) {
-      const served = await runServed(ctx.launcher, caps, { ...spec, stdinPath: undefined, input: Buffer.from(test.input), box: 'new', boxesTmpfs: dir.boxes })
+      // Until a test of this job has ended, its pace is unknown and the queue stays shallow: those
+      // replies come at once, so that the queue deepens before the launcher runs out of requests.
+      const replyNow = ctx.lastWallMs === Infinity
+      const served = await runServed(ctx.launcher, caps, { ...spec, stdinPath: undefined, input: Buffer.from(test.input), box: 'new', boxesTmpfs: dir.boxes, replyNow })
       boxLeft = served.boxLeft
       run = served
       ctx.lastWallMs = served.wallMs

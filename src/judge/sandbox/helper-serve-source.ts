@@ -9,7 +9,8 @@
  * namespace whose init, the zygote, mounts its own /proc and serves every run. Requests come on
  * fd 0, each a little-endian u32 length and that many bytes: NUL-terminated arguments (the
  * one-shot run options --bind JOBDIR --cwd --uid --gid --limit --wall-ms --cpu-ms --drop-caps,
- * plus --env K=V, --stdin FILE, --box new|keep, --tmpfs DIR, --stdout-max N, --stderr-max N), an
+ * plus --env K=V, --stdin FILE, --box new|keep, --tmpfs DIR, --stdout-max N, --stderr-max N,
+ * --reply-now), an
  * empty one, then the test's input. --tmpfs mounts a tmpfs (256 MiB, in the launcher's mount
  * namespace only) on DIR once per job, for the boxes: on a busy disk a box made and deleted per
  * test cost more than the test.
@@ -29,8 +30,9 @@
  * bytes of the one-shot launcher's report (its stats line or its failure lines), STDOUT_SENT
  * bytes of stdout (all of it when it is at most --stdout-max, else none) and STDERR_SENT bytes
  * of the start of stderr. Replies are held while another request waits, and the held ones go in
- * one write when none does, HOLD_US after the first (even while a run goes on), at HOLD_MAX, or
- * before the launcher exits: one wake-up of the worker for several fast tests. The launcher's
+ * one write when none does, HOLD_US after the first (even while a run goes on), at HOLD_MAX, with
+ * the reply of a --reply-now run, or before the launcher exits: one wake-up of the worker for
+ * several fast tests. The launcher's
  * own failures go to fd 2, and it exits: the worker starts another.
  */
 import { IPC_SOURCE } from './helper-ipc-source.js'
@@ -109,7 +111,7 @@ static void reset_run(void) {
   wall_ms = cpu_ms = 0;
   program = NULL;
   cwd = stdin_path = tmpfs_dir = NULL;
-  make_box = keep_box = 0;
+  make_box = keep_box = reply_now = 0;
   stdout_max = stderr_max = 0;
   program_pid = 0;
   program_status = program_done = 0;
@@ -147,7 +149,7 @@ static void reply(const char *meta, size_t meta_len, int out_fd, int err_fd, int
      wake-up per test cost the worker more than a trivial test costs here. */
   if (!held_len) flush_due_us = now_us() + HOLD_US;
   for (int i = 0; i < 5; i++) hold(parts[i].iov_base, parts[i].iov_len);
-  if (held_len >= HOLD_MAX) flush_held();
+  if (held_len >= HOLD_MAX || reply_now) flush_held();
   free(out);
   free(err);
 }

@@ -69,7 +69,7 @@ static struct limit limits[MAX_LIMITS];
 static char **program;
 /* Serve mode only (see the serve part): per-run environment, input and output handling. */
 static char *envs[MAX_ENV + 1];
-static int nenvs, make_box, keep_box;
+static int nenvs, make_box, keep_box, reply_now;
 static const char *stdin_path, *tmpfs_dir;
 static long long stdout_max, stderr_max;
 static int program_clone_flags, program_fds[3] = { -1, -1, -1 };
@@ -125,6 +125,7 @@ static void parse(int argc, char **argv) {
     else if (!strcmp(a, "--userns")) userns = 1;
     else if (!strcmp(a, "--mount-proc")) mount_proc = 1;
     else if (!strcmp(a, "--drop-caps")) drop_caps = 1;
+    else if (!strcmp(a, "--reply-now")) reply_now = 1;
     else if (!next) usage(a);
     else if (!strcmp(a, "--bind") && nbinds < MAX_PATHS) { binds[nbinds++] = next; i++; }
     else if (!strcmp(a, "--ro") && nros < MAX_PATHS) { ros[nros++] = next; i++; }
