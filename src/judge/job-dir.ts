@@ -46,8 +46,8 @@ export class JobDir {
     const root = await mkdtemp(join(base, 'edgerun-judge-'))
     const dir = new JobDir(root, uid)
     // 0711: the sandbox uid may pass through to its box and the program, but not list or write.
-    await chmod(root, 0o711)
-    await Promise.all([mkdir(dir.priv, { mode: 0o700 }), mkdir(dir.prog, { mode: 0o711 }), mkdir(dir.boxes, { mode: 0o711 })])
+    // (Nothing runs in it yet, so the mode may change while the subdirectories are made.)
+    await Promise.all([chmod(root, 0o711), mkdir(dir.priv, { mode: 0o700 }), mkdir(dir.prog, { mode: 0o711 }), mkdir(dir.boxes, { mode: 0o711 })])
     return dir
   }
 
