@@ -1,30 +1,11 @@
 /**
  * A job's directory: root-owned, 0711, holding the program (prog/), the worker's private files
  * (priv/) and the tests' boxes (boxes/, a tmpfs in a pooled launcher; the root itself otherwise).
- *
- * It goes when the job ends, but the verdict does not wait for it: a recursive delete is a dozen
- * file operations, each a round trip through libuv's thread pool, which on a busy disk held
- * every job's result back by several milliseconds, and the slot's next job with it. So the
- * delete runs after the verdict is out; the job's uid is given back only once it is done (a box
- * of that uid must not outlive its lease), and what is still being deleted when the process
- * exits is deleted then, synchronously. `jobDirsRemoved()` waits for every delete under way.
+ * It goes when the job ends, before the verdict does: a worker killed right after a verdict
+ * leaves nothing of that job behind.
  */
-import { rmSync } from 'node:fs'
 import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Logger } from '../logging/logger.js'
-
-const removing = new Map<string, Promise<void>>()
-let exitHookSet = false
-
-function removeAtExit(): void {
-  for (const root of removing.keys()) rmSync(root, { recursive: true, force: true })
-}
-
-/** Resolves once every job directory given up so far is gone (tests; the process exit does it itself). */
-export async function jobDirsRemoved(): Promise<void> {
-  while (removing.size > 0) await Promise.all(removing.values())
-}
 
 export class JobDir {
   readonly priv: string
@@ -64,18 +45,7 @@ export class JobDir {
     return box
   }
 
-  /** Deletes the directory in the background, then calls `done` (whether or not the delete worked). */
-  discard(done: () => void, logger?: Logger): void {
-    if (!exitHookSet) {
-      exitHookSet = true
-      process.once('exit', removeAtExit)
-    }
-    const removal = rm(this.root, { recursive: true, force: true })
-      .catch((error: unknown) => logger?.warn({ err: error, dir: this.root }, 'could not delete a job directory'))
-      .finally(() => {
-        removing.delete(this.root)
-        done()
-      })
-    removing.set(this.root, removal)
+  async remove(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true })
   }
 }

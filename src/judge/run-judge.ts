@@ -1,8 +1,7 @@
 /**
  * Judges one submission: build (compile or syntax check), then the tests in order, stopping at
  * the first that is not AC (the job's verdict is that one's, and the remaining tests would only
- * cost time). Every run gets a fresh box directory; the job directory goes when the job ends,
- * right after the verdict (job-dir.ts).
+ * cost time). Every run gets a fresh box directory; the job directory goes when the job ends.
  */
 import { chmod, chown, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -313,8 +312,7 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
   } finally {
     if (queued.length > 0) await abandon(queued, launcher)
     if (launcher) release(caps, launcher)
-    // The verdict goes out now; the uid is free again once nothing of the job is left on disk.
-    if (dir) dir.discard(() => lease?.release(), logger)
-    else lease?.release()
+    await dir?.remove()
+    lease?.release()
   }
 }
