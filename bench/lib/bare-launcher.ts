@@ -44,6 +44,8 @@ int main(int argc, char **argv) {
 `
 
 export interface BareLauncher {
+  /** The compiled launcher: LAUNCHER RUNS INPUT PROGRAM ARGS… (bench/judge-cpu.ts times it alone). */
+  launcherPath: string
   /** Runs of `argv`, `parallel` launchers side by side, `runs` in all: runs per second. */
   rate(argv: string[], runs: number, parallel?: number): Promise<number>
   /** Compiles a C source the way the judge does (gcc -O2 -std=c17), returns the binary. */
@@ -61,6 +63,7 @@ export function bareLauncher(input: string): BareLauncher {
   const inputPath = join(dir, 'input')
   writeFileSync(inputPath, input)
   return {
+    launcherPath: launcher,
     async rate(argv, runs, parallel = 2) {
       const each = Math.ceil(runs / parallel)
       const started = performance.now()

@@ -7,7 +7,7 @@
  * reach. Internal failures are never kept. A hit costs one file copy.
  */
 import { createHash } from 'node:crypto'
-import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,8 +46,8 @@ export async function cachedBuild(key: string, target: string): Promise<{ ok: bo
   entries.set(key, entry)
   if (entry.binary) {
     try {
+      // The copy has the kept binary's mode (0755: libuv sets it on the new file).
       await copyFile(entry.binary, target)
-      await chmod(target, 0o755)
     } catch {
       entries.delete(key)
       return undefined

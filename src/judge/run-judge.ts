@@ -3,13 +3,14 @@
  * the first that is not AC (the job's verdict is that one's, and the remaining tests would only
  * cost time). Every run gets a fresh box directory; the job directory goes when the job ends.
  */
-import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { JudgeJobSpec, JudgeOutput, JudgeTestResult } from '../protocol/index.js'
 import type { Logger } from '../logging/logger.js'
 import { buildKey, cachedBuild, keepBuild } from './build-cache.js'
 import { check } from './checkers.js'
+import { JobDir } from './job-dir.js'
 import { detectToolchains, type Toolchain } from './languages.js'
 import { sandboxCapabilities, type SandboxCapabilities } from './sandbox/probe.js'
 import type { SandboxLauncher } from './sandbox/launcher.js'
@@ -61,49 +62,6 @@ export function outputLimitFor(expected: string): number {
  */
 export function wallLimitFor(cpuLimitMs: number): number {
   return 3 * cpuLimitMs + 10_000
-}
-
-class JobDir {
-  readonly priv: string
-  readonly prog: string
-  /** Where a pooled launcher puts the tests' boxes: a tmpfs of its own over this empty directory. */
-  readonly boxes: string
-  private count = 0
-
-  constructor(
-    readonly root: string,
-    readonly uid: number | undefined,
-  ) {
-    this.priv = join(root, 'priv')
-    this.prog = join(root, 'prog')
-    this.boxes = join(root, 'boxes')
-  }
-
-  static async create(base: string, uid: number | undefined): Promise<JobDir> {
-    const root = await mkdtemp(join(base, 'edgerun-judge-'))
-    const dir = new JobDir(root, uid)
-    // 0711: the sandbox uid may pass through to its box and the program, but not list or write.
-    await chmod(root, 0o711)
-    await Promise.all([mkdir(dir.priv, { mode: 0o700 }), mkdir(dir.prog, { mode: 0o711 }), mkdir(dir.boxes, { mode: 0o711 })])
-    return dir
-  }
-
-  /** The path of the next box of a test, not yet made (a pooled launcher makes and deletes it). */
-  nextBox(): string {
-    return join(this.boxes, `box-${this.count++}`)
-  }
-
-  /** A fresh, empty working directory that only the sandbox uid can use. */
-  async box(): Promise<string> {
-    const box = join(this.root, `box-${this.count++}`)
-    await mkdir(box, { mode: 0o700 })
-    if (this.uid !== undefined) await chown(box, this.uid, this.uid)
-    return box
-  }
-
-  async remove(): Promise<void> {
-    await rm(this.root, { recursive: true, force: true })
-  }
 }
 
 function environment(box: string): Record<string, string> {
@@ -232,7 +190,10 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
   try {
     let run: SandboxRun
     if (ctx.launcher) {
-      const served = await runServed(ctx.launcher, caps, { ...spec, stdinPath: undefined, input: Buffer.from(test.input), box: 'new', boxesTmpfs: dir.boxes })
+      // Until a test of this job has ended, its pace is unknown and the queue stays shallow: those
+      // replies come at once, so that the queue deepens before the launcher runs out of requests.
+      const replyNow = ctx.lastWallMs === Infinity
+      const served = await runServed(ctx.launcher, caps, { ...spec, stdinPath: undefined, input: Buffer.from(test.input), box: 'new', boxesTmpfs: dir.boxes, replyNow })
       boxLeft = served.boxLeft
       run = served
       ctx.lastWallMs = served.wallMs

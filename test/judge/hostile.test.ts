@@ -288,7 +288,7 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
     expect(output.verdict, JSON.stringify(output)).toBe('AC')
   })
 
-  it('nothing a test leaves (a file, a process, an IPC object, a mount) reaches the next test or the next job', { timeout: 60_000 }, async () => {
+  it('nothing a test leaves (a file, a process, IPC objects of every kind, a mount) reaches the next test or the next job', { timeout: 60_000 }, async () => {
     requireLanguage(languages, 'c')
     const tag = marker('left')
     const key = 0x5e000000 + Math.floor(Math.random() * 0xffffff)
@@ -299,10 +299,15 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
       #include <stdio.h>
       #include <string.h>
       #include <unistd.h>
+      #include <fcntl.h>
+      #include <mqueue.h>
       #include <sys/ipc.h>
       #include <sys/mount.h>
+      #include <sys/msg.h>
       #include <sys/prctl.h>
+      #include <sys/sem.h>
       #include <sys/shm.h>
+      #include <sys/syscall.h>
       int main(void) {
         int clean = 1;
         if (access("left.txt", F_OK) == 0) { puts("file-left"); clean = 0; }
@@ -315,11 +320,17 @@ describe.each(launchers)('hostile submissions (%s launcher)', (_name, caps) => {
           if (fgets(comm, sizeof comm, f) && !strncmp(comm, "${tag}", ${tag.length})) { puts("process-left"); clean = 0; }
           fclose(f);
         }
-        if (shmget(${key}, 0, 0) >= 0) { puts("ipc-left"); clean = 0; }
+        if (shmget(${key}, 0, 0) >= 0) { puts("shm-left"); clean = 0; }
+        if (semget(${key}, 0, 0) >= 0) { puts("sem-left"); clean = 0; }
+        if (msgget(${key}, 0) >= 0) { puts("msg-left"); clean = 0; }
+        /* The system call itself: no -lrt on older C libraries. */
+        if (syscall(SYS_mq_open, "${tag}", O_RDONLY, 0, NULL) >= 0) { puts("mqueue-left"); clean = 0; }
         if (clean) puts("clean");
         FILE *f = fopen("left.txt", "w");
         if (f) { fputs("left", f); fclose(f); }
-        shmget(${key}, 4096, IPC_CREAT | 0666);
+        struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 16 };
+        if (shmget(${key}, 4096, IPC_CREAT | 0666) < 0 || semget(${key}, 1, IPC_CREAT | 0666) < 0 || msgget(${key}, IPC_CREAT | 0666) < 0
+            || syscall(SYS_mq_open, "${tag}", O_CREAT | O_RDWR, 0666, &attr) < 0) puts("ipc-refused");
         puts(mount("none", ".", "tmpfs", 0, NULL) == 0 ? "mounted" : "mount-blocked");
         fflush(stdout);
         if (fork() == 0) {

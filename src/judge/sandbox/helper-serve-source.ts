@@ -9,17 +9,19 @@
  * namespace whose init, the zygote, mounts its own /proc and serves every run. Requests come on
  * fd 0, each a little-endian u32 length and that many bytes: NUL-terminated arguments (the
  * one-shot run options --bind JOBDIR --cwd --uid --gid --limit --wall-ms --cpu-ms --drop-caps,
- * plus --env K=V, --stdin FILE, --box new|keep, --tmpfs DIR, --stdout-max N, --stderr-max N), an
+ * plus --env K=V, --stdin FILE, --box new|keep, --tmpfs DIR, --stdout-max N, --stderr-max N,
+ * --reply-now), an
  * empty one, then the test's input. --tmpfs mounts a tmpfs (256 MiB, in the launcher's mount
  * namespace only) on DIR once per job, for the boxes: on a busy disk a box made and deleted per
  * test cost more than the test.
  *
  * Each run: the job directory is bound read-write (once per job; the previous job's bind is
  * undone), --box new makes the working directory (0700, the run's uid), and the program is
- * forked into an IPC namespace of its own (--ipc), with its rlimits and uid, exactly as in
- * one-shot mode. When it ends (or a limit stops it) the zygote, as the pid namespace's init,
- * kills every process left in the namespace with kill(-1) and reaps them all before it replies:
- * no process of a run meets the next one. CPU time and peak RSS are those of the processes
+ * forked, with its rlimits and uid, exactly as in one-shot mode, into the launcher's IPC
+ * namespace (--ipc), which is emptied after every run, or into one of its own
+ * (helper-ipc-source.ts says when). When it ends (or a limit stops it) the zygote, as the pid
+ * namespace's init, kills every process left in the namespace with kill(-1) and reaps them all
+ * before it replies: no process of a run meets the next one. CPU time and peak RSS are those of the processes
  * reaped in this run. The box is deleted after the reply (what cannot be goes with the job
  * directory).
  *
@@ -28,12 +30,16 @@
  * bytes of the one-shot launcher's report (its stats line or its failure lines), STDOUT_SENT
  * bytes of stdout (all of it when it is at most --stdout-max, else none) and STDERR_SENT bytes
  * of the start of stderr. Replies are held while another request waits, and the held ones go in
- * one write when none does, HOLD_US after the first (even while a run goes on), at HOLD_MAX, or
- * before the launcher exits: one wake-up of the worker for several fast tests. The launcher's
+ * one write when none does, HOLD_US after the first (even while a run goes on), at HOLD_MAX, with
+ * the reply of a --reply-now run, or before the launcher exits: one wake-up of the worker for
+ * several fast tests. The launcher's
  * own failures go to fd 2, and it exits: the worker starts another.
  */
+import { IPC_SOURCE } from './helper-ipc-source.js'
+
 export const SERVE_SOURCE = String.raw`
 #define MAX_ARGS 1024
+${IPC_SOURCE}
 #include <sys/uio.h>
 #include <poll.h>
 
@@ -105,7 +111,7 @@ static void reset_run(void) {
   wall_ms = cpu_ms = 0;
   program = NULL;
   cwd = stdin_path = tmpfs_dir = NULL;
-  make_box = keep_box = 0;
+  make_box = keep_box = reply_now = 0;
   stdout_max = stderr_max = 0;
   program_pid = 0;
   program_status = program_done = 0;
@@ -143,7 +149,7 @@ static void reply(const char *meta, size_t meta_len, int out_fd, int err_fd, int
      wake-up per test cost the worker more than a trivial test costs here. */
   if (!held_len) flush_due_us = now_us() + HOLD_US;
   for (int i = 0; i < 5; i++) hold(parts[i].iov_base, parts[i].iov_len);
-  if (held_len >= HOLD_MAX) flush_held();
+  if (held_len >= HOLD_MAX || reply_now) flush_held();
   free(out);
   free(err);
 }
@@ -154,7 +160,7 @@ static void reply_failure(const char *what) {
   reply(text, n, -1, -1, 0);
 }
 
-/* The zygote's lasting setup: IPC namespaces per run, its own /proc, the job directory bound now. */
+/* The zygote's lasting setup: an IPC namespace emptied per run, its own /proc, the job directory bound now. */
 static int serve_ipc, serve_proc;
 static char bound_dir[4096], boxes_dir[4096];
 /* Room for the boxes of one job: memory, not the disk's journal (a box is made and deleted per test). */
@@ -211,11 +217,15 @@ static void run_one(const char *input, size_t input_len) {
   program_fds[0] = in_fd;
   program_fds[1] = out_fd;
   program_fds[2] = err_fd;
-  program_clone_flags = serve_ipc ? CLONE_NEWIPC : 0;
+  /* The launcher's IPC namespace, emptied after the run, unless the program could change its sysctls. */
+  int own_ipc = serve_ipc && (uid < 0 || mqueue_dir < 0);
+  program_clone_flags = own_ipc ? CLONE_NEWIPC : 0;
   mount_proc = serve_proc;
   /* As the pid namespace's init: everything the run left is killed and reaped before this returns. */
   supervise(1);
   dup2(2, META_FD);
+  /* Nothing of this run may meet the next: should an object resist, this launcher is not used again. */
+  if (serve_ipc && !own_ipc && sweep_ipc()) { reply_failure("remove the IPC objects of the run"); fail("sweep IPC"); }
   char meta[4096];
   ssize_t meta_len = pread(meta_fd, meta, sizeof meta, 0);
   if (meta_len <= 0) meta_len = snprintf(meta, sizeof meta, "edgerun-sandbox: the run ended without a report\n");
@@ -244,7 +254,7 @@ static int serve(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--userns")) userns = 1;
     else if (!strcmp(a, "--net")) ns_flags |= CLONE_NEWNET;
-    else if (!strcmp(a, "--ipc")) serve_ipc = 1;
+    else if (!strcmp(a, "--ipc")) { serve_ipc = 1; ns_flags |= CLONE_NEWIPC; }
     else if (!strcmp(a, "--pid")) ns_flags |= CLONE_NEWPID;
     else if (!strcmp(a, "--mount")) ns_flags |= CLONE_NEWNS;
     else if (!strcmp(a, "--mount-proc")) serve_proc = 1;
@@ -264,6 +274,7 @@ static int serve(int argc, char **argv) {
   }
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (serve_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail("mount /proc");
+  if (serve_ipc) open_mqueue_dir();
   static char *args[MAX_ARGS + 1];
   holder = getpid();
   flush_hook = flush_held;

@@ -19,6 +19,8 @@ export interface ServedRunSpec extends SandboxCommandSpec {
   box: 'new' | 'existing'
   /** A directory the launcher mounts a tmpfs on (once per job) for the boxes in it. */
   boxesTmpfs?: string
+  /** The reply goes at once, not held for a few more (the worker needs it to pace the next requests). */
+  replyNow?: boolean
   wallMs: number
   env: Record<string, string>
   signal?: AbortSignal
@@ -37,6 +39,7 @@ export async function runServed(launcher: SandboxLauncher, caps: SandboxCapabili
   if (spec.stdinPath !== undefined) args.push('--stdin', spec.stdinPath)
   if (spec.box === 'new') args.push('--box', 'new')
   if (spec.boxesTmpfs !== undefined) args.push('--tmpfs', spec.boxesTmpfs)
+  if (spec.replyNow) args.push('--reply-now')
   args.push('--stdout-max', String(spec.stdoutReadMax), '--stderr-max', String(spec.stderrReadMax))
   args.push(...helperRunArgs(caps, spec))
   let killedBy: 'wall' | 'abort' | undefined
