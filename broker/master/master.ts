@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { filters, parseTopic, topics } from '../../src/protocol/index.js'
+import { filters, parseTopic, topics, type MasterIdentity } from '../../src/protocol/index.js'
 import { silentLogger, type Logger } from '../../src/logging/logger.js'
 import { EdgerunError } from '../../src/errors/index.js'
 import type { JobStore } from '../store/job-store.js'
@@ -28,6 +28,8 @@ export interface MasterDeps {
   random?: () => number
   /** Fixed by `edgerun master`, which must name the instance in its will before the master exists. */
   instance?: string
+  /** An elected master's term, host and pid: in its state, every assign and control (docs/protocol.md §7a). */
+  identity?: MasterIdentity
   /** The embedding broker's own refusal counters, for the `stats` rpc. */
   brokerCounters?: () => Record<string, number>
   /** Whether a client subscription could receive `{ns}/master/jobs` (only the embedding broker knows). */
@@ -69,7 +71,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const logger = (deps.logger ?? silentLogger()).child({ component: 'master' })
     const counters = new Counters()
     const nodes = new NodeTable()
-    const notifier = new Notifier(deps.transport, parsed.namespace)
+    const notifier = new Notifier(deps.transport, parsed.namespace, deps.identity)
     const jobs = new JobTable(deps.store, parsed, counters, logger)
     // Only for whoever listens (a test, an embedder): unheard, an 'error' event would throw.
     const gate = new CommitGate(deps.store, notifier, nodes, counters, logger, (error) => {
@@ -148,9 +150,20 @@ export class Master extends EventEmitter<MasterEvents> {
     parts.logger.info({ instance: this.instance, namespace: ns, store: this.store.kind }, 'master started')
   }
 
-  /** Idempotent. Tells the workers the master is gone, then lets the store finish its writes. */
-  close(): Promise<void> {
+  /**
+   * Idempotent. Tells the workers the master is gone, then lets the store finish its writes.
+   * `deposed`: it lost its lease, so it says nothing more and waits for no write (docs/protocol.md §7a).
+   */
+  close(options: { deposed?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
+      if (options.deposed) {
+        this.parts.lifecycle.stop()
+        this.parts.gate.close()
+        this.jobFeed.stop()
+        this.stats.stop()
+        await this.transport.close()
+        return
+      }
       this.submits.drain()
       this.parts.lifecycle.stop()
       this.parts.gate.close()

@@ -16,6 +16,7 @@ import {
   type FinalState,
   type JobReply,
   type JobReplyBody,
+  type MasterIdentity,
   type RejectCode,
   type ResultBody,
   type RpcReply,
@@ -51,6 +52,8 @@ export class Notifier {
   constructor(
     private readonly transport: Transport,
     private readonly ns: string,
+    /** The elected master's term, host and pid (docs/protocol.md §7a); empty for a master without an election. */
+    private readonly identity: MasterIdentity = {},
   ) {}
 
   /**
@@ -164,15 +167,15 @@ export class Notifier {
   }
 
   assign(node: string, message: Omit<AssignMessage, 'v' | 'type'>): void {
-    this.transport.publish(topics.nodeAssign(this.ns, node), encode(assign(message)), { qos: 1 })
+    this.transport.publish(topics.nodeAssign(this.ns, node), encode(assign({ ...message, term: this.identity.term })), { qos: 1 })
   }
 
   control(node: string, op: ControlOp, ids: { jobId?: string; attempt?: number; jobs?: RunningEntry[] } = {}): void {
-    this.transport.publish(topics.nodeControl(this.ns, node), encode(control(op, ids)), { qos: 1 })
+    this.transport.publish(topics.nodeControl(this.ns, node), encode(control(op, ids, this.identity.term)), { qos: 1 })
   }
 
   masterState(state: 'online' | 'offline', instance: string): void {
-    this.transport.publish(topics.masterState(this.ns), encode(masterState(state, instance)), { qos: 1, retain: true })
+    this.transport.publish(topics.masterState(this.ns), encode(masterState(state, instance, Date.now(), this.identity)), { qos: 1, retain: true })
   }
 }
 
