@@ -11,6 +11,7 @@ import { measureDeath } from './scenarios/death.js'
 import { measureJudge } from './scenarios/judge.js'
 import { measureScale } from './scenarios/scale.js'
 import { measureStartup } from './scenarios/startup.js'
+import { measurePostgres } from './scenarios/postgres.js'
 import { verdicts } from './verdicts.js'
 
 /**
@@ -124,6 +125,13 @@ if (want('startup')) {
   log('startup: edgerun --version and --help against node -e 0, interleaved…')
   results.startup = await measureStartup(values.quick ? 9 : 21)
   log(`  ${JSON.stringify(results.startup)}`)
+}
+if (want('postgres')) {
+  // BENCH_PG_LARGE: a smaller deep queue where seeding 1 M rows takes too long.
+  const large = Number(process.env.BENCH_PG_LARGE) || (values.quick ? 100_000 : 1_000_000)
+  log(`postgres: jobs/s on Postgres vs SQLite, then dispatch with 1k and ${large} queued in Postgres…`)
+  results.postgres = await round_('postgres', () => measurePostgres(sizes, { large, repeats: values.quick ? 1 : 3, log }))
+  log(`  ${JSON.stringify(results.postgres)}`)
 }
 results.verdicts = verdicts(results)
 process.stderr.write(`\n${(results.verdicts as { table: string }).table}\n\n`)

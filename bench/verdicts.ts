@@ -34,6 +34,10 @@ export function verdicts(results: Figures): { checks: Check[]; table: string } {
     add('dispatch at 1M ÷ at 1k', results.scale.dispatchRatio1Mto1k, '≥ 0.8', (v) => v >= 0.8)
     add('master RSS at 1M queued (MB)', results.scale.rssMb1M, '≤ 512', (v) => v <= 512)
   }
+  if (results.postgres) {
+    add('Postgres store jobs/s ÷ SQLite store jobs/s', results.postgres.jobsPerSecRatio, '≥ 0.5', (v) => v >= 0.5)
+    add(`dispatch at ${results.postgres.queuedLarge} ÷ at 1k queued in Postgres`, results.postgres.dispatchRatioLargeTo1k, '≥ 0.7', (v) => v >= 0.7)
+  }
   if (results.judge) {
     const j = results.judge
     add('judge test executions/s, trivial C', j.testsPerSec, '≥ 100', (v) => v >= 100)

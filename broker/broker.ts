@@ -14,7 +14,7 @@ import { SubscriptionWatch } from './aedes/subscription-watch.js'
 import { BrokerSecurity } from './aedes/hooks.js'
 import { checkTlsMaterial, listenTls, type TlsMaterial } from './aedes/tls-server.js'
 import { loadUsers } from './auth/users-file.js'
-import { masterJobStore } from './store/index.js'
+import { openMasterStore, type StoreSpec } from './store/store-url.js'
 import type { JobStore } from './store/job-store.js'
 
 export interface BrokerNodeHandle {
@@ -89,9 +89,7 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   let transport: AedesTransport | undefined
   // The master's order: publish the assignment, flush the transport, then commit (docs/storage.md).
   const beforeCommit = () => transport?.flush()
-  const store = !options.runMaster
-    ? undefined
-    : masterJobStore({ namespace: options.master.namespace, memory: options.store === 'memory', dataDir: options.dataDir, logger, beforeCommit })
+  const store = !options.runMaster ? undefined : await openMasterStore(storeSpecOf(options), { namespace: options.master.namespace, logger, beforeCommit })
   const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })
@@ -188,4 +186,11 @@ function loadTls(options: BrokerOptions): TlsMaterial {
     }
   }
   return checkTlsMaterial({ cert: read('--tls-cert', options.tlsCert), key: read('--tls-key', options.tlsKey) }, { cert: options.tlsCert, key: options.tlsKey })
+}
+
+function storeSpecOf(options: BrokerOptions): StoreSpec {
+  if (options.store === 'memory') return { kind: 'memory' }
+  if (options.store === 'sqlite') return options.dataDir !== undefined ? { kind: 'sqlite', dataDir: options.dataDir } : { kind: 'sqlite' }
+  if (!options.postgresUrl) throw new EdgerunError('BAD_FLAG', "store 'postgres' needs a postgres:// URL")
+  return { kind: 'postgres', url: options.postgresUrl }
 }

@@ -7,7 +7,9 @@ export const brokerOptionsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(1883),
   /** Where the SQLite job store lives; undefined with store 'memory'. */
   dataDir: z.string().optional(),
-  store: z.enum(['sqlite', 'memory']).default('sqlite'),
+  store: z.enum(['sqlite', 'memory', 'postgres']).default('sqlite'),
+  /** With store 'postgres': postgres://user:pass@host:port/db (docs/storage.md). */
+  postgresUrl: z.string().optional(),
   allowAnonymous: z.boolean().default(false),
   /** Path of a users file (see `edgerun users add`); enables authentication. */
   authFile: z.string().optional(),

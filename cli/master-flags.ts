@@ -9,8 +9,14 @@ import { schemaDefault } from './schema-default.js'
  * them equal.
  */
 export const masterFlags = {
-  'data-dir': Flags.string({ description: 'directory of the SQLite job store (default: $EDGERUN_DATA_DIR or ~/.local/share/edgerun)', env: 'EDGERUN_DATA_DIR' }),
-  memory: Flags.boolean({ description: 'keep jobs in memory only (nothing survives a restart)', default: false }),
+  store: Flags.string({
+    description: 'where jobs are kept: sqlite:DIR (the default, in the default data dir), memory, or postgres://user:pass@host:port/db',
+    helpValue: 'URL',
+    // A shorthand from a lower layer (EDGERUN_DATA_DIR, the config file) gives way to --store.
+    exclusive: ['data-dir', 'memory'],
+  }),
+  'data-dir': Flags.string({ description: 'directory of the SQLite job store (default: $EDGERUN_DATA_DIR or ~/.local/share/edgerun); --store sqlite:DIR' }),
+  memory: Flags.boolean({ description: 'keep jobs in memory only (nothing survives a restart); --store memory', default: false }),
   'ack-timeout': integerFlag({ description: 'ms a worker has to accept an assignment', default: schemaDefault(master, 'ackTimeoutMs'), min: 10, max: 600_000 }),
   'lost-grace': integerFlag({ description: 'ms a dead connection\'s jobs wait for their node to return before requeue', default: schemaDefault(master, 'lostGraceMs'), min: 0, max: 3_600_000 }),
   'reconcile-timeout': integerFlag({ description: 'after a restart, ms running jobs wait for their node\'s rebirth before requeue', default: schemaDefault(master, 'reconcileMs'), min: 0, max: 3_600_000 }),

@@ -12,6 +12,7 @@ export default class BrokerCommand extends BaseCommand {
   static override examples = [
     '<%= config.bin %> broker',
     '<%= config.bin %> broker --port 0 --data-dir ./data',
+    '<%= config.bin %> broker --store postgres://edgerun:secret@db.local:5432/edgerun',
     '<%= config.bin %> broker --host 0.0.0.0 --auth users.json',
     '<%= config.bin %> broker --auth users.json --tls-host 0.0.0.0 --tls-port 8883 --tls-cert server.pem --tls-key server.key',
     '<%= config.bin %> broker --port 1883 --redis redis://127.0.0.1:6379            # clustered, with the master',
@@ -42,18 +43,21 @@ export default class BrokerCommand extends BaseCommand {
     const { flags } = await this.parse(BrokerCommand)
     const { startBrokerNode } = await import('../broker/broker.js')
     const { defaultDataDir } = await import('../broker/store/index.js')
+    const { describeStore, storeFromFlags } = await import('../broker/store/store-url.js')
     const { commandLogger } = await import('../cli/logger.js')
     const { untilSignal } = await import('../cli/signals.js')
     const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-broker' })
-    const dataDir = flags.memory || !flags.master ? null : (flags['data-dir'] ?? defaultDataDir())
+    const spec = flags.master ? storeFromFlags({ store: flags.store, dataDir: flags['data-dir'], memory: flags.memory }) : undefined
+    const dataDir = spec?.kind === 'sqlite' ? (spec.dataDir ?? defaultDataDir()) : null
     const broker = await startBrokerNode(
       {
         runMaster: flags.master,
         ...(flags.redis ? { redisUrl: flags.redis } : {}),
         host: flags.host,
         port: flags.port,
-        store: flags.memory ? 'memory' : 'sqlite',
+        store: spec?.kind ?? 'memory',
         ...(dataDir ? { dataDir } : {}),
+        ...(spec?.kind === 'postgres' ? { postgresUrl: spec.url } : {}),
         ...(flags.auth ? { authFile: flags.auth } : {}),
         allowAnonymous: flags['allow-anonymous'],
         maxConnections: flags['max-connections'],
@@ -89,7 +93,7 @@ export default class BrokerCommand extends BaseCommand {
     else {
       const also = broker.tlsUrl ? ` and ${broker.tlsUrl}` : ''
       const auth = broker.security.authenticating ? `, users from ${flags.auth}` : ''
-      const jobs = !broker.master ? `no master: clustered over ${flags.redis}` : dataDir ? `jobs in ${dataDir}` : 'jobs in memory'
+      const jobs = !broker.master ? `no master: clustered over ${flags.redis}` : spec?.kind === 'postgres' ? `jobs in ${describeStore(spec, '')}` : dataDir ? `jobs in ${dataDir}` : 'jobs in memory'
       this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${jobs}${auth})`)
     }
     const signal = await stopped

@@ -5,7 +5,10 @@ import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
 
 export default class MasterCommand extends BaseCommand {
   static override summary = 'Run the master against an external MQTT broker (Mosquitto, EMQX, clustered Aedes).'
-  static override examples = ['<%= config.bin %> master --url mqtt://mosquitto.local:1883 --data-dir ./data']
+  static override examples = [
+    '<%= config.bin %> master --url mqtt://mosquitto.local:1883 --data-dir ./data',
+    '<%= config.bin %> master --url mqtt://mosquitto.local:1883 --store postgres://edgerun:secret@db.local:5432/edgerun',
+  ]
 
   static override flags = { ...connectionFlags, 'log-level': logLevelFlag, ...masterFlags }
 
@@ -13,7 +16,7 @@ export default class MasterCommand extends BaseCommand {
     const { flags } = await this.parse(MasterCommand)
     const { Master } = await import('../broker/master/master.js')
     const { MqttTransport } = await import('../broker/master/mqtt-transport.js')
-    const { masterJobStore } = await import('../broker/store/index.js')
+    const { openMasterStore, storeFromFlags } = await import('../broker/store/store-url.js')
     const { encode, masterState, topics } = await import('../src/protocol/index.js')
     const { commandLogger } = await import('../cli/logger.js')
     const { Connection } = await import('../src/net/connection.js')
@@ -22,7 +25,8 @@ export default class MasterCommand extends BaseCommand {
     let transport: InstanceType<typeof MqttTransport> | undefined
     // The master's order: publish the assignment, flush the transport, then commit (docs/storage.md).
     const beforeCommit = () => transport?.flush()
-    const store = masterJobStore({ namespace: flags.namespace, memory: flags.memory, dataDir: flags['data-dir'], logger, beforeCommit })
+    const spec = storeFromFlags({ store: flags.store, dataDir: flags['data-dir'], memory: flags.memory })
+    const store = await openMasterStore(spec, { namespace: flags.namespace, logger, beforeCommit })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)
     const connection = await Connection.open({

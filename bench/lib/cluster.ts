@@ -35,9 +35,9 @@ export async function floorBroker(ns: string, node: string): Promise<BenchBroker
 }
 
 /** The real broker-master with the SQLite store on, in a temp dir (the durable store must be on). */
-export async function edgerunBroker(ns: string, port = 0, dataDir?: string, store: 'sqlite' | 'memory' = 'sqlite'): Promise<BenchBroker & { dataDir: string }> {
+export async function edgerunBroker(ns: string, port = 0, dataDir?: string, store: 'sqlite' | 'memory' | 'postgres' = 'sqlite', postgresUrl?: string): Promise<BenchBroker & { dataDir: string }> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'edgerun-bench-'))
-  const broker = await startBroker({ port, store, dataDir: dir, master: { namespace: ns } })
+  const broker = await startBroker({ port, store, dataDir: dir, ...(postgresUrl ? { postgresUrl } : {}), master: { namespace: ns } })
   return {
     url: broker.url,
     port: broker.port,

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { startBroker } from '../../broker/broker.js'
 import { SqliteJobStore } from '../../broker/store/sqlite-store.js'
+import { PostgresJobStore } from '../../broker/store/postgres-store.js'
 import { admittedRecord } from '../../broker/store/job-record.js'
 import { PROTOCOL_VERSION, encode, jobSpecSchema, topics, type NodeStateMessage } from '../../src/protocol/index.js'
 import { report, roleConfig } from '../lib/child.js'
@@ -21,7 +22,7 @@ import { rawClient } from '../lib/raw-mqtt.js'
  * queue sizes, so a machine that slows down for a while slows them all. SCALE_WINDOWS=1 prints
  * each timed round's start and end on the CPU profile's clock (µs), for profile-window.js.
  */
-const config = roleConfig<{ queued: number; batch: number; rounds: number; reuseDir?: string; driven?: boolean; master?: Record<string, number> }>()
+const config = roleConfig<{ queued: number; batch: number; rounds: number; reuseDir?: string; driven?: boolean; master?: Record<string, number>; postgresUrl?: string }>()
 const ns = 'scale'
 // reuseDir: seed once, then profile the master alone on later runs (`node --cpu-prof`).
 const dataDir = config.reuseDir ?? mkdtempSync(join(tmpdir(), 'edgerun-scale-'))
@@ -36,7 +37,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 try {
   const seedStart = performance.now()
   // Seeding is not what is measured: commit inline, so no writer thread's memory stays behind.
-  const store = SqliteJobStore.open({ dataDir, namespace: ns, offloadRows: Number.POSITIVE_INFINITY })
+  // With postgresUrl, the same jobs go to Postgres (bench/scenarios/postgres.ts).
+  const store = config.postgresUrl
+    ? await PostgresJobStore.open({ url: config.postgresUrl, namespace: ns })
+    : SqliteJobStore.open({ dataDir, namespace: ns, offloadRows: Number.POSITIVE_INFINITY })
   const now = Date.now()
   // The spec's defaults come from the protocol's schema, like a submit's.
   const spec = jobSpecSchema.parse({ id: 'q-0', kind: 'noop', progress: false })
@@ -48,7 +52,8 @@ try {
   await store.close()
   const seedMs = performance.now() - seedStart
   const loadStart = performance.now()
-  const broker = await startBroker({ port: 0, store: 'sqlite', dataDir, master: { namespace: ns, ackTimeoutMs: 600_000, ...config.master } })
+  const where = config.postgresUrl ? ({ store: 'postgres', postgresUrl: config.postgresUrl } as const) : ({ store: 'sqlite', dataDir } as const)
+  const broker = await startBroker({ port: 0, ...where, master: { namespace: ns, ackTimeoutMs: 600_000, ...config.master } })
   const loadMs = performance.now() - loadStart
   gc?.()
   const rssMb = process.memoryUsage().rss / 2 ** 20

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { ROLES_DIR } from '../lib/child.js'
 import { round } from '../lib/stats.js'
 
-interface ScaleRun {
+export interface ScaleRun {
   commitShare: number[]
   rounds: number[]
   queued: number
@@ -35,13 +35,13 @@ export interface ScaleFigures {
 }
 
 /** A scale role that runs one round each time it is asked to. */
-interface DrivenRole {
+export interface DrivenRole {
   ready: Promise<void>
   round(): Promise<void>
   end(): Promise<ScaleRun>
 }
 
-function drivenScale(config: { queued: number; batch: number; master?: Record<string, number> }): DrivenRole {
+export function drivenScale(config: { queued: number; batch: number; master?: Record<string, number>; postgresUrl?: string }): DrivenRole {
   const child = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=4096', `${ROLES_DIR}scale.js`], {
     env: { ...process.env, BENCH_CONFIG: JSON.stringify({ ...config, rounds: 0, driven: true }) },
     stdio: ['pipe', 'pipe', 'inherit'],

@@ -49,10 +49,10 @@ export async function measureFloor(sizes: LoadSizes): Promise<SystemFigures> {
  */
 export async function measureEdgerun(
   sizes: LoadSizes,
-  options: { workers?: number; kind?: 'noop' | 'command'; slots?: number; client?: 'edgerun' | 'plain'; noDelay?: boolean } = {},
+  options: { workers?: number; kind?: 'noop' | 'command'; slots?: number; client?: 'edgerun' | 'plain'; noDelay?: boolean; postgresUrl?: string } = {},
 ): Promise<SystemFigures> {
   const ns = `er-${randomBytes(3).toString('hex')}`
-  const broker = await edgerunBroker(ns)
+  const broker = options.postgresUrl ? await edgerunBroker(ns, 0, undefined, 'postgres', options.postgresUrl) : await edgerunBroker(ns)
   const workers: ChildProcess[] = []
   try {
     for (let i = 1; i <= (options.workers ?? 1); i++) {

@@ -30,9 +30,19 @@ export class StatsPublisher {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), STATS_INTERVAL_MS)
+    this.timer = setInterval(() => this.safeTick(), STATS_INTERVAL_MS)
     this.timer.unref()
-    this.tick()
+    this.safeTick()
+  }
+
+  /** A store that cannot count now (Postgres away) costs one stats message, never the master. */
+  private safeTick(): void {
+    try {
+      this.tick()
+    } catch (error) {
+      this.dirty = true
+      this.ctx.logger.warn({ err: error }, 'master stats not published: the store could not count')
+    }
   }
 
   /** A job changed. */

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   REFUSED_EVERYWHERE: { exit: 1, protocol: true, summary: 'The job failed: every online node that claims to run it refused it as unsupported.' },
   BROKER_UNREACHABLE: { exit: 69, protocol: false, summary: 'The broker at --url could not be reached.' },
   CONNECTION_LOST: { exit: 69, protocol: false, summary: 'The connection to the broker dropped before the broker acknowledged a publish.' },
+  STORE_UNREACHABLE: { exit: 69, protocol: false, summary: 'The job store at --store (Postgres) could not be reached: at start, or for a read while running.' },
   PORT_IN_USE: { exit: 69, protocol: false, summary: 'The broker could not listen: the port is taken.' },
   BAD_FLAG: { exit: 2, protocol: false, summary: 'A flag or argument is missing or invalid.' },
   BAD_CONFIG: { exit: 78, protocol: false, summary: 'The config file cannot be read, or holds an unknown key or a bad value.' },

@@ -2,6 +2,8 @@
 export interface TestPackage {
   name: string
   binaries: string[]
+  /** Where else its binaries live (off PATH), newest first. */
+  dirs?: () => string[]
   usedBy: string
 }
 export interface SystemView {
@@ -14,6 +16,7 @@ export interface SystemView {
 export type EnsureOutcome = { ok: true; installed: string[] } | { ok: false; line: string }
 
 export const TEST_PACKAGES: TestPackage[]
+export function postgresBinDirs(root?: string): string[]
 export function searchDirs(pathEnv?: string): string[]
 export function findBinary(name: string, dirs?: string[]): string | undefined
 export function parseExtra(value?: string): TestPackage[]

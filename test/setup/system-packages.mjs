@@ -13,7 +13,7 @@
  * list; it exists to exercise the failure path with a package that cannot be found.
  */
 import { spawnSync } from 'node:child_process'
-import { accessSync, constants, statSync } from 'node:fs'
+import { accessSync, constants, readdirSync, statSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -32,7 +32,23 @@ export const TEST_PACKAGES = [
   { name: 'bsdutils', binaries: ['script'], usedBy: "a pseudo-terminal for the CLI's terminal output (test/cli/comfort.test.ts)" },
   { name: 'systemd', binaries: ['systemd-analyze'], usedBy: 'systemd-analyze verify of the service units (test/setup/systemd-units.test.ts)' },
   { name: 'chromium', binaries: ['chromium'], usedBy: 'the dashboard in a real browser, driven by playwright-core (test/dashboard/browser.test.ts)' },
+  // Debian keeps the server's binaries off PATH, in /usr/lib/postgresql/<version>/bin.
+  { name: 'postgresql', binaries: ['initdb', 'postgres'], dirs: postgresBinDirs, usedBy: 'the Postgres job store (test/store/postgres-store.test.ts, test/helpers/postgres.ts)' },
 ]
+
+/** Debian's /usr/lib/postgresql/<version>/bin directories, the newest version first. */
+export function postgresBinDirs(root = '/usr/lib/postgresql') {
+  let versions
+  try {
+    versions = readdirSync(root)
+  } catch {
+    return []
+  }
+  return versions
+    .filter((name) => /^\d+(\.\d+)?$/.test(name))
+    .sort((a, b) => Number(b) - Number(a))
+    .map((version) => join(root, version, 'bin'))
+}
 
 /** Debian keeps daemons in /usr/sbin, which a non-root PATH often lacks. */
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
@@ -74,8 +90,12 @@ export function packageList(env = process.env) {
   return [...TEST_PACKAGES, ...parseExtra(env.EDGERUN_TEST_PACKAGES_EXTRA)]
 }
 
+/** A package's binaries are looked for in `dirs`, plus the package's own `dirs()` where it has them. */
 export function missingPackages(packages, dirs = searchDirs()) {
-  return packages.filter((pkg) => pkg.binaries.some((binary) => findBinary(binary, dirs) === undefined))
+  return packages.filter((pkg) => {
+    const where = pkg.dirs ? [...dirs, ...pkg.dirs()] : dirs
+    return pkg.binaries.some((binary) => findBinary(binary, where) === undefined)
+  })
 }
 
 /** The package that provides `binary`, for a test's "install it" message. */
@@ -115,7 +135,7 @@ export function ensurePackages(packages, system) {
   if (install !== 0) return { ok: false, line: neededLine(names, `apt-get install failed with exit ${install}`, installCommand(names, true)) }
   const still = missingPackages(missing, system.dirs)
   if (still.length > 0) {
-    const binaries = still.flatMap((pkg) => pkg.binaries.filter((binary) => findBinary(binary, system.dirs) === undefined))
+    const binaries = still.flatMap((pkg) => pkg.binaries.filter((binary) => findBinary(binary, pkg.dirs ? [...system.dirs, ...pkg.dirs()] : system.dirs) === undefined))
     return { ok: false, line: neededLine(still.map((pkg) => pkg.name), `installed, yet ${binaries.join(', ')} not found`, installCommand(still.map((pkg) => pkg.name), true)) }
   }
   return { ok: true, installed: names }

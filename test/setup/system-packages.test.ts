@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  TEST_PACKAGES, ensurePackages, findBinary, missingPackages, packageFor, packageList, parseExtra, searchDirs,
+  TEST_PACKAGES, ensurePackages, findBinary, missingPackages, packageFor, packageList, parseExtra, postgresBinDirs, searchDirs,
   type SystemView, type TestPackage,
 } from './system-packages.mjs'
 
@@ -79,6 +79,28 @@ describe('finding a binary', () => {
     addExecutable(dir, 'mosquitto_sub')
     addExecutable(dir, 'redis-server')
     expect(missingPackages([broker, clients, redis], [dir])).toEqual([])
+  })
+})
+
+describe('postgresql, whose binaries are off PATH', () => {
+  it('looks in /usr/lib/postgresql/<version>/bin, the newest version first', () => {
+    const root = mkdtempSync(join(tmpdir(), 'edgerun-pglib-'))
+    dirs.push(root)
+    for (const version of ['13', '15', '9.6', 'common']) mkdirSync(join(root, version, 'bin'), { recursive: true })
+    expect(postgresBinDirs(root)).toEqual(['15', '13', '9.6'].map((v) => join(root, v, 'bin')))
+    expect(postgresBinDirs(join(root, 'nowhere'))).toEqual([])
+  })
+
+  it('is missing until a version directory holds initdb and postgres, wherever PATH points', () => {
+    const root = mkdtempSync(join(tmpdir(), 'edgerun-pglib-'))
+    dirs.push(root)
+    const pkg: TestPackage = { name: 'postgresql', binaries: ['initdb', 'postgres'], dirs: () => postgresBinDirs(root), usedBy: 'test' }
+    mkdirSync(join(root, '15', 'bin'), { recursive: true })
+    addExecutable(join(root, '15', 'bin'), 'initdb')
+    expect(missingPackages([pkg], [binDir()])).toEqual([pkg])
+    addExecutable(join(root, '15', 'bin'), 'postgres')
+    expect(missingPackages([pkg], [binDir()])).toEqual([])
+    expect(TEST_PACKAGES.find((p) => p.name === 'postgresql')?.dirs).toBe(postgresBinDirs)
   })
 })
 
