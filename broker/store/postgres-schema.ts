@@ -36,6 +36,13 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX edgerun_jobs_state ON edgerun_jobs (ns, state, seq);
    CREATE INDEX edgerun_jobs_owner ON edgerun_jobs (ns, owner, seq);
    CREATE INDEX edgerun_jobs_unfinished ON edgerun_jobs (ns, seq, id) WHERE state IN (${UNFINISHED_SQL});`,
+  // 1 → 2: the masters' lease, one row per namespace (broker/lease/, docs/storage.md "Lease").
+  `CREATE TABLE edgerun_leases (
+     ns         text        PRIMARY KEY,
+     holder     text        NOT NULL,
+     term       bigint      NOT NULL,
+     expires_at timestamptz NOT NULL
+   );`,
 ]
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length
@@ -80,3 +87,19 @@ export const PG_UPSERT_SQL = `INSERT INTO edgerun_jobs AS j (ns, id, seq, state,
   ON CONFLICT (ns, id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, record = excluded.record`
 
 export const PG_UNFINISHED_SQL = UNFINISHED_SQL
+
+/**
+ * PG_UPSERT_SQL for an elected master: the batch is written only if `$3` (holder) still holds the
+ * lease at term `$4`, in the same statement, so the same transaction. FOR SHARE makes a takeover
+ * (which updates the lease row) wait until this batch is committed, so the new master loads it.
+ * Returns one row: `fenced` 0 means the term is stale and nothing was written.
+ */
+export const PG_FENCED_UPSERT_SQL = `WITH fence AS (SELECT term FROM edgerun_leases WHERE ns = $1 AND holder = $3 AND term = $4::bigint FOR SHARE),
+  written AS (${PG_UPSERT_SQL.replace(/\s+ON CONFLICT/, ' WHERE EXISTS (SELECT 1 FROM fence) ON CONFLICT')} RETURNING 1)
+  SELECT (SELECT count(*) FROM fence)::integer AS fenced, (SELECT count(*) FROM written)::integer AS written`
+
+/** Who may write: an elected master's holder name and term (broker/lease/). */
+export interface PgFence {
+  holder: string
+  term: number
+}

@@ -2,6 +2,7 @@ import { EdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { ID_PATTERN } from '../../src/protocol/index.js'
 import { maskUrl } from './mask-url.js'
+import type { PgFence } from './postgres-schema.js'
 import { PostgresSyncTable } from './postgres-sync-table.js'
 import { WriteBehindStore } from './write-behind.js'
 
@@ -19,6 +20,8 @@ export interface PostgresJobStoreOptions {
   readTimeoutMs?: number | undefined
   /** How long connecting may take. Default 5000. */
   connectTimeoutMs?: number | undefined
+  /** An elected master's lease (broker/lease/): a write from a stale term fails with STALE_TERM. */
+  fence?: PgFence | undefined
 }
 
 /**
@@ -40,6 +43,7 @@ export class PostgresJobStore extends WriteBehindStore<PostgresSyncTable> {
       logger: options.logger,
       readTimeoutMs: options.readTimeoutMs,
       connectTimeoutMs: options.connectTimeoutMs,
+      fence: options.fence,
     })
     options.logger?.debug({ url: table.location, namespace: options.namespace }, 'job store opened')
     return new PostgresJobStore(table, { logger: options.logger, borrow: options.borrow, offloadRows: 1 })
