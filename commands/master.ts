@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { BaseCommand } from '../cli/base-command.js'
+import type { Logger } from '../src/logging/logger.js'
 import { connectionFlags, connectionOptions, logLevelFlag } from '../cli/flags.js'
 import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
+import { integerFlag } from '../cli/checked-flags.js'
+import { schemaDefault } from '../cli/schema-default.js'
+import { leaseOptionsSchema } from '../broker/lease/options.js'
 
 export default class MasterCommand extends BaseCommand {
   static override summary = 'Run the master against an external MQTT broker (Mosquitto, EMQX, clustered Aedes).'
@@ -10,7 +14,12 @@ export default class MasterCommand extends BaseCommand {
     '<%= config.bin %> master --url mqtt://mosquitto.local:1883 --store postgres://edgerun:secret@db.local:5432/edgerun',
   ]
 
-  static override flags = { ...connectionFlags, 'log-level': logLevelFlag, ...masterFlags }
+  static override flags = {
+    ...connectionFlags,
+    'log-level': logLevelFlag,
+    ...masterFlags,
+    'lease-ttl': integerFlag({ description: 'with --store postgres://: ms a master\'s lease lasts past its last renewal; a standby takes over within about this long after the active master dies', default: schemaDefault(leaseOptionsSchema, 'ttlMs'), min: 100, max: 600_000 }),
+  }
 
   async run(): Promise<{ url: string; namespace: string; instance: string }> {
     const { flags } = await this.parse(MasterCommand)
@@ -26,6 +35,8 @@ export default class MasterCommand extends BaseCommand {
     // The master's order: publish the assignment, flush the transport, then commit (docs/storage.md).
     const beforeCommit = () => transport?.flush()
     const spec = storeFromFlags({ store: flags.store, dataDir: flags['data-dir'], memory: flags.memory })
+    // Several masters may share a Postgres store: they elect one active (docs/protocol.md §7a).
+    if (spec.kind === 'postgres') return this.runElected(flags, spec.url, logger)
     const store = await openMasterStore(spec, { namespace: flags.namespace, logger, beforeCommit })
     const instance = randomBytes(6).toString('base64url')
     const options = connectionOptions(flags)
@@ -54,5 +65,25 @@ export default class MasterCommand extends BaseCommand {
     await master.close()
     await store.close()
     return { url: flags.url, namespace: flags.namespace, instance: master.instance }
+  }
+
+  private async runElected(flags: Awaited<ReturnType<MasterCommand['parseFlags']>>, storeUrl: string, logger: Logger) {
+    const { ElectedMaster } = await import('../broker/lease/elected-master.js')
+    const { untilSignal } = await import('../cli/signals.js')
+    const ttlMs = flags['lease-ttl']
+    const lease = { ttlMs, renewMs: Math.max(20, Math.floor(ttlMs / 4)), pollMs: Math.max(20, Math.floor(ttlMs / 6)) }
+    const elected = await ElectedMaster.start({ mqtt: connectionOptions(flags), storeUrl, master: masterOptionsFrom(flags, flags.namespace), lease, logger })
+    elected.on('active', (term) => this.note(`edgerun master ${elected.instance} active (term ${term}) for namespace ${flags.namespace}`))
+    elected.on('standby', (term, reason) => this.note(`edgerun master ${elected.instance} deposed from term ${term} (${reason}); standing by`))
+    const stopped = untilSignal()
+    this.note(`edgerun master ${elected.instance} standing by for namespace ${flags.namespace} on ${flags.url}`)
+    const signal = await stopped
+    this.note(`${signal}: shutting down`)
+    await elected.stop()
+    return { url: flags.url, namespace: flags.namespace, instance: elected.instance }
+  }
+
+  private parseFlags() {
+    return this.parse(MasterCommand).then((parsed) => parsed.flags)
   }
 }

@@ -1,0 +1,209 @@
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { hostname } from 'node:os'
+import { isEdgerunError } from '../../src/errors/index.js'
+import type { Logger } from '../../src/logging/logger.js'
+import { Connection, type ConnectionOptions } from '../../src/net/connection.js'
+import { decode, encode, masterInstanceState, masterState, masterStateSchema, topics, type MasterIdentity } from '../../src/protocol/index.js'
+import { Master } from '../master/master.js'
+import { MqttTransport } from '../master/mqtt-transport.js'
+import type { MasterOptionsInput } from '../master/options.js'
+import { PostgresJobStore } from '../store/postgres-store.js'
+import { FencedTransport } from './fenced-transport.js'
+import { leaseOptionsSchema, type LeaseTimingInput } from './options.js'
+import { PgLease } from './pg-lease.js'
+
+export interface ElectedMasterOptions {
+  /** How to reach the MQTT broker (no client id or will: this class sets both). */
+  mqtt: Omit<ConnectionOptions, 'clientId' | 'will' | 'logger'>
+  /** `postgres://…`: the job store and the lease. */
+  storeUrl: string
+  master: MasterOptionsInput & { namespace: string }
+  lease?: LeaseTimingInput
+  logger: Logger
+  instance?: string
+}
+
+export interface ElectedMasterEvents {
+  active: [term: number]
+  standby: [term: number, reason: string]
+}
+
+interface Active {
+  term: number
+  connection: Connection
+  transport: FencedTransport
+  store: PostgresJobStore
+  master: Master
+}
+
+/**
+ * One of several masters of a namespace on a Postgres store (docs/protocol.md §7a): it stands
+ * by until it wins the lease, then runs a Master under that term until it stops or loses it.
+ *
+ * - Its own retained `{ns}/masters/{instance}/state` (standby, online, offline) lives on a
+ *   connection of its own whose will says offline.
+ * - Elected with term T, it opens a second connection whose will is `{ns}/master/state` offline
+ *   with T, opens the store fenced with T, and starts a Master: that loads the unfinished jobs,
+ *   says online (workers rebirth and resend their outboxes), reconciles and assigns.
+ * - Deposed, it shuts that Master's mouth at once (FencedTransport), drops the connection with a
+ *   clean DISCONNECT (no will: the new master owns master/state), drops the store's unsaved
+ *   writes (they would be refused anyway), says so in its log and stands by again.
+ */
+export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
+  readonly instance: string
+  private readonly identity: Required<Omit<MasterIdentity, 'term'>>
+  private readonly lease: PgLease
+  private readonly logger: Logger
+  private home!: Connection
+  private active: Active | undefined
+  /** Activation and step-down, one at a time, in the order the lease decided them. */
+  private transition: Promise<void> = Promise.resolve()
+  private stopping = false
+
+  private constructor(private readonly options: ElectedMasterOptions) {
+    super()
+    this.instance = options.instance ?? randomBytes(6).toString('base64url')
+    this.identity = { host: hostname(), pid: process.pid }
+    this.logger = options.logger.child({ component: 'elected-master', instance: this.instance })
+    const timing = leaseOptionsSchema.parse(options.lease ?? {})
+    this.lease = new PgLease({ url: options.storeUrl, namespace: this.ns, holder: this.instance, ...timing, logger: this.logger })
+    this.lease.on('elected', (term) => this.queue(() => this.activate(term)))
+    this.lease.on('deposed', (term, reason) => this.queue(() => this.stepDown(term, reason)))
+  }
+
+  /** Connects as a standby and starts contending for the lease. */
+  static async start(options: ElectedMasterOptions): Promise<ElectedMaster> {
+    const elected = new ElectedMaster(options)
+    const ns = elected.ns
+    elected.home = await Connection.open({
+      ...options.mqtt,
+      clientId: `edgerun-master-${elected.instance}`,
+      logger: elected.logger,
+      will: () => ({ topic: topics.masterInstanceState(ns, elected.instance), payload: elected.ownState('offline'), qos: 1, retain: true }),
+    })
+    // After a reconnect the will may have said offline: say again what we are.
+    elected.home.on('connect', () => elected.announce(elected.active ? 'online' : 'standby'))
+    elected.announce('standby')
+    elected.lease.start()
+    return elected
+  }
+
+  get ns(): string {
+    return this.options.master.namespace
+  }
+
+  /** The term this process is active under, or undefined while it stands by. */
+  get term(): number | undefined {
+    return this.active?.term
+  }
+
+  /** The running Master while active (tests read its counters). */
+  get master(): Master | undefined {
+    return this.active?.master
+  }
+
+  /**
+   * A clean stop: as active, says offline and commits what is pending, then releases the lease
+   * so that a standby takes over at once; then says offline on its own topic.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true
+    await this.transition
+    const active = this.active
+    this.active = undefined
+    if (active) {
+      await active.master.close()
+      await active.store.close().catch((error) => this.logger.error({ err: error }, 'job store close failed'))
+    }
+    await this.lease.release()
+    if (this.home.connected) await this.home.publish(topics.masterInstanceState(this.ns, this.instance), this.ownState('offline'), { qos: 1, retain: true }).catch(() => {})
+    await this.home.close()
+  }
+
+  private queue(step: () => Promise<void>): void {
+    this.transition = this.transition.then(step).catch((error) => this.logger.error({ err: error }, 'master transition failed'))
+  }
+
+  private async activate(term: number): Promise<void> {
+    if (this.stopping || this.lease.heldTerm !== term) return
+    const ns = this.ns
+    const identity: MasterIdentity = { term, ...this.identity }
+    let connection: Connection | undefined
+    let store: PostgresJobStore | undefined
+    try {
+      // Its will covers master/state with this term: a kill -9 from here on is announced.
+      connection = await Connection.open({
+        ...this.options.mqtt,
+        clientId: `edgerun-master-${this.instance}-${term}`,
+        logger: this.logger,
+        will: () => ({ topic: topics.masterState(ns), payload: encode(masterState('offline', this.instance, Date.now(), identity)), qos: 1, retain: true }),
+      })
+      store = await PostgresJobStore.open({ url: this.options.storeUrl, namespace: ns, logger: this.logger, borrow: true, fence: { holder: this.instance, term } })
+    } catch (error) {
+      await connection?.close({ force: true }).catch(() => {})
+      await store?.close().catch(() => {})
+      this.logger.error({ err: error, term }, 'could not take over; standing by')
+      this.lease.stepDown('could not take over')
+      return
+    }
+    const transport = new FencedTransport(new MqttTransport(connection, this.logger))
+    const master = new Master(this.options.master, { transport, store, logger: this.logger, instance: this.instance, identity })
+    master.on('error', (error) => {
+      if (isEdgerunError(error) && error.code === 'STALE_TERM') this.lease.stepDown('the job store refused a write of a stale term')
+    })
+    const active: Active = { term, connection, transport, store, master }
+    this.active = active
+    // Lost while connecting: the master never spoke.
+    if (this.lease.heldTerm !== term) return this.stepDown(term, 'lost the lease while taking over')
+    await master.start()
+    this.keepMasterState(active, identity)
+    this.announce('online')
+    this.logger.info({ term }, 'active: serving the namespace')
+    this.emit('active', term)
+  }
+
+  /**
+   * A will of an older term can land on master/state after this master said online (its broker
+   * noticed the death late), and it is retained: a role that subscribes later must not read it
+   * as ours. Say online again over anything older.
+   */
+  private keepMasterState(active: Active, identity: MasterIdentity): void {
+    const ns = this.ns
+    active.connection.on('message', (topic, payload) => {
+      if (topic !== topics.masterState(ns) || this.active !== active) return
+      const decoded = decode(masterStateSchema, payload)
+      if (!decoded.ok) return
+      const { instance, state, term } = decoded.value
+      if (instance === this.instance && state === 'online' && term === active.term) return
+      if ((term ?? 0) > active.term) return this.lease.stepDown(`master ${instance} is online with term ${term}`)
+      active.transport.publish(topics.masterState(ns), encode(masterState('online', this.instance, Date.now(), identity)), { qos: 1, retain: true })
+    })
+    void active.connection.subscribe([topics.masterState(ns)]).catch((error) => this.logger.warn({ err: error }, 'could not watch master/state'))
+  }
+
+  private async stepDown(term: number, reason: string): Promise<void> {
+    const active = this.active
+    if (!active || active.term !== term) return
+    this.active = undefined
+    active.transport.fence()
+    await active.master.close({ deposed: true }).catch(() => {})
+    // Its unsaved writes are the deposed term's: the fence refuses them, and they must not wait.
+    await Promise.race([active.store.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000).unref())])
+    this.logger.warn({ term, reason, dropped: active.transport.dropped }, 'deposed: sending and writing nothing more as active; standing by')
+    if (!this.stopping) this.announce('standby')
+    this.emit('standby', term, reason)
+  }
+
+  private ownState(state: 'standby' | 'online' | 'offline'): Buffer {
+    const term = state === 'standby' ? undefined : this.active?.term
+    return encode(masterInstanceState(state, this.instance, { ...(term !== undefined ? { term } : {}), ...this.identity }))
+  }
+
+  private announce(state: 'standby' | 'online'): void {
+    if (!this.home?.connected) return
+    this.home.publish(topics.masterInstanceState(this.ns, this.instance), this.ownState(state), { qos: 1, retain: true }).catch((error) => {
+      this.logger.debug({ err: error }, 'own state publish failed')
+    })
+  }
+}
