@@ -1,0 +1,88 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { TestCluster, uniqueNamespace } from '../helpers/cluster.js'
+import { MasterGroup } from '../helpers/masters.js'
+import { PlainSubmitter } from '../helpers/plain-submitter.js'
+import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
+import { waitFor } from '../helpers/wait.js'
+
+/**
+ * Standby masters (docs/protocol.md §7a): real `edgerun master --store postgres://…` processes on a
+ * real PostgreSQL, behind a real Aedes broker, real workers, and a submitter that speaks plain
+ * mqtt.js and never resubmits (it stays connected throughout: `connects` stays 1).
+ */
+let server: PostgresServer
+beforeAll(async () => {
+  server = await startPostgres()
+}, 60_000)
+afterAll(async () => {
+  await server?.dispose()
+})
+
+describe('failover between masters on a Postgres store', () => {
+  let cluster: TestCluster | undefined
+  let masters: MasterGroup | undefined
+  let submitter: PlainSubmitter | undefined
+  afterEach(async () => {
+    await submitter?.close()
+    await masters?.close()
+    await cluster?.close()
+    submitter = masters = cluster = undefined
+  })
+
+  async function setUp(workers: number): Promise<{ ns: string }> {
+    cluster = await TestCluster.start()
+    const ns = uniqueNamespace('fo')
+    masters = await MasterGroup.start(cluster.url, ns, await server.createSchema(), 2)
+    for (let i = 0; i < workers; i++) await cluster.worker({ namespace: ns, id: `w${i}`, slots: 4 })
+    submitter = await PlainSubmitter.connect(cluster.url, ns, 'sub')
+    return { ns }
+  }
+
+  /** Every job has exactly one result, succeeded; returns how many results arrived. */
+  function checkExactlyOnce(ids: string[]): void {
+    const missing = ids.filter((id) => submitter!.resultsOf(id).length === 0)
+    const twice = ids.filter((id) => submitter!.resultsOf(id).length > 1)
+    const failed = ids.filter((id) => submitter!.resultOf(id) && submitter!.resultOf(id)!.state !== 'succeeded')
+    expect({ missing: missing.length, duplicated: twice.length, failed: failed.length }).toEqual({ missing: 0, duplicated: 0, failed: 0 })
+  }
+
+  it('kill -9 of the active master under load: a standby takes over, and every job ends with one result', async () => {
+    await setUp(3)
+    const first = await masters!.waitActive()
+    const ids = Array.from({ length: 600 }, (_, i) => `j${i}`)
+    for (const id of ids) submitter!.submit({ id, kind: 'noop', sleepMs: 15 })
+    await waitFor(() => ids.filter((id) => submitter!.resultOf(id)).length >= 150, { timeoutMs: 30_000, what: 'results flowing' })
+    const victim = masters!.processOf(first.pid)
+    expect(victim, 'the pid in master/state is one of ours').toBeDefined()
+    const killedAt = Date.now()
+    victim!.kill('SIGKILL')
+    const second = await masters!.waitActive(first.term, 10_000)
+    expect(second.pid).not.toBe(first.pid)
+    await waitFor(() => ids.every((id) => submitter!.resultOf(id)), { timeoutMs: 60_000, what: `every result; ${masters!.outputs()}` })
+    checkExactlyOnce(ids)
+    // No resubmission: the submitter's one connection never dropped.
+    expect(submitter!.connects).toBe(1)
+    expect(second.at - killedAt).toBeLessThan(5_000)
+    const standby = masters!.processes.find((p) => p !== victim)!
+    expect(standby.output()).toMatch(/active \(term \d+\)/)
+  }, 120_000)
+
+  it('SIGTERM of the active master hands over to the standby at once', async () => {
+    await setUp(1)
+    const first = await masters!.waitActive()
+    const ids = Array.from({ length: 100 }, (_, i) => `t${i}`)
+    for (const id of ids) submitter!.submit({ id, kind: 'noop', sleepMs: 10 })
+    await waitFor(() => ids.filter((id) => submitter!.resultOf(id)).length >= 20, { timeoutMs: 30_000, what: 'results flowing' })
+    const victim = masters!.processOf(first.pid)!
+    victim.kill('SIGTERM')
+    await waitFor(() => masters!.history.some((m) => m.state === 'offline' && m.term === first.term), { what: 'offline said' })
+    const offline = masters!.history.find((m) => m.state === 'offline' && m.term === first.term)!
+    const second = await masters!.waitActive(first.term, 10_000)
+    // From the old master's goodbye to the new one's online, as the workers saw it.
+    expect(second.at - offline.at).toBeLessThan(500)
+    expect(await victim.exited).toBe(0)
+    await waitFor(() => ids.every((id) => submitter!.resultOf(id)), { timeoutMs: 30_000, what: 'every result' })
+    checkExactlyOnce(ids)
+    expect(submitter!.connects).toBe(1)
+  }, 90_000)
+})
