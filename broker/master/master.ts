@@ -171,12 +171,16 @@ export class Master extends EventEmitter<MasterEvents> {
       this.stats.stop()
       this.parts.notifier.masterState('offline', this.instance)
       await this.store.flush().catch(() => {})
+      // The replies and acks of the last commits leave before the connection closes.
+      await this.parts.gate.idle()
       await this.transport.close()
     })()
     return this.closing
   }
 
   private route(topic: string, payload: Buffer, retained = false): void {
+    // Closing: whatever arrives now is for the next master (workers resend their outboxes to it).
+    if (this.closing) return
     const parsed = parseTopic(this.namespace, topic)
     const { parts } = this
     if (parsed?.kind === 'submit') return this.submits.add(payload)

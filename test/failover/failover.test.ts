@@ -81,7 +81,10 @@ describe('failover between masters on a Postgres store', () => {
     // From the old master's goodbye to the new one's online, as the workers saw it.
     expect(second.at - offline.at).toBeLessThan(500)
     expect(await victim.exited).toBe(0)
-    await waitFor(() => ids.every((id) => submitter!.resultOf(id)), { timeoutMs: 30_000, what: 'every result' })
+    await waitFor(() => ids.every((id) => submitter!.resultOf(id)), {
+      timeoutMs: 30_000,
+      what: `every result; missing ${ids.filter((id) => !submitter!.resultOf(id)).map((id) => `${id}:${JSON.stringify(submitter!.repliesOf(id))}`).slice(0, 5).join(' ')} ${masters!.outputs()}`,
+    })
     checkExactlyOnce(ids)
     expect(submitter!.connects).toBe(1)
   }, 90_000)
