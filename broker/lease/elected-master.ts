@@ -12,6 +12,7 @@ import { PostgresJobStore } from '../store/postgres-store.js'
 import { FencedTransport } from './fenced-transport.js'
 import { leaseOptionsSchema, type LeaseTimingInput } from './options.js'
 import { PgLease } from './pg-lease.js'
+import { SubmitBuffer, submitIdOf } from './submit-buffer.js'
 
 export interface ElectedMasterOptions {
   /** How to reach the MQTT broker (no client id or will: this class sets both). */
@@ -60,6 +61,9 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   /** Activation and step-down, one at a time, in the order the lease decided them. */
   private transition: Promise<void> = Promise.resolve()
   private stopping = false
+  private readonly submits: SubmitBuffer
+  /** From standing by until the new Master has subscribed and taken the buffer: no gap between the two. */
+  private buffering = true
 
   private constructor(private readonly options: ElectedMasterOptions) {
     super()
@@ -67,6 +71,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     this.identity = { host: hostname(), pid: process.pid }
     this.logger = options.logger.child({ component: 'elected-master', instance: this.instance })
     const timing = leaseOptionsSchema.parse(options.lease ?? {})
+    // Long enough to span a takeover: the lease running out, a poll, and the new master's start.
+    this.submits = new SubmitBuffer(timing.ttlMs + timing.pollMs + 5_000)
     this.lease = new PgLease({ url: options.storeUrl, namespace: this.ns, holder: this.instance, ...timing, logger: this.logger })
     this.lease.on('elected', (term) => this.queue(() => this.activate(term)))
     this.lease.on('deposed', (term, reason) => this.queue(() => this.stepDown(term, reason)))
@@ -83,7 +89,14 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       will: () => ({ topic: topics.masterInstanceState(ns, elected.instance), payload: elected.ownState('offline'), qos: 1, retain: true }),
     })
     // After a reconnect the will may have said offline: say again what we are.
-    elected.home.on('connect', () => elected.announce(elected.active ? 'online' : 'standby'))
+    elected.home.on('connect', () => {
+      elected.announce(elected.active ? 'online' : 'standby')
+      if (elected.buffering) elected.listenForSubmits()
+    })
+    elected.home.on('message', (topic, payload) => {
+      if (topic === topics.submit(ns) && elected.buffering) elected.submits.add(payload)
+    })
+    elected.listenForSubmits()
     elected.announce('standby')
     elected.lease.start()
     return elected
@@ -157,6 +170,7 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     // Lost while connecting: the master never spoke.
     if (this.lease.heldTerm !== term) return this.stepDown(term, 'lost the lease while taking over')
     await master.start()
+    this.replaySubmits(master, store)
     this.keepMasterState(active, identity)
     this.announce('online')
     this.logger.info({ term }, 'active: serving the namespace')
@@ -191,8 +205,37 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     // Its unsaved writes are the deposed term's: the fence refuses them, and they must not wait.
     await Promise.race([active.store.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000).unref())])
     this.logger.warn({ term, reason, dropped: active.transport.dropped }, 'deposed: sending and writing nothing more as active; standing by')
-    if (!this.stopping) this.announce('standby')
+    if (!this.stopping) {
+      this.announce('standby')
+      this.listenForSubmits()
+    }
     this.emit('standby', term, reason)
+  }
+
+  /** While standing by: every submit, for replaySubmits after a takeover. */
+  private listenForSubmits(): void {
+    this.buffering = true
+    if (!this.home.connected) return
+    this.home.subscribe([topics.submit(this.ns)]).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits'))
+  }
+
+  /**
+   * Submits heard while standing by that no master admitted (their id is unknown): sent during the
+   * takeover, when no master listened. Known ids were answered by the previous master.
+   */
+  private replaySubmits(master: Master, store: PostgresJobStore): void {
+    this.buffering = false
+    void this.home.unsubscribe([topics.submit(this.ns)]).catch(() => {})
+    const heard = this.submits.take().map((payload) => ({ payload, id: submitIdOf(payload) }))
+    // One query for all of them: the store knows every job the previous master committed.
+    const known = store.getMany([...new Set(heard.flatMap(({ id }) => (id === undefined ? [] : [id])))])
+    let replayed = 0
+    for (const { payload, id } of heard) {
+      if (id === undefined || known.has(id)) continue
+      master.admitSubmit(payload)
+      replayed++
+    }
+    if (heard.length > 0) this.logger.info({ heard: heard.length, replayed }, 'admitted the submits sent while no master was active')
   }
 
   private ownState(state: 'standby' | 'online' | 'offline'): Buffer {

@@ -104,6 +104,11 @@ export class Master extends EventEmitter<MasterEvents> {
     return this.parts.counters.toJSON()
   }
 
+  /** A submit that reached the master another way (a standby's buffer, docs/protocol.md §7a). */
+  admitSubmit(payload: Buffer): void {
+    if (!this.closing) this.submits.add(payload)
+  }
+
   /** Jobs waiting in the queue. */
   get queued(): number {
     return this.parts.jobs.queued

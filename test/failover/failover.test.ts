@@ -56,9 +56,19 @@ describe('failover between masters on a Postgres store', () => {
     expect(victim, 'the pid in master/state is one of ours').toBeDefined()
     const killedAt = Date.now()
     victim!.kill('SIGKILL')
+    // Submits while no master is active (nobody subscribes to submit then): the new master admits them.
+    for (let i = 0; i < 100; i++) {
+      const id = `g${i}`
+      ids.push(id)
+      submitter!.submit({ id, kind: 'noop', sleepMs: 15 })
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
     const second = await masters!.waitActive(first.term, 10_000)
     expect(second.pid).not.toBe(first.pid)
-    await waitFor(() => ids.every((id) => submitter!.resultOf(id)), { timeoutMs: 60_000, what: `every result; ${masters!.outputs()}` })
+    await waitFor(() => ids.every((id) => submitter!.resultOf(id)), {
+      timeoutMs: 60_000,
+      what: `every result; workers ${cluster!.workers.map((w) => `${w.id}:${w.masterInstance}/${w.masterTerm}/${w.staleTermDrops}/${w.runningCount}`).join(' ')}; missing ${ids.filter((id) => !submitter!.resultOf(id)).length}: ${ids.filter((id) => !submitter!.resultOf(id)).map((id) => `${id}:${JSON.stringify(submitter!.repliesOf(id))}`).slice(0, 5).join(' ')} ${masters!.outputs()}`,
+    })
     checkExactlyOnce(ids)
     // No resubmission: the submitter's one connection never dropped.
     expect(submitter!.connects).toBe(1)

@@ -73,7 +73,7 @@ export class MasterGroup {
   }
 
   outputs(): string {
-    return this.processes.map((p, i) => `--- master ${i} (pid ${p.child.pid}) ---\n${p.output().slice(-3000)}`).join('\n')
+    return this.processes.map((p, i) => `--- master ${i} (pid ${p.child.pid}) ---\n${p.output().slice(-5000)}`).join('\n')
   }
 
   async close(): Promise<void> {
