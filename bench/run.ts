@@ -6,9 +6,10 @@ import { measureBullmq } from './scenarios/bullmq.js'
 import { redisAvailable } from '../test/helpers/redis.js'
 import { measureEdgerun, measureFloor, type LoadSizes, type SystemFigures } from './scenarios/throughput.js'
 import { median, round } from './lib/stats.js'
-import { measureConnections } from './scenarios/connections.js'
+import { measureFleet } from './scenarios/fleet.js'
 import { measureDeath } from './scenarios/death.js'
 import { measureJudge } from './scenarios/judge.js'
+import { measureMetrics } from './scenarios/metrics.js'
 import { measureScale } from './scenarios/scale.js'
 import { measureStartup } from './scenarios/startup.js'
 import { measurePostgres } from './scenarios/postgres.js'
@@ -22,6 +23,10 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string', multiple: true },
     quick: { type: 'boolean', default: false },
+    /** Rounds of each side for `--only metrics` (default 3): more on a busy machine. */
+    rounds: { type: 'string' },
+    /** `--only fleet` at another size than 10,000 (the machine may not hold it). */
+    'fleet-workers': { type: 'string' },
   },
 })
 const want = (name: string) => !values.only || values.only.includes(name)
@@ -111,15 +116,32 @@ if (want('scale')) {
   results.scale = await measureScale(values.quick ? 100_000 : 1_000_000)
   log(`  ${JSON.stringify(results.scale)}`)
 }
+// The fleet: simulated plain-mqtt.js workers in two processes against a real broker process.
+// `connections` is its small size (500 in one simulator process), as the scenario was before.
+if (want('fleet')) {
+  const workers = values['fleet-workers'] ? Number(values['fleet-workers']) : values.quick ? 2_000 : 10_000
+  log(`fleet: ${workers} simulated workers: cold storm, kill -9 storm, dispatch wide vs narrow…`)
+  results.fleet = await round_('fleet', () => measureFleet({ workers, simProcesses: 2, jobs: values.quick ? 5_000 : 20_000, stormTimeoutMs: 180_000 }, log))
+  log(`  ${JSON.stringify(results.fleet)}`)
+}
 if (want('connections')) {
-  log(`connections: ${values.quick ? 200 : 500} workers, then a broker-master restart…`)
-  results.connections = await measureConnections(values.quick ? 200 : 500)
+  const workers = values.quick ? 200 : 500
+  log(`connections: ${workers} workers, then a kill -9 and restart of the broker-master…`)
+  results.connections = await round_('connections', () => measureFleet({ workers, simProcesses: 1, jobs: 2_000, stormTimeoutMs: 120_000 }, log))
   log(`  ${JSON.stringify(results.connections)}`)
 }
 if (want('judge')) {
   log('judge: trivial C and Python solutions, 1 worker, 2 slots, beside a bare fork+exec launcher…')
   results.judge = await measureJudge(values.quick ? 4 : 8)
   log(`  ${JSON.stringify(results.judge)}`)
+}
+if (want('metrics')) {
+  const rounds = Math.max(1, Number(values.rounds ?? 3))
+  log(`metrics: edgerun with /metrics on (scraped every second) and off, taking turns, ${rounds} rounds each…`)
+  results.metrics = await measureMetrics(sizes, rounds, log)
+  const m = results.metrics as { throughputRatio: number; pairedThroughputRatio: number; seqP50Ratio: number; cpuPerJobRatio: number; eventsNsPerJob: { unheard: number; metrics: number }; scrapeCpuMs: number }
+  log(`  on ÷ off: jobs/s ${m.throughputRatio} (per round: ${m.pairedThroughputRatio}), sequential p50 ${m.seqP50Ratio}, CPU per job ${m.cpuPerJobRatio}`)
+  log(`  the master's events of one job: ${m.eventsNsPerJob.unheard} ns unheard, ${m.eventsNsPerJob.metrics} ns with metrics; one scrape: ${m.scrapeCpuMs} ms CPU`)
 }
 if (want('startup')) {
   log('startup: edgerun --version and --help against node -e 0, interleaved…')

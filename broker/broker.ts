@@ -12,10 +12,13 @@ import { closeServer, listenTcp } from './aedes/tcp-server.js'
 import { countDrops, guardConnections } from './aedes/guard.js'
 import { SubscriptionWatch } from './aedes/subscription-watch.js'
 import { BrokerSecurity } from './aedes/hooks.js'
+import { WorkerBudget } from './aedes/worker-budget.js'
+import { indexRetained } from './aedes/retained-index.js'
 import { checkTlsMaterial, listenTls, type TlsMaterial } from './aedes/tls-server.js'
 import { loadUsers } from './auth/users-file.js'
 import { openMasterStore, type StoreSpec } from './store/store-url.js'
 import type { JobStore } from './store/job-store.js'
+import type { HttpHandle } from './http/server.js'
 
 export interface BrokerNodeHandle {
   readonly options: BrokerOptions
@@ -29,6 +32,8 @@ export interface BrokerNodeHandle {
   /** Set when the mqtts listener is on. */
   readonly tlsPort?: number
   readonly tlsUrl?: string
+  /** Set when the HTTP listener is on (broker/http): /metrics, /healthz, /readyz, /mqtt, the dashboard. */
+  readonly http?: HttpHandle
   /** Authentication, ACL and limits; its counters record every refusal. */
   readonly security: BrokerSecurity
   close(): Promise<void>
@@ -60,7 +65,8 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
     throw new EdgerunError('BAD_FLAG', '--no-master only makes sense with --redis URL: a lone broker without a master runs no jobs')
   }
   const tlsHost = options.tlsHost ?? options.host
-  for (const host of options.tlsPort !== undefined ? [options.host, tlsHost] : [options.host]) {
+  const httpHost = options.http?.host ?? options.host
+  for (const host of [options.host, ...(options.tlsPort !== undefined ? [tlsHost] : []), ...(options.http ? [httpHost] : [])]) {
     if (!isLoopback(host) && !options.authFile && !options.allowAnonymous) {
       throw new EdgerunError(
         'UNSAFE_BIND',
@@ -78,9 +84,13 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   const users = options.authFile ? await loadUsers(options.authFile) : undefined
   if (users?.size === 0) logger.warn({ file: options.authFile }, 'the users file has no users: nobody can connect')
   let master: Master | undefined
+  if (options.maxWorkers >= options.maxConnections) {
+    logger.warn({ maxWorkers: options.maxWorkers, maxConnections: options.maxConnections }, 'no headroom: workers may take every connection; lower --max-workers below --max-connections')
+  }
   const security = new BrokerSecurity({
     users,
     logger,
+    workers: new WorkerBudget(options.maxWorkers),
     acl: {
       namespace: options.master.namespace,
       ownerOf: (jobId) => master?.ownerOf(jobId),
@@ -93,6 +103,7 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })
+  if (!options.redisUrl) indexRetained(aedes)
   guardConnections(aedes, { maxConnections: options.maxConnections, maxPacketBytes: options.maxPacketBytes }, security.counters, logger)
   aedes.on('clientError', (client, error) => logger.debug({ client: client?.id, err: error }, 'client error'))
   aedes.on('connectionError', (client, error) => logger.debug({ client: client?.id, err: error }, 'connection error'))
@@ -130,11 +141,23 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
     })
     await master.start()
   }
+  let http: HttpHandle | undefined
+  if (options.http) {
+    const { startBrokerHttp } = await import('./http/start.js')
+    const httpOptions = options.http
+    http = await startBrokerHttp({ options: httpOptions, host: httpHost, aedes, master, users, maxPacketBytes: options.maxPacketBytes, logger }).catch(async (error) => {
+      await master?.close()
+      await Promise.all([closeServer(server), tlsServer ? closeServer(tlsServer) : undefined])
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await store?.close()
+      throw error
+    })
+  }
   const started = master
   const host = options.host
   const port = address.port
   const tlsPort = tlsServer ? (tlsServer.address() as net.AddressInfo).port : undefined
-  logger.info({ host, port, tlsPort, store: store?.kind ?? 'none (no master)', auth: security.authenticating }, 'broker listening')
+  logger.info({ host, port, tlsPort, httpPort: http?.port, store: store?.kind ?? 'none (no master)', auth: security.authenticating }, 'broker listening')
   let closing: Promise<void> | undefined
   return {
     options,
@@ -145,9 +168,11 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
     port,
     url: `mqtt://${hostForUrl(host)}:${port}`,
     ...(tlsPort !== undefined ? { tlsPort, tlsUrl: `mqtts://${hostForUrl(tlsHost)}:${tlsPort}` } : {}),
+    ...(http ? { http } : {}),
     security,
     close() {
       closing ??= (async () => {
+        await http?.close()
         await started?.close()
         const closed = Promise.all([closeServer(server), tlsServer ? closeServer(tlsServer) : undefined])
         await new Promise<void>((resolve) => aedes.close(() => resolve()))

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { httpOptionsSchema } from './http/options.js'
 import { masterOptionsSchema } from './master/options.js'
 
 /** `edgerun broker`: Aedes plus the master. Defaults here; flags and env feed this schema. */
@@ -13,7 +14,13 @@ export const brokerOptionsSchema = z.object({
   allowAnonymous: z.boolean().default(false),
   /** Path of a users file (see `edgerun users add`); enables authentication. */
   authFile: z.string().optional(),
-  maxConnections: z.number().int().min(1).default(10_000),
+  /** Every connection, TCP and TLS together, whatever its role. */
+  maxConnections: z.number().int().min(1).default(10_500),
+  /**
+   * Connections that are workers (docs/security.md, "Connection limits"): below maxConnections, so
+   * that a fleet at its limit leaves the rest (500 by default) to submitters and operators.
+   */
+  maxWorkers: z.number().int().min(1).default(10_000),
   /** Cluster this Aedes with others over Redis (aedes-persistence-redis + mqemitter-redis). */
   redisUrl: z.string().optional(),
   /** false for the extra brokers of a Redis cluster: a cluster runs one master. */
@@ -27,6 +34,8 @@ export const brokerOptionsSchema = z.object({
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
   master: masterOptionsSchema.default(masterOptionsSchema.parse({})),
+  /** The HTTP listener (broker/http/options.ts); absent, none. `edgerun broker` passes it unless --no-http. */
+  http: httpOptionsSchema.optional(),
 })
 
 export type BrokerOptions = z.infer<typeof brokerOptionsSchema>

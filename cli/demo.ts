@@ -16,11 +16,15 @@ export interface DemoRow extends BatchRow {
 
 export interface DemoReport {
   url: string
+  /** The dashboard, with `keep`: the cluster stays up until `close` is called. */
+  dashboardUrl?: string
   workers: number
   rows: DemoRow[]
   mismatches: number
   table: string
   elapsedMs: number
+  /** With `keep`: stops the cluster. */
+  close?: () => Promise<void>
 }
 
 /**
@@ -28,15 +32,17 @@ export interface DemoReport {
  * free port, the example problems judged as one batch, and a table of the verdicts, each checked
  * against the one its file name promises (ac.cpp → AC).
  */
-export async function runDemo(options: { workers?: number; examplesDir?: string; tty: boolean; write: (line: string) => void; logger?: Logger }): Promise<DemoReport> {
+export async function runDemo(options: { workers?: number; examplesDir?: string; tty: boolean; write: (line: string) => void; logger?: Logger; keep?: boolean }): Promise<DemoReport> {
   const started = Date.now()
   const examplesDir = options.examplesDir ?? EXAMPLES_DIR
   const cluster = await startLocalCluster(
-    { broker: { port: 0, store: 'memory', master: { namespace: 'demo' } }, workers: options.workers ?? 3, worker: { slots: 2 } },
+    // Kept up, it serves the dashboard on a free port, like its MQTT listener.
+    { broker: { port: 0, store: 'memory', master: { namespace: 'demo' }, ...(options.keep ? { http: { port: 0 } } : {}) }, workers: options.workers ?? 3, worker: { slots: 2 } },
     options.logger,
   )
+  let kept = false
   try {
-    options.write(`broker-master on ${cluster.broker.url}, workers ${cluster.workers.map((w) => w.id).join(', ')}`)
+    options.write(`broker-master on ${cluster.broker.url}${cluster.broker.http ? `, dashboard on ${cluster.broker.http.url}` : ''}, workers ${cluster.workers.map((w) => w.id).join(', ')}`)
     const problems = readdirSync(examplesDir)
       .filter((name) => statSync(join(examplesDir, name)).isDirectory())
       .sort()
@@ -59,11 +65,14 @@ export async function runDemo(options: { workers?: number; examplesDir?: string;
         ['PROBLEM', 'FILE', 'LANGUAGE', 'VERDICT', 'EXPECTED', 'TIME'],
         rows.map((row) => [row.problem, basename(row.file), row.language, row.verdict ?? row.state, row.verdict === row.expected ? 'ok' : `want ${row.expected}`, row.timeMs === null ? null : `${row.timeMs} ms`]),
       )
-      return { url: cluster.broker.url, workers: cluster.workers.length, rows, mismatches, table: rendered, elapsedMs: Date.now() - started }
+      const demo: DemoReport = { url: cluster.broker.url, workers: cluster.workers.length, rows, mismatches, table: rendered, elapsedMs: Date.now() - started }
+      if (!options.keep) return demo
+      kept = true
+      return { ...demo, ...(cluster.broker.http ? { dashboardUrl: `${cluster.broker.http.url}/` } : {}), close: () => cluster.close() }
     } finally {
       await client.close()
     }
   } finally {
-    await cluster.close()
+    if (!kept) await cluster.close()
   }
 }

@@ -1,9 +1,10 @@
 import type { NodeView } from '../src/protocol/index.js'
 import { ago, table } from './format.js'
 
-export function nodesTable(nodes: NodeView[]): string {
+/** `sort`: by id; false keeps the caller's order. */
+export function nodesTable(nodes: NodeView[], sort = true): string {
   if (nodes.length === 0) return 'no nodes'
-  const sorted = [...nodes].sort((a, b) => a.id.localeCompare(b.id))
+  const sorted = sort ? [...nodes].sort((a, b) => a.id.localeCompare(b.id)) : nodes
   return table(
     ['NODE', 'STATE', 'SLOTS', 'BUSY', 'LABELS', 'LANGUAGES', 'COMMANDS', 'SINCE'],
     sorted.map((node) => [

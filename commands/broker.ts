@@ -6,6 +6,7 @@ import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
 import { schemaDefault } from '../cli/schema-default.js'
 import { brokerOptionsSchema as broker } from '../broker/options.js'
 import { masterOptionsSchema as master } from '../broker/master/options.js'
+import { httpOptionsSchema as http } from '../broker/http/options.js'
 
 export default class BrokerCommand extends BaseCommand {
   static override summary = 'Run the broker-master: an embedded Aedes MQTT broker with the master inside it.'
@@ -13,6 +14,7 @@ export default class BrokerCommand extends BaseCommand {
     '<%= config.bin %> broker',
     '<%= config.bin %> broker --port 0 --data-dir ./data',
     '<%= config.bin %> broker --store postgres://edgerun:secret@db.local:5432/edgerun',
+    '<%= config.bin %> broker --http-port 9090                  # dashboard, /metrics, /mqtt on :9090',
     '<%= config.bin %> broker --host 0.0.0.0 --auth users.json',
     '<%= config.bin %> broker --auth users.json --tls-host 0.0.0.0 --tls-port 8883 --tls-cert server.pem --tls-key server.key',
     '<%= config.bin %> broker --port 1883 --redis redis://127.0.0.1:6379            # clustered, with the master',
@@ -28,6 +30,7 @@ export default class BrokerCommand extends BaseCommand {
     auth: Flags.string({ description: 'users file (see `edgerun users add`): every connection must authenticate' }),
     'allow-anonymous': Flags.boolean({ description: 'allow unauthenticated clients on a non-loopback address', default: schemaDefault(broker, 'allowAnonymous') }),
     'max-connections': integerFlag({ description: 'concurrent connections the broker accepts, TCP and TLS together', default: schemaDefault(broker, 'maxConnections'), min: 1 }),
+    'max-workers': integerFlag({ description: 'connections that may be workers; the rest of --max-connections stays free for submitters and operators', default: schemaDefault(broker, 'maxWorkers'), min: 1 }),
     'max-packet-size': integerFlag({ description: 'largest MQTT packet in bytes; a bigger one closes its connection before it is parsed', default: schemaDefault(broker, 'maxPacketBytes'), min: 1024, max: 256 * 1024 * 1024 }),
     'max-judge-source': integerFlag({ description: 'largest judge source in bytes (rejected BAD_MESSAGE above)', default: schemaDefault(master, 'maxJudgeSourceBytes'), min: 1 }),
     'max-judge-tests': integerFlag({ description: 'largest total of a judge job\'s test inputs and outputs in bytes', default: schemaDefault(master, 'maxJudgeTestsBytes'), min: 1 }),
@@ -35,11 +38,14 @@ export default class BrokerCommand extends BaseCommand {
     'tls-host': Flags.string({ description: 'address of the TLS listener (default: --host)' }),
     'tls-cert': Flags.string({ description: 'server certificate chain (PEM) for --tls-port' }),
     'tls-key': Flags.string({ description: 'server private key (PEM) for --tls-port' }),
+    http: Flags.boolean({ description: 'serve HTTP: the dashboard, /mqtt (MQTT over WebSocket), /metrics, /healthz, /readyz (--no-http: none)', default: true, allowNo: true }),
+    'http-port': integerFlag({ description: 'HTTP port; 0 picks a free one and prints it', default: schemaDefault(http, 'port'), min: 0, max: 65535 }),
+    'http-host': Flags.string({ description: 'address of the HTTP listener (default: --host); off loopback every path but /healthz needs --auth credentials' }),
     'log-level': logLevelFlag,
     ...masterFlags,
   }
 
-  async run(): Promise<{ url: string; host: string; port: number; tlsUrl: string | null; namespace: string; store: string; dataDir: string | null; auth: boolean }> {
+  async run(): Promise<{ url: string; host: string; port: number; tlsUrl: string | null; httpUrl: string | null; namespace: string; store: string; dataDir: string | null; auth: boolean }> {
     const { flags } = await this.parse(BrokerCommand)
     const { startBrokerNode } = await import('../broker/broker.js')
     const { defaultDataDir } = await import('../broker/store/index.js')
@@ -61,11 +67,13 @@ export default class BrokerCommand extends BaseCommand {
         ...(flags.auth ? { authFile: flags.auth } : {}),
         allowAnonymous: flags['allow-anonymous'],
         maxConnections: flags['max-connections'],
+        maxWorkers: flags['max-workers'],
         maxPacketBytes: flags['max-packet-size'],
         ...(flags['tls-port'] !== undefined ? { tlsPort: flags['tls-port'] } : {}),
         ...(flags['tls-host'] ? { tlsHost: flags['tls-host'] } : {}),
         ...(flags['tls-cert'] ? { tlsCert: flags['tls-cert'] } : {}),
         ...(flags['tls-key'] ? { tlsKey: flags['tls-key'] } : {}),
+        ...(flags.http ? { http: { port: flags['http-port'], ...(flags['http-host'] ? { host: flags['http-host'] } : {}) } } : {}),
         master: {
           ...masterOptionsFrom(flags, flags.namespace),
           // A packet the broker lets through must not be refused by the master for its size.
@@ -81,6 +89,7 @@ export default class BrokerCommand extends BaseCommand {
       host: broker.host,
       port: broker.port,
       tlsUrl: broker.tlsUrl ?? null,
+      httpUrl: broker.http?.url ?? null,
       namespace: flags.namespace,
       store: broker.store?.kind ?? 'none',
       dataDir,
@@ -94,7 +103,8 @@ export default class BrokerCommand extends BaseCommand {
       const also = broker.tlsUrl ? ` and ${broker.tlsUrl}` : ''
       const auth = broker.security.authenticating ? `, users from ${flags.auth}` : ''
       const jobs = !broker.master ? `no master: clustered over ${flags.redis}` : spec?.kind === 'postgres' ? `jobs in ${describeStore(spec, '')}` : dataDir ? `jobs in ${dataDir}` : 'jobs in memory'
-      this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${jobs}${auth})`)
+      const http = broker.http ? `; HTTP on ${broker.http.url} (dashboard, /mqtt, /metrics, /healthz, /readyz)` : ''
+      this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${jobs}${auth})${http}`)
     }
     const signal = await stopped
     this.note(`${signal}: shutting down`)

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../cli/base-command.js'
 import type { Logger } from '../src/logging/logger.js'
 import { connectionFlags, connectionOptions, logLevelFlag } from '../cli/flags.js'
@@ -12,6 +13,7 @@ export default class MasterCommand extends BaseCommand {
   static override examples = [
     '<%= config.bin %> master --url mqtt://mosquitto.local:1883 --data-dir ./data',
     '<%= config.bin %> master --url mqtt://mosquitto.local:1883 --store postgres://edgerun:secret@db.local:5432/edgerun',
+    '<%= config.bin %> master --url mqtt://mosquitto.local:1883 --http-port 9464   # /metrics on 127.0.0.1:9464',
   ]
 
   static override flags = {
@@ -19,6 +21,9 @@ export default class MasterCommand extends BaseCommand {
     'log-level': logLevelFlag,
     ...masterFlags,
     'lease-ttl': integerFlag({ description: 'with --store postgres://: ms a master\'s lease lasts past its last renewal; a standby takes over within about this long after the active master dies', default: schemaDefault(leaseOptionsSchema, 'ttlMs'), min: 100, max: 600_000 }),
+    'http-port': integerFlag({ description: 'serve /metrics, /healthz and /readyz on this port (off unless given; 0 picks a free one)', min: 0, max: 65535 }),
+    'http-host': Flags.string({ description: 'address of the HTTP listener (default 127.0.0.1); off loopback it needs --http-auth' }),
+    'http-auth': Flags.string({ description: 'users file (see `edgerun users add`) whose users may read /metrics and /readyz with HTTP basic' }),
   }
 
   async run(): Promise<{ url: string; namespace: string; instance: string }> {
@@ -57,11 +62,22 @@ export default class MasterCommand extends BaseCommand {
     })
     const master = new Master(masterOptionsFrom(flags, flags.namespace), { transport: (transport = new MqttTransport(connection, logger)), store, logger, instance })
     await master.start()
+    const http =
+      flags['http-port'] === undefined
+        ? undefined
+        : await (await import('../broker/http/start.js'))
+            .startMasterHttp({ options: { port: flags['http-port'], ...(flags['http-host'] ? { host: flags['http-host'] } : {}), ...(flags['http-auth'] ? { authFile: flags['http-auth'] } : {}) }, master, logger })
+            .catch(async (error) => {
+              await master.close()
+              await store.close()
+              throw error
+            })
     // Listen before announcing: whoever reads that line may signal at once.
     const stopped = untilSignal()
-    this.note(`edgerun master ${master.instance} serving namespace ${flags.namespace} on ${flags.url}`)
+    this.note(`edgerun master ${master.instance} serving namespace ${flags.namespace} on ${flags.url}${http ? `; HTTP on ${http.url} (/metrics, /healthz, /readyz)` : ''}`)
     const signal = await stopped
     this.note(`${signal}: shutting down`)
+    await http?.close()
     await master.close()
     await store.close()
     return { url: flags.url, namespace: flags.namespace, instance: master.instance }

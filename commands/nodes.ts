@@ -4,43 +4,49 @@ import { connectionFlags } from '../cli/flags.js'
 import { printable } from '../cli/printable.js'
 import type { NodeStateMessage, NodeView } from '../src/protocol/index.js'
 
+/** `--watch` redraws at most this often, however many nodes change: a fleet's storm is one redraw. */
+const REDRAW_MS = 250
+
 export default class Nodes extends BaseCommand {
-  static override summary = 'Show the node table; --watch keeps it live (what show.py was).'
-  static override examples = ['<%= config.bin %> nodes', '<%= config.bin %> nodes --watch', '<%= config.bin %> nodes --json']
+  static override summary = 'Show the node table (a summary above 50 nodes; --all lists every one); --watch keeps it live.'
+  static override examples = ['<%= config.bin %> nodes', '<%= config.bin %> nodes --all', '<%= config.bin %> nodes --watch', '<%= config.bin %> nodes --json']
   static override flags = {
     ...connectionFlags,
-    watch: Flags.boolean({ description: 'redraw on every node state change until Ctrl-C', default: false }),
+    watch: Flags.boolean({ description: 'redraw on node state changes (at most 4 times a second) until Ctrl-C', default: false }),
+    all: Flags.boolean({ description: 'list every node, even in a fleet too large for one screen', default: false }),
   }
 
   async run(): Promise<NodeView[]> {
     const { flags } = await this.parse(Nodes)
     const { withClient } = await import('../cli/with-client.js')
-    const { nodesTable } = await import('../cli/node-table.js')
+    const { allNodes, nodesView } = await import('../cli/node-summary.js')
     const { untilSignal } = await import('../cli/signals.js')
     return withClient(flags, async (client) => {
-      const nodes = await client.listNodes()
+      const nodes = await allNodes(client)
       if (!flags.watch) {
-        if (!this.jsonEnabled()) this.log(nodesTable(nodes))
+        if (!this.jsonEnabled()) this.log(nodesView(nodes, flags.all))
         return nodes
       }
       const table = new Map(nodes.map((node) => [node.id, node]))
+      let timer: NodeJS.Timeout | undefined
       const redraw = () => {
-        if (this.jsonEnabled()) return
+        timer = undefined
         if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H')
         this.log(`${new Date().toISOString()}  ${String(printable('url', flags.url))}  namespace ${flags.namespace}\n`)
-        this.log(nodesTable([...table.values()]))
+        this.log(nodesView([...table.values()], flags.all))
       }
-      redraw()
+      if (!this.jsonEnabled()) redraw()
       const stop = await client.watchNodes((id, state) => {
         const view = state ? fromState(id, state, table.get(id)) : undefined
         if (view) table.set(id, view)
         else table.delete(id)
         if (this.jsonEnabled()) this.log(JSON.stringify({ event: 'node', id, state: state ?? null }))
-        redraw()
+        else timer ??= setTimeout(redraw, REDRAW_MS)
       })
       await untilSignal()
+      if (timer) clearTimeout(timer)
       await stop()
-      return [...table.values()]
+      return [...table.values()].sort((a, b) => a.id.localeCompare(b.id))
     })
   }
 }

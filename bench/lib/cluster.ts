@@ -34,16 +34,36 @@ export async function floorBroker(ns: string, node: string): Promise<BenchBroker
   }
 }
 
-/** The real broker-master with the SQLite store on, in a temp dir (the durable store must be on). */
-export async function edgerunBroker(ns: string, port = 0, dataDir?: string, store: 'sqlite' | 'memory' | 'postgres' = 'sqlite', postgresUrl?: string): Promise<BenchBroker & { dataDir: string }> {
+/**
+ * The real broker-master with the SQLite store on, in a temp dir (the durable store must be on).
+ * `metrics`: its HTTP listener on, and /metrics scraped every `scrapeMs` meanwhile.
+ */
+export async function edgerunBroker(
+  ns: string,
+  port = 0,
+  dataDir?: string,
+  store: 'sqlite' | 'memory' | 'postgres' = 'sqlite',
+  postgresUrl?: string,
+  options: { metrics?: boolean; scrapeMs?: number } = {},
+): Promise<BenchBroker & { dataDir: string; scrapes: () => number }> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'edgerun-bench-'))
-  const broker = await startBroker({ port, store, dataDir: dir, ...(postgresUrl ? { postgresUrl } : {}), master: { namespace: ns } })
+  const broker = await startBroker({ port, store, dataDir: dir, ...(postgresUrl ? { postgresUrl } : {}), master: { namespace: ns }, ...(options.metrics ? { http: { port: 0 } } : {}) })
+  let scrapes = 0
+  const scraper = broker.http
+    ? setInterval(() => {
+        void fetch(`${broker.http!.url}/metrics`)
+          .then((response) => response.text())
+          .then(() => scrapes++, () => {})
+      }, options.scrapeMs ?? 1000)
+    : undefined
   return {
+    scrapes: () => scrapes,
     url: broker.url,
     port: broker.port,
     dataDir: dir,
     edgerun: broker,
     async close() {
+      if (scraper) clearInterval(scraper)
       await broker.close()
       if (!dataDir) rmSync(dir, { recursive: true, force: true })
     },

@@ -9,6 +9,8 @@ export interface SystemFigures {
   jobsPerSec: number
   seqP50Ms: number
   seqP99Ms: number
+  /** With `cpu`: CPU time of this process (the in-process broker-master) per job, in µs. */
+  cpuUsPerJob?: number
 }
 
 export interface LoadSizes {
@@ -49,16 +51,22 @@ export async function measureFloor(sizes: LoadSizes): Promise<SystemFigures> {
  */
 export async function measureEdgerun(
   sizes: LoadSizes,
-  options: { workers?: number; kind?: 'noop' | 'command'; slots?: number; client?: 'edgerun' | 'plain'; noDelay?: boolean; postgresUrl?: string } = {},
+  options: { workers?: number; kind?: 'noop' | 'command'; slots?: number; client?: 'edgerun' | 'plain'; noDelay?: boolean; postgresUrl?: string; metrics?: boolean; cpu?: boolean } = {},
 ): Promise<SystemFigures> {
   const ns = `er-${randomBytes(3).toString('hex')}`
-  const broker = options.postgresUrl ? await edgerunBroker(ns, 0, undefined, 'postgres', options.postgresUrl) : await edgerunBroker(ns)
+  const broker = options.postgresUrl
+    ? await edgerunBroker(ns, 0, undefined, 'postgres', options.postgresUrl, { metrics: options.metrics })
+    : await edgerunBroker(ns, 0, undefined, 'sqlite', undefined, { metrics: options.metrics })
   const workers: ChildProcess[] = []
   try {
     for (let i = 1; i <= (options.workers ?? 1); i++) {
       workers.push(await edgerunWorker(broker.url, ns, `w${i}`, ['--slots', String(options.slots ?? 1000), '--no-judge', '--command', 'true=/bin/true']))
     }
-    return await drive(options.client ?? 'edgerun', broker.url, ns, sizes, options.kind ?? 'noop', options.noDelay)
+    const before = process.cpuUsage()
+    const figures = await drive(options.client ?? 'edgerun', broker.url, ns, sizes, options.kind ?? 'noop', options.noDelay)
+    if (!options.cpu) return figures
+    const used = process.cpuUsage(before)
+    return { ...figures, cpuUsPerJob: round((used.user + used.system) / (sizes.total + sizes.sequential), 1) }
   } finally {
     await Promise.all(workers.map((worker) => stop(worker)))
     await broker.close()

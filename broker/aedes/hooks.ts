@@ -6,9 +6,12 @@ import { burnVerify, verifyPassword } from '../auth/password.js'
 import type { Role, UsersTable } from '../auth/users-file.js'
 import { Counters } from '../master/counters.js'
 import type { Visibility } from '../master/handlers/rpc.js'
+import { parseTopic } from '../../src/protocol/index.js'
+import type { WorkerBudget } from './worker-budget.js'
 
 /** MQTT 3.1.1 CONNACK return codes (aedes' AuthErrorCode is a const enum, unusable here). */
 const IDENTIFIER_REJECTED = 2
+const SERVER_UNAVAILABLE = 3
 const NOT_AUTHORIZED = 5
 
 type Will = NonNullable<ConnectPacket['will']>
@@ -23,6 +26,8 @@ export interface BrokerSecurityOptions {
   users?: UsersTable
   acl: AclContext
   logger: Logger
+  /** `--max-workers`: undefined for no limit of the workers' own. */
+  workers?: WorkerBudget
 }
 
 /**
@@ -31,7 +36,7 @@ export interface BrokerSecurityOptions {
  *
  * Counters (all refusals; `security.counters.toJSON()`):
  * `auth_failed`, `client_id_taken`, `will_denied`, `publish_denied`, `subscribe_denied`,
- * plus those of broker/aedes/guard.ts: `packet_too_large`, `connection_limit`.
+ * `worker_limit`, plus those of broker/aedes/guard.ts: `packet_too_large`, `connection_limit`.
  */
 export class BrokerSecurity {
   readonly counters = new Counters()
@@ -73,7 +78,7 @@ export class BrokerSecurity {
         this.authenticate(client, username, password).then(
           (code) => {
             if (code === 0) return callback(null, true)
-            callback(refusal(code === IDENTIFIER_REJECTED ? 'identifier rejected' : 'not authorized', code), false)
+            callback(refusal(code === IDENTIFIER_REJECTED ? 'identifier rejected' : code === SERVER_UNAVAILABLE ? 'worker limit reached' : 'not authorized', code), false)
           },
           (error: Error) => {
             this.options.logger.error({ err: error }, 'authentication failed unexpectedly')
@@ -88,6 +93,7 @@ export class BrokerSecurity {
         const decision = who
           ? authorizePublish(this.options.acl, who, packet.topic, packet.retain, packet.payload)
           : { ok: false as const, reason: 'unauthenticated connection' }
+        if (decision.ok && client && !this.admitBirth(client, packet.topic)) return callback(new EdgerunError('NOT_AUTHORIZED', 'worker limit reached'))
         if (decision.ok) return callback(null)
         this.counters.inc('publish_denied')
         this.options.logger.warn({ client: client?.id, user: userOf(who), topic: packet.topic, retain: packet.retain, reason: decision.reason }, 'publish denied; closing the connection')
@@ -140,8 +146,24 @@ export class BrokerSecurity {
         return NOT_AUTHORIZED
       }
     }
+    const worker = who.kind === 'user' ? who.role === 'worker' : will !== undefined && parseTopic(acl.namespace, will.topic)?.kind === 'nodeState'
+    if (worker && this.options.workers && !this.options.workers.admit(client)) {
+      this.counters.inc('worker_limit')
+      logger.warn({ client: client.id, user: userOf(who), max: this.options.workers.maxWorkers }, 'connection refused: --max-workers reached')
+      return SERVER_UNAVAILABLE
+    }
     this.principals.set(client, who)
     return 0
+  }
+
+  /** A connection not yet counted as a worker becomes one with its first node state (a birth). */
+  private admitBirth(client: Client, topic: string): boolean {
+    const budget = this.options.workers
+    if (!budget || budget.isWorker(client) || parseTopic(this.options.acl.namespace, topic)?.kind !== 'nodeState') return true
+    if (budget.admit(client)) return true
+    this.counters.inc('worker_limit')
+    this.options.logger.warn({ client: client.id, topic, max: budget.maxWorkers }, 'birth refused: --max-workers reached; closing the connection')
+    return false
   }
 }
 

@@ -24,6 +24,13 @@ export class CommitGate {
   private closed = false
   /** The flush being waited on with its callbacks, for idle(). */
   private running: Promise<void> | undefined
+  /** Told how long each commit that went through took, in seconds (the Master's `commit` event). */
+  onCommit: ((seconds: number) => void) | undefined
+
+  /** Whether the last commit failed (and is being retried): /readyz says not ready. */
+  get failing(): boolean {
+    return this.failures > 0
+  }
 
   constructor(
     private readonly store: Pick<JobStore, 'flush'>,
@@ -106,6 +113,7 @@ export class CommitGate {
     this.failedCallbacks = []
     this.failedAcks = []
     this.callbacks = []
+    const began = this.onCommit ? performance.now() : 0
     try {
       await this.store.flush()
     } catch (error) {
@@ -119,6 +127,7 @@ export class CommitGate {
       return
     }
     this.failures = 0
+    this.onCommit?.((performance.now() - began) / 1000)
     const failed = (error: unknown) => {
       this.counters.inc('handler_errors')
       this.logger.error({ err: error }, 'post-flush callback failed')

@@ -71,6 +71,13 @@ export class JobQueue {
     return this.slotOf.has(id)
   }
 
+  /** The queued job admitted first, by a walk of every entry: for metrics, when they are scraped. */
+  oldestId(): string | undefined {
+    let oldest: number | undefined
+    for (const slot of this.slotOf.values()) if (oldest === undefined || this.seqs[slot]! < this.seqs[oldest]!) oldest = slot
+    return oldest === undefined ? undefined : this.ids[oldest]
+  }
+
   /**
    * Queues the job; returns whether it is among the next to run (it would sit at the head of its
    * class). A caller parking records keeps those in memory: they are about to be dispatched.

@@ -96,6 +96,12 @@ export class JobTable {
     return this.live.size
   }
 
+  /** The queued job admitted first, found by a walk of the queue: for metrics, when scraped. */
+  oldestQueued(): JobRecord | undefined {
+    const id = this.queue.oldestId()
+    return id === undefined ? undefined : this.lookup(id)
+  }
+
   get queued(): number {
     return this.queue.size
   }

@@ -3,6 +3,7 @@ import type { Logger } from '../../src/logging/logger.js'
 import { lostCount, type AttemptLoss, type JobRecord, type LossKind, type LossVerdict } from '../store/job-record.js'
 import type { CommitGate } from './commit-gate.js'
 import type { Counters } from './counters.js'
+import type { MasterEventSink } from './events.js'
 import { Dispatcher } from './dispatcher.js'
 import { JobTimers } from './job-timers.js'
 import type { JobTable } from './job-table.js'
@@ -20,6 +21,7 @@ export interface LifecycleDeps {
   counters: Counters
   logger: Logger
   options: MasterOptions
+  events: MasterEventSink
   /** The scheduler's tie-break among nodes never given a job. */
   random?: () => number
 }
@@ -42,8 +44,10 @@ export class Lifecycle {
   private readonly counters: Counters
   private readonly logger: Logger
   private readonly options: MasterOptions
+  private readonly events: MasterEventSink
 
   constructor(deps: LifecycleDeps) {
+    this.events = deps.events
     this.jobs = deps.jobs
     this.nodes = deps.nodes
     this.gate = deps.gate
@@ -125,6 +129,7 @@ export class Lifecycle {
     job.history.push({ attempt: job.attempt, node: nodeId, epoch, at: Date.now() })
     this.nodes.get(nodeId)?.inFlight.add(job.id)
     this.jobs.save(job)
+    this.events.emit('job-assigned', job)
     const attempt = job.attempt
     // The assignment leaves now, not after the commit: the commit is already under way and the
     // worker's answer needs a round trip. Should the master die before the commit, the store
@@ -200,6 +205,7 @@ export class Lifecycle {
     }
     this.jobs.save(job)
     this.enqueue(job)
+    this.events.emit('attempt-requeued', kind)
     this.gate.afterCommit(() => this.notifier.toJob(job, replyBody.progress('requeued', attempt, { detail: reason })))
     // A run deadline on a connection that looks alive: ask the node for its birth. A worker
     // still there answers on this connection (after its unacknowledged results, so a result
@@ -285,6 +291,7 @@ export class Lifecycle {
     }
     this.jobs.hold(job)
     this.jobs.save(job)
+    this.events.emit('attempt-requeued', 'refused')
     this.gate.afterCommit(() => this.notifier.toJob(job, replyBody.progress('requeued', job.attempt, { detail: reason })))
     if (retryAfterMs > 0) this.timers.set(job.id, retryAfterMs, () => this.enqueue(job))
     else this.enqueue(job)
@@ -314,6 +321,7 @@ export class Lifecycle {
     this.jobs.save(job)
     this.counters.inc(`final_${state}`)
     if (code !== undefined) this.counters.inc(`final_code_${code}`)
+    this.events.emit('job-finished', job)
     this.gate.afterCommit(() => this.notifier.toJob(job, resultBody(job)))
     this.wake()
   }

@@ -10,6 +10,8 @@ import { handleNodeEvent } from './handlers/node-events.js'
 import { askForRebirths, handleNodeState } from './handlers/node-state.js'
 import { handleRpc, type Visibility } from './handlers/rpc.js'
 import { SubmitBatch } from './handlers/submit.js'
+import type { MasterEvents } from './events.js'
+import { masterFigures, type MasterFigures } from './figures.js'
 import { JobFeed } from './job-feed.js'
 import { JobTable } from './job-table.js'
 import { Lifecycle } from './lifecycle.js'
@@ -36,9 +38,7 @@ export interface MasterDeps {
   jobFeedWatched?: () => boolean
 }
 
-export interface MasterEvents {
-  error: [Error]
-}
+export type { MasterEvents } from './events.js'
 
 /**
  * The master. It routes each message to its handler; the parts
@@ -56,6 +56,7 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly jobFeed: JobFeed
   private readonly stats: StatsPublisher
   private closing: Promise<void> | undefined
+  private started = false
 
   constructor(options: MasterOptionsInput, deps: MasterDeps) {
     super()
@@ -77,8 +78,9 @@ export class Master extends EventEmitter<MasterEvents> {
     const gate = new CommitGate(deps.store, notifier, nodes, counters, logger, (error) => {
       if (this.listenerCount('error') > 0) this.emit('error', error)
     })
-    const lifecycle = new Lifecycle({ jobs, nodes, gate, notifier, counters, logger, options: parsed, random: deps.random })
-    this.parts = { options: parsed, instance: this.instance, jobs, nodes, lifecycle, gate, notifier, counters, logger, brokerCounters: deps.brokerCounters }
+    gate.onCommit = (seconds) => this.listenerCount('commit') > 0 && this.emit('commit', seconds)
+    const lifecycle = new Lifecycle({ jobs, nodes, gate, notifier, counters, logger, options: parsed, random: deps.random, events: this })
+    this.parts = { options: parsed, instance: this.instance, jobs, nodes, lifecycle, gate, notifier, counters, logger, brokerCounters: deps.brokerCounters, events: this }
     this.submits = new SubmitBatch(this.parts, this.visibility)
     this.jobFeed = new JobFeed(deps.transport, parsed.namespace, deps.jobFeedWatched)
     this.stats = new StatsPublisher(this.parts, deps.transport)
@@ -129,6 +131,16 @@ export class Master extends EventEmitter<MasterEvents> {
     return { jobs: jobs.resident, queued: jobs.queued, nodes: nodes.size, counters: Object.keys(counters.toJSON()).length }
   }
 
+  /** For /readyz: started, not closing, and its last store commit went through. */
+  get ready(): boolean {
+    return this.started && !this.closing && !this.parts.gate.failing
+  }
+
+  /** Job, queue and node figures for metrics, read when they are scraped. */
+  figures(): MasterFigures {
+    return masterFigures(this.parts)
+  }
+
   /** Nodes not offline (online or draining). */
   nodesOnline(): number {
     return this.parts.nodes.countOnline()
@@ -152,6 +164,7 @@ export class Master extends EventEmitter<MasterEvents> {
     })
     parts.lifecycle.wake()
     this.stats.start()
+    this.started = true
     parts.logger.info({ instance: this.instance, namespace: ns, store: this.store.kind }, 'master started')
   }
 

@@ -1,3 +1,4 @@
+import { NodeIndex, WatchedSet } from './node-index.js'
 import { counterOfEpoch, instanceOfEpoch, type NodeLifecycle, type NodeStateMessage, type NodeView } from '../../src/protocol/index.js'
 
 export interface NodeEntry {
@@ -33,6 +34,8 @@ export type NodeChange =
 /** The node table (docs/protocol.md §9), with the epoch rules that make a late will harmless. */
 export class NodeTable {
   private readonly nodes = new Map<string, NodeEntry>()
+  /** Online nodes with a free slot, in the scheduler's order (broker/master/node-index.ts). */
+  readonly free = new NodeIndex()
 
   get(id: string): NodeEntry | undefined {
     return this.nodes.get(id)
@@ -75,6 +78,7 @@ export class NodeTable {
       }
       existing.state = 'offline'
       existing.since = now
+      this.free.update(existing)
       return { kind: 'offline', node: existing, epoch: message.epoch }
     }
     if (existing && isOlder(message.epoch, existing.epoch)) return { kind: 'stale', nodeId: id, epoch: message.epoch }
@@ -94,6 +98,7 @@ export class NodeTable {
     node.version = message.version
     if (!retained) node.reconciling = false
     this.nodes.set(id, node)
+    this.free.update(node)
     if (authoritative) return { kind: 'birth', node, previousEpoch, authoritative, running: message.running }
     return { kind: 'update', node }
   }
@@ -114,7 +119,7 @@ export class NodeTable {
   }
 
   private blank(id: string, epoch: string): NodeEntry {
-    return {
+    const node: NodeEntry = {
       id,
       state: 'offline',
       epoch,
@@ -130,6 +135,8 @@ export class NodeTable {
       lastPlaced: 0,
       reconciling: false,
     }
+    node.inFlight = new WatchedSet(() => this.free.update(node))
+    return node
   }
 }
 

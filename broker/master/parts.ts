@@ -1,6 +1,7 @@
 import type { Logger } from '../../src/logging/logger.js'
 import type { CommitGate } from './commit-gate.js'
 import type { Counters } from './counters.js'
+import type { MasterEventSink } from './events.js'
 import type { JobTable } from './job-table.js'
 import type { Lifecycle } from './lifecycle.js'
 import type { NodeTable } from './node-table.js'
@@ -23,4 +24,6 @@ export interface MasterParts {
   readonly logger: Logger
   /** The embedding broker's own refusal counters, for the `stats` rpc. */
   readonly brokerCounters?: () => Record<string, number>
+  /** The Master itself: typed events for metrics (events.ts). */
+  readonly events: MasterEventSink
 }

@@ -1,3 +1,4 @@
+import { WatchedSet } from './node-index.js'
 import type { NodeEntry, NodeTable } from './node-table.js'
 import { canRun, type Requirement } from './requirement.js'
 
@@ -10,12 +11,19 @@ let placements = 0
 /** The dispatcher calls this for every placement it keeps: the stamp `pickNode` breaks ties on. */
 export function markPlaced(node: NodeEntry): void {
   node.lastPlaced = ++placements
+  if (node.inFlight instanceof WatchedSet) node.inFlight.touch()
 }
+
+/** How many tied never-placed nodes a pick samples from, so a fresh fleet of thousands stays O(log n) a pick. */
+const TIES_SAMPLED = 32
 
 /**
  * Scheduling (docs/protocol.md §10, "Scheduling"): among online, non-draining nodes that can run
  * the job, the one with the most free slots; among those, the one given a job most recently;
- * among nodes never given one, at random (reservoir sampling). One pass, no allocation.
+ * among nodes never given one, at random (reservoir sampling over up to 32 of them, in the index's
+ * order). The table's index (broker/master/node-index.ts) holds the online nodes with a free slot
+ * best first, so a pick walks it only until the best node that can run the job: O(log n) however
+ * wide the fleet, plus the nodes it skips for the job's requirements or exclusions.
  *
  * Why the most recent, not at random: a tie means no node is busier than another, and one job at
  * a time spread at random over idle worker processes runs each on a process gone cold, which
@@ -30,23 +38,20 @@ export function pickNode(
 ): NodeEntry | undefined {
   let best: NodeEntry | undefined
   let bestFree = 0
-  let bestPlaced = 0
   let ties = 0
-  for (const node of nodes.all()) {
-    if (node.state !== 'online') continue
-    const free = freeSlots(node)
-    if (free <= 0 || free < bestFree) continue
-    if (exclude?.has(node.id) || !canRun(node, requirement)) continue
-    const at = node.lastPlaced
-    if (free > bestFree || at > bestPlaced) {
+  nodes.free.visit((node) => {
+    if (best && (freeSlots(node) < bestFree || node.lastPlaced > 0)) return false
+    if (node.state !== 'online' || exclude?.has(node.id) || !canRun(node, requirement)) return true
+    if (!best) {
       best = node
-      bestFree = free
-      bestPlaced = at
+      bestFree = freeSlots(node)
       ties = 1
-    } else if (at === bestPlaced && random() * ++ties < 1) {
-      best = node
+      // Stamps are unique: only nodes never placed on can tie.
+      return node.lastPlaced === 0
     }
-  }
+    if (random() * ++ties < 1) best = node
+    return ties < TIES_SAMPLED
+  })
   return best
 }
 

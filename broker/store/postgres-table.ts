@@ -2,20 +2,12 @@ import { EdgerunError } from '../../src/errors/index.js'
 import pg from 'pg'
 import { JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import { emptyCounts } from './job-store.js'
+import type { JobRow } from './job-table.js'
 import { maskUrl } from './mask-url.js'
 import { migratePostgres, PG_FENCED_UPSERT_SQL, PG_UNFINISHED_SQL, PG_UPSERT_SQL, type PgFence } from './postgres-schema.js'
 
-/** A row to write: the record's JSON and the columns copied from it (the write-behind layer's row). */
-export interface PgJobRow {
-  id: string
-  seq: number
-  state: JobState
-  owner: string | null
-  priority: number
-  createdAt: number
-  updatedAt: number
-  json: string
-}
+/** A row to write is the write-behind layer's row: the record's JSON and the columns copied from it. */
+export type PgJobRow = JobRow
 
 /** A row as read back: the record's JSON text and the columns a merge needs. */
 export interface PgStoredRow {

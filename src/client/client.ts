@@ -158,8 +158,8 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
     return this.rpc('jobs.cancel', { id }) as Promise<JobView>
   }
 
-  listNodes(): Promise<NodeView[]> {
-    return this.rpc('nodes.list', {}) as Promise<NodeView[]>
+  listNodes(page: { limit?: number; cursor?: string } = {}): Promise<NodeView[]> {
+    return this.rpc('nodes.list', page) as Promise<NodeView[]>
   }
 
   stats(): Promise<StatsView> {

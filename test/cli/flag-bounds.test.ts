@@ -38,6 +38,7 @@ const pairs: Array<[string, IntegerFlag, (value: number) => z.ZodSafeParseResult
   ['broker --port', BrokerCommand.flags.port, (v) => brokerOptionsSchema.shape.port.safeParse(v)],
   ['broker --tls-port', BrokerCommand.flags['tls-port'], (v) => brokerOptionsSchema.shape.tlsPort.safeParse(v)],
   ['broker --max-connections', BrokerCommand.flags['max-connections'], (v) => brokerOptionsSchema.shape.maxConnections.safeParse(v)],
+  ['broker --max-workers', BrokerCommand.flags['max-workers'], (v) => brokerOptionsSchema.shape.maxWorkers.safeParse(v)],
   ['broker --max-packet-size', BrokerCommand.flags['max-packet-size'], (v) => brokerOptionsSchema.shape.maxPacketBytes.safeParse(v)],
   ['broker --max-judge-source', BrokerCommand.flags['max-judge-source'], (v) => masterOptionsSchema.shape.maxJudgeSourceBytes.safeParse(v)],
   ['broker --max-judge-tests', BrokerCommand.flags['max-judge-tests'], (v) => masterOptionsSchema.shape.maxJudgeTestsBytes.safeParse(v)],

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { brokerOptionsSchema } from '../../broker/options.js'
 import { masterOptionsSchema } from '../../broker/master/options.js'
+import { httpOptionsSchema } from '../../broker/http/options.js'
 import BrokerCommand from '../../commands/broker.js'
 import SubmitCommand from '../../commands/submit.js'
 import Up from '../../commands/up.js'
@@ -32,9 +33,11 @@ const pairs: Array<[string, Flag, unknown]> = [
   ['broker --namespace', BrokerCommand.flags.namespace, schemaDefault(masterOptionsSchema, 'namespace')],
   ['broker --allow-anonymous', BrokerCommand.flags['allow-anonymous'], schemaDefault(brokerOptionsSchema, 'allowAnonymous')],
   ['broker --max-connections', BrokerCommand.flags['max-connections'], schemaDefault(brokerOptionsSchema, 'maxConnections')],
+  ['broker --max-workers', BrokerCommand.flags['max-workers'], schemaDefault(brokerOptionsSchema, 'maxWorkers')],
   ['broker --max-packet-size', BrokerCommand.flags['max-packet-size'], schemaDefault(brokerOptionsSchema, 'maxPacketBytes')],
   ['broker --max-judge-source', BrokerCommand.flags['max-judge-source'], schemaDefault(masterOptionsSchema, 'maxJudgeSourceBytes')],
   ['broker --max-judge-tests', BrokerCommand.flags['max-judge-tests'], schemaDefault(masterOptionsSchema, 'maxJudgeTestsBytes')],
+  ['broker --http-port', BrokerCommand.flags['http-port'], schemaDefault(httpOptionsSchema, 'port')],
   ['--ack-timeout', masterFlags['ack-timeout'], schemaDefault(masterOptionsSchema, 'ackTimeoutMs')],
   ['--lost-grace', masterFlags['lost-grace'], schemaDefault(masterOptionsSchema, 'lostGraceMs')],
   ['--reconcile-timeout', masterFlags['reconcile-timeout'], schemaDefault(masterOptionsSchema, 'reconcileMs')],
@@ -66,6 +69,7 @@ const CLI_ONLY = new Map([
   ["commands/jobs/list.ts: default: 50", 'a page of the terminal table; the rpc default (100) is for programs'],
   ["commands/up.ts: default: 2", 'up --workers: how many local workers'],
   ["commands/demo.ts: default: 3", 'demo --workers'],
+  ["commands/broker.ts: default: true", 'broker --http: the command serves HTTP unless --no-http; the library starts no listener unless asked'],
   ["cli/flags.ts: default: 'warn'", 'the CLI logs warnings; a library logger given no level logs info'],
 ])
 

@@ -10,7 +10,7 @@ import { BIN, ROOT } from '../helpers/processes.js'
  * `--help` come from oclif.manifest.json and import no command, and a command imports its
  * heavy dependencies only once its flags have parsed.
  */
-const HEAVY = ['mqtt', 'aedes', 'pino', 'pino-pretty', 'better-sqlite3', 'zod', 'ioredis', 'p-queue', 'yaml', 'pg']
+const HEAVY = ['mqtt', 'aedes', 'pino', 'pino-pretty', 'better-sqlite3', 'zod', 'ioredis', 'p-queue', 'yaml', 'pg', 'prom-client', 'ws']
 
 /** Runs the real CLI with a module hook that reports every module it loads (ESM and CJS). */
 function loadedBy(args: string[]): { status: number | null; output: string; modules: string[] } {

@@ -9,7 +9,6 @@ import { TestCluster } from '../helpers/cluster.js'
 import { ROOT, spawnCli, type CliProcess } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 import { login, tempDir, writeUsersFile } from '../security/helpers.js'
-import { temporaryHttp } from './temporary-http.js'
 
 /**
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core): one more MQTT
@@ -26,7 +25,7 @@ const TESTS = [
 describe('the dashboard in a browser', () => {
   let browser: Browser
   let cluster: TestCluster | undefined
-  let http: { url: string; close: () => Promise<void> } | undefined
+  let http: { url: string } | undefined
   const workers: CliProcess[] = []
 
   beforeAll(async () => {
@@ -40,21 +39,17 @@ describe('the dashboard in a browser', () => {
   })
   afterEach(async () => {
     for (const worker of workers.splice(0)) worker.kill('SIGKILL')
-    await http?.close()
     await cluster?.close()
     cluster = undefined
     http = undefined
   })
 
-  /**
-   * A broker with its HTTP listener on a free port. Until that listener (broker/http/) is on
-   * this branch, the `http` option is dropped by the broker's option schema and the test serves
-   * the page and /mqtt itself (temporary-http.ts, to be deleted then).
-   */
+  /** A broker with its HTTP listener on a free port: the page and /mqtt are the broker's own. */
   async function startCluster(options: BrokerOptionsInput = {}): Promise<void> {
-    cluster = await TestCluster.start({ ...options, http: { port: 0 } } as BrokerOptionsInput)
-    const own = (cluster.broker as { http?: { url: string; close(): Promise<void> } }).http
-    http = own ? { url: own.url.replace(/\/$/, ''), close: async () => {} } : await temporaryHttp(cluster.broker.aedes, ASSETS)
+    cluster = await TestCluster.start({ ...options, http: { port: 0 } })
+    const own = cluster.broker.http
+    if (!own) throw new Error('the broker started without its HTTP listener')
+    http = { url: own.url.replace(/\/$/, '') }
   }
 
   async function open(ns: string): Promise<Page> {

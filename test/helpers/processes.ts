@@ -25,9 +25,12 @@ export interface CliProcess {
   kill: (signal?: NodeJS.Signals) => void
 }
 
-/** Runs the real CLI (from dist/: `npm test` builds first) as a child process. */
+/**
+ * Runs the real CLI (from dist/: `npm test` builds first) as a child process. Its HTTP listener,
+ * if it starts one, takes a free port: tests run in parallel and must never meet on 8080.
+ */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, EDGERUN_HTTP_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (chunk) => (out += chunk))
   child.stderr!.on('data', (chunk) => (out += chunk))
@@ -54,7 +57,7 @@ export async function spawnWorker(url: string, namespace: string, id: string, ex
  * and fails at once, with its output, if it exits first.
  */
 export async function spawnBroker(port: number, dataDir: string, namespace: string, extra: string[] = []): Promise<CliProcess> {
-  const broker = spawnCli(['broker', '--port', String(port), '--data-dir', dataDir, '--namespace', namespace, '--log-level', 'silent', ...extra])
+  const broker = spawnCli(['broker', '--port', String(port), '--http-port', '0', '--data-dir', dataDir, '--namespace', namespace, '--log-level', 'silent', ...extra])
   await waitFor(() => broker.output().includes('listening') || broker.child.exitCode !== null, { timeoutMs: 20_000, what: `broker listening: ${broker.output()}` })
   if (!broker.output().includes('listening')) throw new Error(`broker did not start: ${broker.output()}`)
   return broker

@@ -9,6 +9,7 @@ import {
   type StatsView,
 } from '../../../src/protocol/index.js'
 import { toView } from '../../store/job-record.js'
+import { nodePage } from '../node-queries.js'
 import type { MasterParts } from '../parts.js'
 import { detailView, drainNode, listJobs } from './dashboard-rpc.js'
 import { correlationOf, usableReplyTo } from './reply-target.js'
@@ -81,9 +82,10 @@ function call(ctx: MasterParts, request: RpcRequest, owner: string | undefined):
       if (node) ctx.notifier.control(node, 'cancel', { jobId: live.id, attempt })
       return toView(live)
     }
-    case 'nodes.list':
-      params('nodes.list', request.params)
-      return [...ctx.nodes.all()].map((node) => ctx.nodes.view(node))
+    case 'nodes.list': {
+      const { limit, cursor } = params('nodes.list', request.params)
+      return nodePage(ctx.nodes, limit, cursor).map((node) => ctx.nodes.view(node))
+    }
     case 'nodes.drain': {
       const { id } = params('nodes.drain', request.params)
       if (owner !== undefined) throw new RpcError('NOT_AUTHORIZED', 'nodes.drain is for admins')

@@ -128,6 +128,7 @@ function admit(ctx: MasterParts, submit: SubmitMessage, known: JobRecord | undef
   const job = newRecord(ctx, submit, owner)
   ctx.jobs.admit(job)
   ctx.counters.inc('admitted')
+  ctx.events.emit('job-admitted', job)
   ctx.gate.afterCommit(() => {
     // A job that ended before its admission was answered is answered by its result alone, which
     // follows in this flush or the next: a result says the job was stored as surely as accepted.

@@ -21,7 +21,13 @@ export const rpcParamsSchemas = {
     })
     .default({ limit: 100 }),
   'jobs.cancel': z.object({ id: jobIdSchema }),
-  'nodes.list': z.object({}).default({}),
+  /** Paged when `limit` is given: ids after `cursor` (the last id of the previous page), in id order. */
+  'nodes.list': z
+    .object({
+      limit: z.number().int().min(1).max(1000).optional(),
+      cursor: z.string().min(1).max(128).optional(),
+    })
+    .default({}),
   /** Admins only: the node gets no new assignments (docs/protocol.md §15). */
   'nodes.drain': z.object({ id: nodeIdSchema }),
   stats: z.object({}).default({}),
