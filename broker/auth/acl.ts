@@ -74,7 +74,7 @@ export function authorizeSubscribe(ctx: AclContext, who: Principal, filter: stri
     return deny(`worker ${me} may only subscribe to its own assign, control and state topics and master/state`)
   }
   // client: the master's state too, so that it can tell a restarted master and resend to it
-  if (filter === topics.reply(ns, me) || filter === filters.allNodeStates(ns) || filter === topics.masterState(ns)) return ALLOW
+  if (filter === topics.reply(ns, me) || filter === filters.allNodeStates(ns) || filter === topics.masterState(ns) || filter === filters.allMasterStates(ns)) return ALLOW
   const parsed = parseTopic(ns, filter)
   if (parsed?.kind === 'nodeState') return ALLOW
   if (parsed?.kind === 'jobEvents') {

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { TestCluster, uniqueNamespace } from '../helpers/cluster.js'
 import { MasterGroup } from '../helpers/masters.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
+import { runCli } from '../helpers/run-command.js'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -78,8 +79,13 @@ describe('failover between masters on a Postgres store', () => {
   }, 120_000)
 
   it('SIGTERM of the active master hands over to the standby at once', async () => {
-    await setUp(1)
+    const { ns } = await setUp(1)
     const first = await masters!.waitActive()
+    // `edgerun nodes` tells the active master from the standby.
+    await waitFor(() => masters!.own.size === 2, { what: 'both masters\' own states' })
+    const nodes = await runCli(['nodes', '--url', cluster!.url, '--namespace', ns])
+    expect(nodes.stdout).toMatch(new RegExp(`master ${first.instance}  active \\(term ${first.term}\\)`))
+    expect(nodes.stdout).toMatch(/master \S+  standby/)
     const ids = Array.from({ length: 100 }, (_, i) => `t${i}`)
     for (const id of ids) submitter!.submit({ id, kind: 'noop', sleepMs: 10 })
     await waitFor(() => ids.filter((id) => submitter!.resultOf(id)).length >= 20, { timeoutMs: 30_000, what: 'results flowing' })
