@@ -79,6 +79,18 @@ export class Notifier {
     }
   }
 
+  /** When this master was made: a job that ended before then was ended by another master. */
+  private readonly bornAt = Date.now()
+
+  /**
+   * Whether the job's result is this master's to send, or was sent by it (lately: the last
+   * 50 000 sends): false for a job another master ended before this one existed and whose
+   * result this one never sent.
+   */
+  sentResult(job: JobRecord): boolean {
+    return job.updatedAt >= this.bornAt || this.repeats.get(job.id, primaryTarget(job)) !== undefined
+  }
+
   /**
    * The result of a final job, again, for a submit of its id. Skipped only when this very target
    * (replyTo and correlationId) was sent the result while a subscription that is still live
