@@ -107,7 +107,7 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
       const entry: PendingJob = { submit: payload, sentAt: Date.now(), accepted: false, onEvent: handlers.onTest ? withVerdicts(handlers.onEvent, handlers.onTest) : handlers.onEvent, resolve }
       if (handlers.detach) entry.onAccepted = resolve
       this.pending.set(id, entry)
-      this.send(topics.submit(this.ns), payload)
+      this.send(topics.submit(this.ns), payload, 0)
     })
   }
 
@@ -212,8 +212,13 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
     await this.connection.close()
   }
 
-  private send(topic: string, payload: Buffer): void {
-    this.connection.publish(topic, payload, { qos: 1 }).catch((error) => this.logger.debug({ err: error, topic }, 'publish failed'))
+  /**
+   * Submits go at QoS 0 (docs/protocol.md §2): only `accepted` says the master has a job, and
+   * what is not accepted is resent on every reconnect and every new master instance. An rpc
+   * has no such resend, so it keeps QoS 1.
+   */
+  private send(topic: string, payload: Buffer, qos: 0 | 1 = 1): void {
+    this.connection.publish(topic, payload, { qos }).catch((error) => this.logger.debug({ err: error, topic }, 'publish failed'))
   }
 
   protected route(parsed: ParsedTopic | undefined, topic: string, payload: Buffer): void {
@@ -256,7 +261,7 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
 
   private resend(entry: PendingJob): void {
     entry.sentAt = Date.now()
-    this.send(topics.submit(this.ns), entry.submit)
+    this.send(topics.submit(this.ns), entry.submit, 0)
   }
 
   /**

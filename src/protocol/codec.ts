@@ -42,7 +42,7 @@ export function decodeObject(payload: Buffer | Uint8Array | string, maxBytes = D
   if (size > maxBytes) return { ok: false, code: 'BAD_MESSAGE', message: `payload of ${size} bytes exceeds ${maxBytes}` }
   let parsed: unknown
   try {
-    parsed = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'))
+    parsed = JSON.parse(typeof payload === 'string' ? payload : asText(payload))
   } catch {
     return { ok: false, code: 'BAD_MESSAGE', message: 'payload is not JSON' }
   }
@@ -54,6 +54,14 @@ export function decodeObject(payload: Buffer | Uint8Array | string, maxBytes = D
     return { ok: false, code: 'UNSUPPORTED_VERSION', message: `unsupported protocol version ${JSON.stringify(raw.v)}; this speaks v${PROTOCOL_VERSION}`, raw }
   }
   return { ok: true, value: raw }
+}
+
+/**
+ * A Buffer decodes in place; `Buffer.from(buffer)` would copy every incoming payload first (a
+ * reply batch of 256 KiB included) only to turn the copy into a string.
+ */
+function asText(payload: Buffer | Uint8Array): string {
+  return Buffer.isBuffer(payload) ? payload.toString('utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')
 }
 
 /** The last decoding step: the schema, on an object `decodeObject` accepted. */

@@ -156,8 +156,13 @@ export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeout
     })
   }
 
+  /**
+   * QoS 0 (docs/protocol.md §2): a PUBACK only says the broker has the event, never the master,
+   * and the protocol already recovers what a connection loses (the outbox until `ack`, the
+   * accept deadline, the birth), so a PUBACK per event would buy nothing.
+   */
   private publishEvent(payload: Buffer): void {
-    this.connection.publish(topics.nodeEvents(this.ns, this.options.id), payload, { qos: 1 }).catch((error) => {
+    this.connection.publish(topics.nodeEvents(this.ns, this.options.id), payload, { qos: 0 }).catch((error) => {
       this.logger.debug({ err: error }, 'event publish failed')
     })
   }
