@@ -89,7 +89,7 @@ export default class MasterCommand extends BaseCommand {
     const ttlMs = flags['lease-ttl']
     const lease = { ttlMs, renewMs: Math.max(20, Math.floor(ttlMs / 4)), pollMs: Math.max(20, Math.floor(ttlMs / 6)) }
     const elected = await ElectedMaster.start({ mqtt: connectionOptions(flags), storeUrl, master: masterOptionsFrom(flags, flags.namespace), lease, logger })
-    elected.on('active', (term) => this.note(`edgerun master ${elected.instance} active (term ${term}) for namespace ${flags.namespace}`))
+    elected.on('active', (term) => this.note(`edgerun master ${elected.instance} serving namespace ${flags.namespace} on ${flags.url} (active, term ${term})`))
     elected.on('standby', (term, reason) => this.note(`edgerun master ${elected.instance} deposed from term ${term} (${reason}); standing by`))
     const stopped = untilSignal()
     this.note(`edgerun master ${elected.instance} standing by for namespace ${flags.namespace} on ${flags.url}`)

@@ -82,6 +82,7 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   static async start(options: ElectedMasterOptions): Promise<ElectedMaster> {
     const elected = new ElectedMaster(options)
     const ns = elected.ns
+    await elected.lease.ready()
     elected.home = await Connection.open({
       ...options.mqtt,
       clientId: `edgerun-master-${elected.instance}`,

@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import type { Logger } from '../../src/logging/logger.js'
+import { EdgerunError } from '../../src/errors/index.js'
 import { maskUrl } from '../store/mask-url.js'
+import { errorMessage } from '../store/postgres-table.js'
 import { migratePostgres } from '../store/postgres-schema.js'
 import { ACQUIRE_SQL, LEASE_CHANNEL, RELEASE_SQL, RENEW_SQL } from './lease-sql.js'
 
@@ -53,6 +55,15 @@ export class PgLease extends EventEmitter<LeaseEvents> {
   /** The term held now, or undefined while standing by. */
   get heldTerm(): number | undefined {
     return this.term
+  }
+
+  /** Connects (and migrates the schema) now: a server unreachable at start is one clear line. */
+  async ready(): Promise<void> {
+    try {
+      await this.connection()
+    } catch (error) {
+      throw new EdgerunError('STORE_UNREACHABLE', `cannot connect to Postgres at ${maskUrl(this.options.url)}: ${errorMessage(error)}`, { cause: error })
+    }
   }
 
   start(): void {

@@ -75,7 +75,7 @@ describe('failover between masters on a Postgres store', () => {
     expect(submitter!.connects).toBe(1)
     expect(second.at - killedAt).toBeLessThan(5_000)
     const standby = masters!.processes.find((p) => p !== victim)!
-    expect(standby.output()).toMatch(/active \(term \d+\)/)
+    expect(standby.output()).toMatch(/serving namespace .* \(active, term \d+\)/)
   }, 120_000)
 
   it('SIGTERM of the active master hands over to the standby at once', async () => {
