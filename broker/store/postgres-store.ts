@@ -1,7 +1,7 @@
 import { EdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { ID_PATTERN } from '../../src/protocol/index.js'
-import { maskUrl } from './mask-url.js'
+import { maskUrl } from '../../src/logging/mask-url.js'
 import type { PgFence } from './postgres-schema.js'
 import { PostgresSyncTable } from './postgres-sync-table.js'
 import { WriteBehindStore } from './write-behind.js'

@@ -1,7 +1,7 @@
 import { EdgerunError } from '../../src/errors/index.js'
 import { createRequire } from 'node:module'
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads'
-import { maskUrl } from './mask-url.js'
+import { maskUrl } from '../../src/logging/mask-url.js'
 import type { PgRead } from './postgres-table.js'
 
 /**

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import { emptyCounts } from './job-store.js'
 import type { JobRow } from './job-table.js'
-import { maskUrl } from './mask-url.js'
+import { maskUrl } from '../../src/logging/mask-url.js'
 import { migratePostgres, PG_FENCED_UPSERT_SQL, PG_UNFINISHED_SQL, PG_UPSERT_SQL, type PgFence } from './postgres-schema.js'
 
 /** A row to write is the write-behind layer's row: the record's JSON and the columns copied from it. */

@@ -2,7 +2,7 @@ import { EdgerunError, isEdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { masterJobStore } from './index.js'
 import type { JobStore } from './job-store.js'
-import { maskUrl } from './mask-url.js'
+import { maskUrl } from '../../src/logging/mask-url.js'
 
 /** Where a master keeps its jobs: what `--store URL` names (docs/storage.md). */
 export type StoreSpec = { kind: 'sqlite'; dataDir?: string } | { kind: 'memory' } | { kind: 'postgres'; url: string }

@@ -125,6 +125,8 @@ interface Context {
   signal?: AbortSignal
   /** The job's pooled launcher, if it has one. */
   launcher?: SandboxLauncher
+  /** The wall clock of the test that ended last (ms): how deep the launcher's queue may go. */
+  lastWallMs: number
 }
 
 /** Compile (c, cpp) or syntax-check (python3, js) in the sandbox: a compiler reading hostile source is not trusted either. */
@@ -233,6 +235,7 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
       const served = await runServed(ctx.launcher, caps, { ...spec, stdinPath: undefined, input: Buffer.from(test.input), box: 'new', boxesTmpfs: dir.boxes })
       boxLeft = served.boxLeft
       run = served
+      ctx.lastWallMs = served.wallMs
     } else {
       await writeFile(stdinPath, test.input)
       run = await runSandboxed(caps, spec)
@@ -264,9 +267,13 @@ async function runTest(ctx: Context, job: JudgeJobSpec, index: number): Promise<
 /**
  * Tests a pooled launcher holds queued beyond the running one: enough that it never waits for
  * the worker (whose turn, on a busy machine, can come late), few enough that a job ending early
- * wastes little.
+ * wastes little. Short tests get more: the launcher sends their replies a few at a time
+ * (helper-serve-source.ts), and the worker refills the queue only when they come.
  */
 const QUEUE_AHEAD = 3
+const QUEUE_AHEAD_SHORT = 12
+/** A test this short (wall clock, ms) lets the next ones queue QUEUE_AHEAD_SHORT deep. */
+const SHORT_TEST_MS = 5
 
 /** How long the tests queued past the job's end (their verdicts are not wanted) may still run. */
 const ABANDON_GRACE_MS = 100
@@ -304,7 +311,7 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
       return setupFailure(`the sandbox uid cannot reach ${dir.root}: choose a workDir whose parents are searchable by others`)
     }
     if (opts.pool !== false) launcher = await acquireLauncher(caps, logger)
-    const ctx: Context = { caps, toolchain, dir, signal, launcher }
+    const ctx: Context = { caps, toolchain, dir, signal, launcher, lastWallMs: Infinity }
     const compiled = await build(ctx, job.source)
     signal?.throwIfAborted()
     if (compiled.internal) {
@@ -320,7 +327,8 @@ export async function runJudge(job: JudgeJobSpec, opts: RunJudgeOptions = {}): P
       const current = queued.shift() ?? runTest(ctx, job, index)
       // A pooled launcher takes the next test the moment this one ends, while this one's output
       // is checked here: the worker's round trip leaves the critical path.
-      for (let ahead = index + 1 + queued.length; launcher && queued.length < QUEUE_AHEAD && ahead < job.tests.length; ahead++) {
+      const depth = ctx.lastWallMs < SHORT_TEST_MS ? QUEUE_AHEAD_SHORT : QUEUE_AHEAD
+      for (let ahead = index + 1 + queued.length; launcher && queued.length < depth && ahead < job.tests.length; ahead++) {
         const next = runTest(ctx, job, ahead)
         next.catch(() => undefined)
         queued.push(next)

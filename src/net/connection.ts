@@ -4,6 +4,7 @@ import { EdgerunError } from '../errors/index.js'
 import { silentLogger, type Logger } from '../logging/logger.js'
 import { Backoff } from './backoff.js'
 import { openStream, parseBrokerUrl } from './stream.js'
+import { maskUrl } from '../logging/mask-url.js'
 
 export interface Will {
   topic: string
@@ -152,16 +153,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const onError = (error: Error & { code?: string | number }) => {
         lastError = error
         if (error.code === 4 || error.code === 5) {
-          fail(new EdgerunError('NOT_AUTHORIZED', `not authorized: check --username/--password (broker ${this.options.url})`))
+          fail(new EdgerunError('NOT_AUTHORIZED', `not authorized: check --username/--password (broker ${maskUrl(this.options.url)})`))
         } else if (error.code === 2) {
-          fail(new EdgerunError('NOT_AUTHORIZED', `the broker at ${this.options.url} rejected client id "${this.options.clientId}"`))
+          fail(new EdgerunError('NOT_AUTHORIZED', `the broker at ${maskUrl(this.options.url)} rejected client id "${this.options.clientId}"`))
         } else if (error.code === 'ECONNREFUSED' || error.code === 'ENOTFOUND' || error.code === 'EHOSTUNREACH') {
-          fail(new EdgerunError('BROKER_UNREACHABLE', `cannot reach the broker at ${this.options.url} (${error.code}): is \`edgerun broker\` running there?`))
+          fail(new EdgerunError('BROKER_UNREACHABLE', `cannot reach the broker at ${maskUrl(this.options.url)} (${error.code}): is \`edgerun broker\` running there?`))
         }
       }
       const timer = setTimeout(() => {
         const why = lastError ? `: ${lastError.message}` : ''
-        fail(new EdgerunError('BROKER_UNREACHABLE', `cannot reach the broker at ${this.options.url} within ${timeoutMs} ms${why}`))
+        fail(new EdgerunError('BROKER_UNREACHABLE', `cannot reach the broker at ${maskUrl(this.options.url)} within ${timeoutMs} ms${why}`))
       }, timeoutMs)
       this.client.on('connect', onConnect)
       this.client.on('error', onError)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { maskUrl } from '../../broker/store/mask-url.js'
+import { maskUrl } from '../../src/logging/mask-url.js'
 import { describeStore, parseStoreUrl, storeFromFlags } from '../../broker/store/store-url.js'
 import { EdgerunError } from '../../src/errors/index.js'
 

@@ -27,12 +27,15 @@
  * a u32 length and "edgerun-run STDOUT_SIZE STDOUT_SENT STDERR_SENT 0 META_LEN\n", META_LEN
  * bytes of the one-shot launcher's report (its stats line or its failure lines), STDOUT_SENT
  * bytes of stdout (all of it when it is at most --stdout-max, else none) and STDERR_SENT bytes
- * of the start of stderr. The launcher's own failures go to fd 2, and it exits: the worker
- * starts another.
+ * of the start of stderr. Replies are held while another request waits, and the held ones go in
+ * one write when none does, HOLD_US after the first (even while a run goes on), at HOLD_MAX, or
+ * before the launcher exits: one wake-up of the worker for several fast tests. The launcher's
+ * own failures go to fd 2, and it exits: the worker starts another.
  */
 export const SERVE_SOURCE = String.raw`
 #define MAX_ARGS 1024
 #include <sys/uio.h>
+#include <poll.h>
 
 static ssize_t read_full(int fd, void *buf, size_t n) {
   size_t got = 0;
@@ -53,6 +56,46 @@ static void write_full(int fd, const void *buf, size_t n) {
     buf = (const char *)buf + w;
     n -= w;
   }
+}
+
+/* Replies held for one write: until no request waits, HOLD_US after the first, or HOLD_MAX bytes. */
+#define HOLD_US 5000
+#define HOLD_MAX (64 << 10)
+static char *held;
+static size_t held_len, held_cap;
+
+/* Sent before the launcher exits (fail, usage) and when due during a run; a forked program that
+   fails before its exec holds a copy, which is not its to send. */
+static pid_t holder;
+static void flush_held(void) {
+  if (getpid() != holder) return;
+  flush_due_us = 0;
+  if (!held_len) return;
+  size_t n = held_len;
+  held_len = 0;
+  write_full(1, held, n);
+}
+
+static void hold(const void *data, size_t n) {
+  if (!n) return;
+  if (held_len + n > held_cap) {
+    size_t cap = held_cap ? held_cap : 4096;
+    while (cap < held_len + n) cap *= 2;
+    char *grown = realloc(held, cap);
+    /* No room to hold it: what is held goes now, and this part straight after. */
+    if (!grown) { flush_held(); write_full(1, data, n); return; }
+    held = grown;
+    held_cap = cap;
+  }
+  memcpy(held + held_len, data, n);
+  held_len += n;
+}
+
+/* Before the launcher would block on its next request: the worker must not wait for a run that
+   is not coming. 1 when a request is already there. */
+static int request_waiting(void) {
+  struct pollfd p = { 0, POLLIN, 0 };
+  return poll(&p, 1, 0) > 0;
 }
 
 static void reset_run(void) {
@@ -95,16 +138,12 @@ static void reply(const char *meta, size_t meta_len, int out_fd, int err_fd, int
   char head[160];
   int head_len = snprintf(head, sizeof head, "edgerun-run %lld %lld %lld %d %zu\n", out_size, out_sent, err_sent, box_left, meta_len);
   uint32_t total = head_len + meta_len + out_sent + err_sent;
-  /* One write for the whole reply where it fits: each write wakes the worker. */
   struct iovec parts[5] = { { &total, 4 }, { head, head_len }, { (void *)meta, meta_len }, { out, out_sent }, { err, err_sent } };
-  ssize_t sent = writev(1, parts, 5);
-  if (sent < 0 && errno != EINTR) _exit(125);
-  if (sent < 0) sent = 0;
-  for (int i = 0; i < 5; i++) {
-    if ((size_t)sent >= parts[i].iov_len) { sent -= parts[i].iov_len; continue; }
-    write_full(1, (char *)parts[i].iov_base + sent, parts[i].iov_len - sent);
-    sent = 0;
-  }
+  /* Held with the replies before it and sent in one write: each write wakes the worker, and a
+     wake-up per test cost the worker more than a trivial test costs here. */
+  if (!held_len) flush_due_us = now_us() + HOLD_US;
+  for (int i = 0; i < 5; i++) hold(parts[i].iov_base, parts[i].iov_len);
+  if (held_len >= HOLD_MAX) flush_held();
   free(out);
   free(err);
 }
@@ -226,10 +265,13 @@ static int serve(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (serve_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) fail("mount /proc");
   static char *args[MAX_ARGS + 1];
+  holder = getpid();
+  flush_hook = flush_held;
   for (;;) {
+    if (held_len && (!request_waiting() || now_us() >= flush_due_us)) flush_held();
     uint32_t len;
     ssize_t got = read_full(0, &len, 4);
-    if (got == 0) _exit(0);
+    if (got == 0) { flush_held(); _exit(0); }
     if (got != 4 || len > (1u << 30)) usage("bad request frame");
     char *req = malloc((size_t)len + 2);
     if (!req || read_full(0, req, len) != (ssize_t)len) usage("short request");

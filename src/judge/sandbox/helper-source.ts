@@ -6,23 +6,19 @@
  * left behind (~3 ms a trivial test, against ~11 ms for the chain). A TypeScript string rather
  * than a .c file, so that it ships inside dist/.
  *
- * Usage: edgerun-sandbox [--net] [--ipc] [--mount] [--pid] [--userns] [--mount-proc]
- *          [--bind DIR]… [--ro DIR]… [--cwd DIR] [--uid N --gid N] [--drop-caps]
- *          [--wall-ms N] [--cpu-ms N]
- *          [--limit cpu|as|data|stack|nproc|fsize|nofile=SOFT[:HARD]]… -- PROGRAM ARGS…
- * fd 0/1/2 are the program's; fd 3 (close-on-exec) receives one line
- *   "edgerun-stats EXIT SIGNAL CPU_US MAXRSS_KB WALL_US KILLED"
- * (KILLED: none, wall or cpu; CPU_US and MAXRSS_KB cover every process of the run, the ones the
- * program left behind included) or "edgerun-sandbox: what: why" lines when the sandbox itself
- * fails (exit status 125).
+ * Usage: edgerun-sandbox [--net] [--ipc] [--mount] [--pid] [--userns] [--mount-proc] [--bind DIR]…
+ *   [--ro DIR]… [--cwd DIR] [--uid N --gid N] [--drop-caps] [--wall-ms N] [--cpu-ms N]
+ *   [--limit cpu|as|data|stack|nproc|fsize|nofile=SOFT[:HARD]]… -- PROGRAM ARGS…
+ * fd 0/1/2 are the program's; fd 3 (close-on-exec) receives one line "edgerun-stats EXIT SIGNAL
+ * CPU_US MAXRSS_KB WALL_US KILLED" (KILLED: none, wall or cpu; CPU_US and MAXRSS_KB cover every
+ * process of the run, the ones the program left behind included) or "edgerun-sandbox: what: why"
+ * lines when the sandbox itself fails (exit status 125).
  *
  * The run ends when the program itself ends (or a limit stops it): whatever it left behind is
  * killed then, not waited for. In a pid namespace the supervisor is its init and kill(-1) reaches
  * everything; without one, the supervisor is a child subreaper, so every orphan, setsid or not,
- * becomes its child and is found in /proc.
- *
- * `--serve` turns it into a long-lived launcher that runs one test per request: see
- * helper-serve-source.ts.
+ * becomes its child and is found in /proc. `--serve` makes it a long-lived launcher that runs one
+ * test per request: see helper-serve-source.ts.
  */
 import { SERVE_SOURCE } from './helper-serve-source.js'
 
@@ -76,13 +72,16 @@ static int nenvs, make_box, keep_box;
 static const char *stdin_path, *tmpfs_dir;
 static long long stdout_max, stderr_max;
 static int program_clone_flags, program_fds[3] = { -1, -1, -1 };
+static void (*flush_hook)(void); static long long flush_due_us; /* held replies: helper-serve-source.ts */
 
 static void fail(const char *what) {
+  if (flush_hook) flush_hook();
   dprintf(META_FD, "edgerun-sandbox: %s: %s\n", what, strerror(errno));
   _exit(125);
 }
 
 static void usage(const char *what) {
+  if (flush_hook) flush_hook();
   dprintf(META_FD, "edgerun-sandbox: bad arguments: %s\n", what);
   _exit(125);
 }
@@ -356,6 +355,8 @@ static int supervise(int pid_init) {
     }
     long long until = poll_cpu ? next_poll : elapsed + 3600LL * 1000000;
     if (wall_ms > 0 && wall_ms * 1000 < until) until = wall_ms * 1000;
+    if (flush_hook && flush_due_us && now_us() >= flush_due_us) { flush_hook(); continue; } /* not when this run ends */
+    if (flush_hook && flush_due_us && flush_due_us - start < until) until = flush_due_us - start;
     wait_chld(until - elapsed);
   }
   long long wall_us = now_us() - start;

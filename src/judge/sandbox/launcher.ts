@@ -28,6 +28,11 @@ export class SandboxLauncher {
   private queue: { resolve: (reply: LauncherReply) => void; reject: (error: Error) => void; onStart?: () => void }[] = []
   private exited: Error | undefined
   private diagnostics = ''
+  private corked = false
+  private readonly uncork = (): void => {
+    this.corked = false
+    this.child.stdin.uncork()
+  }
 
   constructor(helper: string, startArgs: string[]) {
     this.child = spawn(helper, ['--serve', ...startArgs], {
@@ -61,8 +66,15 @@ export class SandboxLauncher {
     const frame = Buffer.allocUnsafe(4)
     frame.writeUInt32LE(head.length + (input?.length ?? 0))
     this.busy()
-    // One write, one syscall (a pipe takes 64 KiB at once; larger inputs are queued by the stream).
-    this.child.stdin.write(input && input.length > 0 ? Buffer.concat([frame, head, input]) : Buffer.concat([frame, head]))
+    // The requests of one tick (a judge queues several at once) go in one write: a write per
+    // request would be a syscall, and a wake-up of the launcher, each.
+    if (!this.corked) {
+      this.corked = true
+      this.child.stdin.cork()
+      process.nextTick(this.uncork)
+    }
+    if (input && input.length > 0) this.child.stdin.write(Buffer.concat([frame, head, input]))
+    else this.child.stdin.write(Buffer.concat([frame, head]))
     return new Promise((resolve, reject) => {
       this.queue.push({ resolve, reject, onStart })
       if (this.queue.length === 1) onStart?.()
