@@ -75,7 +75,13 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     this.submits = new SubmitBuffer(timing.ttlMs + timing.pollMs + 5_000)
     this.lease = new PgLease({ url: options.storeUrl, namespace: this.ns, holder: this.instance, ...timing, logger: this.logger })
     this.lease.on('elected', (term) => this.queue(() => this.activate(term)))
-    this.lease.on('deposed', (term, reason) => this.queue(() => this.stepDown(term, reason)))
+    // Contends again only once that master is down: never two Masters of this process at once.
+    this.lease.on('deposed', (term, reason) =>
+      this.queue(async () => {
+        await this.stepDown(term, reason)
+        if (!this.stopping) this.lease.contend()
+      }),
+    )
   }
 
   /** Connects as a standby and starts contending for the lease. */
@@ -140,7 +146,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   }
 
   private async activate(term: number): Promise<void> {
-    if (this.stopping || this.lease.heldTerm !== term) return
+    if (this.stopping) return
+    if (!this.lease.holds(term)) return this.lease.stepDown('lost the lease before taking over', term)
     const ns = this.ns
     const identity: MasterIdentity = { term, ...this.identity }
     let connection: Connection | undefined
@@ -158,18 +165,25 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       await connection?.close({ force: true }).catch(() => {})
       await store?.close().catch(() => {})
       this.logger.error({ err: error, term }, 'could not take over; standing by')
-      this.lease.stepDown('could not take over')
+      this.lease.stepDown('could not take over', term)
       return
     }
-    const transport = new FencedTransport(new MqttTransport(connection, this.logger))
+    const transport = new FencedTransport(
+      new MqttTransport(connection, this.logger),
+      () => this.lease.holds(term),
+      () => this.lease.stepDown('the lease ran out before the master could renew it', term),
+    )
     const master = new Master(this.options.master, { transport, store, logger: this.logger, instance: this.instance, identity })
     master.on('error', (error) => {
-      if (isEdgerunError(error) && error.code === 'STALE_TERM') this.lease.stepDown('the job store refused a write of a stale term')
+      if (isEdgerunError(error) && error.code === 'STALE_TERM') this.lease.stepDown('the job store refused a write of a stale term', term)
     })
     const active: Active = { term, connection, transport, store, master }
     this.active = active
     // Lost while connecting: the master never spoke.
-    if (this.lease.heldTerm !== term) return this.stepDown(term, 'lost the lease while taking over')
+    if (!this.lease.holds(term)) {
+      this.lease.stepDown('lost the lease while taking over', term)
+      return this.stepDown(term, 'lost the lease while taking over')
+    }
     await master.start()
     this.replaySubmits(master, store)
     this.keepMasterState(active, identity)
@@ -191,7 +205,7 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       if (!decoded.ok) return
       const { instance, state, term } = decoded.value
       if (instance === this.instance && state === 'online' && term === active.term) return
-      if ((term ?? 0) > active.term) return this.lease.stepDown(`master ${instance} is online with term ${term}`)
+      if ((term ?? 0) > active.term) return this.lease.stepDown(`master ${instance} is online with term ${term}`, active.term)
       active.transport.publish(topics.masterState(ns), encode(masterState('online', this.instance, Date.now(), identity)), { qos: 1, retain: true })
     })
     void active.connection.subscribe([topics.masterState(ns)]).catch((error) => this.logger.warn({ err: error }, 'could not watch master/state'))

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
-import { performance } from 'node:perf_hooks'
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
 import pg from 'pg'
 import type { Logger } from '../../src/logging/logger.js'
 import { EdgerunError } from '../../src/errors/index.js'
@@ -7,6 +8,7 @@ import { maskUrl } from '../../src/logging/mask-url.js'
 import { errorMessage } from '../store/postgres-table.js'
 import { migratePostgres } from '../store/postgres-schema.js'
 import { ACQUIRE_SQL, LEASE_CHANNEL, RELEASE_SQL, RENEW_SQL } from './lease-sql.js'
+import { LEASE_THREAD_SOURCE } from './lease-thread-source.js'
 
 export interface LeaseOptions {
   url: string
@@ -20,6 +22,8 @@ export interface LeaseOptions {
   /** How often a standby tries to take the lease (and at once when it is released). */
   pollMs: number
   logger: Logger
+  /** How long connecting may take. Default 5000. */
+  connectTimeoutMs?: number
 }
 
 export interface LeaseEvents {
@@ -27,176 +31,152 @@ export interface LeaseEvents {
   deposed: [term: number, reason: string]
 }
 
+type FromThread =
+  | { type: 'ready' }
+  | { type: 'failed'; error: string }
+  | { type: 'elected'; term: number }
+  | { type: 'deposed'; term: number; reason: string }
+  | { type: 'log'; level: 'warn' | 'info'; msg: string; fields?: Record<string, unknown> }
+  | { type: 'closed' }
+
 /**
- * A master's side of the election (docs/protocol.md §7a, docs/storage.md "Lease"). A standby
- * tries to take the lease every `pollMs`, and at once when a NOTIFY says it was released; the
- * holder renews every `renewMs`. The holder steps down at once when a renewal finds the lease
- * gone, and by itself when no renewal succeeded for `ttlMs - margin` counted from when the last
- * good one was *sent* (monotonic clock): the database cannot have let the lease run out before
- * that, so two masters never both believe they hold it.
+ * A master's side of the election (docs/protocol.md §7a, docs/storage.md "Lease"). The lease is
+ * taken, renewed and watched on a thread of its own with its own connection
+ * (lease-thread-source.ts): a busy event loop here cannot make a healthy master miss its
+ * renewals. The holder steps down when a renewal finds the lease gone, and by itself when no
+ * renewal succeeded for `ttlMs - margin` counted from when the last good one was *sent*
+ * (monotonic clock): the database cannot have let the lease run out before that.
+ *
+ * `holds(term)` reads the thread's verdict synchronously (shared memory, no message): the master
+ * asks it before everything it sends, so a master whose loop wakes after its lease ran out (a
+ * paused process, a long block) sends nothing, even before the thread's `deposed` reaches it.
+ * After a deposition the lease does not contend again until `contend()`.
  */
 export class PgLease extends EventEmitter<LeaseEvents> {
-  private client: pg.Client | undefined
-  private connecting: Promise<pg.Client> | undefined
-  private term: number | undefined
-  private timer: NodeJS.Timeout | undefined
-  private deadlineTimer: NodeJS.Timeout | undefined
-  private busy = false
-  private again = false
-  private stopped = false
-  private lastError = ''
-  private readonly marginMs: number
+  private worker: Worker | undefined
+  /** [0] held until (process.hrtime ns), [1] term held (0: none); written by the thread only. */
+  private readonly shared = new BigInt64Array(new SharedArrayBuffer(16))
+  private readyWait: Promise<void> | undefined
+  private closed: Promise<void> | undefined
 
   constructor(private readonly options: LeaseOptions) {
     super()
-    this.marginMs = Math.min(200, Math.floor(options.ttlMs / 4))
   }
 
-  /** The term held now, or undefined while standing by. */
+  /** The term held now, or undefined while standing by (or once the lease ran out). */
   get heldTerm(): number | undefined {
-    return this.term
+    const term = Number(Atomics.load(this.shared, 1))
+    return term > 0 && this.holds(term) ? term : undefined
   }
 
-  /** Connects (and migrates the schema) now: a server unreachable at start is one clear line. */
-  async ready(): Promise<void> {
-    try {
-      await this.connection()
-    } catch (error) {
+  /** Whether this master surely holds the lease at `term` at this instant. */
+  holds(term: number): boolean {
+    return Atomics.load(this.shared, 1) === BigInt(term) && Atomics.load(this.shared, 0) > process.hrtime.bigint()
+  }
+
+  /** Migrates the schema and connects the thread now: a server unreachable at start is one clear line. */
+  ready(): Promise<void> {
+    this.readyWait ??= this.open().catch((error: unknown) => {
       throw new EdgerunError('STORE_UNREACHABLE', `cannot connect to Postgres at ${maskUrl(this.options.url)}: ${errorMessage(error)}`, { cause: error })
-    }
+    })
+    return this.readyWait
   }
 
+  /** Starts contending (after ready(), which it calls if need be). */
   start(): void {
-    void this.tick()
+    this.ready().then(
+      () => this.contend(),
+      (error: unknown) => this.options.logger.error({ err: error }, 'lease thread could not start'),
+    )
   }
 
-  /** Gives the lease up without touching the database (the store refused a write: STALE_TERM). */
-  stepDown(reason: string): void {
-    this.depose(reason)
+  /** Stands by for the lease again: after start, and after each deposition once the master is down. */
+  contend(): void {
+    this.worker?.postMessage({ type: 'contend' })
+  }
+
+  /** Gives the lease up (a write refused with STALE_TERM, a lapse seen here first); `deposed` follows. */
+  stepDown(reason: string, term = Number(Atomics.load(this.shared, 1))): void {
+    if (term > 0) this.worker?.postMessage({ type: 'stepDown', term, reason })
   }
 
   /** A clean stop: ends the lease in the database and wakes the standbys, so one takes over at once. */
-  async release(): Promise<void> {
-    this.stopped = true
-    clearTimeout(this.timer)
-    clearTimeout(this.deadlineTimer)
-    const term = this.term
-    this.term = undefined
-    if (term !== undefined) {
-      try {
-        const client = await this.connection()
-        await client.query(RELEASE_SQL, [this.options.namespace, this.options.holder, term])
-      } catch (error) {
-        // It runs out by itself within ttlMs.
-        this.options.logger.warn({ err: error, term }, 'could not release the lease; it runs out by itself')
-      }
-    }
-    await this.close()
+  release(): Promise<void> {
+    return this.finish('release')
   }
 
-  async close(): Promise<void> {
-    this.stopped = true
-    clearTimeout(this.timer)
-    clearTimeout(this.deadlineTimer)
-    const client = this.client
-    this.client = undefined
-    await client?.end().catch(() => {})
+  close(): Promise<void> {
+    return this.finish('close')
   }
 
-  private async tick(): Promise<void> {
-    if (this.stopped) return
-    if (this.busy) {
-      this.again = true
-      return
-    }
-    this.busy = true
-    clearTimeout(this.timer)
-    try {
-      if (this.term === undefined) await this.tryAcquire()
-      else await this.renew(this.term)
-    } catch (error) {
-      this.failed(error)
-    } finally {
-      this.busy = false
-    }
-    if (this.stopped) return
-    const next = this.again ? 0 : this.term === undefined ? this.options.pollMs : this.options.renewMs
-    this.again = false
-    this.timer = setTimeout(() => void this.tick(), next)
-  }
-
-  private async tryAcquire(): Promise<void> {
-    const { namespace, holder, ttlMs } = this.options
-    const client = await this.connection()
-    const sentAt = performance.now()
-    const { rows } = await client.query<{ term: string }>(ACQUIRE_SQL, [namespace, holder, ttlMs])
-    this.lastError = ''
-    if (rows.length === 0 || this.stopped) return
-    this.term = Number(rows[0]!.term)
-    this.armDeadline(sentAt)
-    this.options.logger.info({ term: this.term, holder }, 'won the lease')
-    this.emit('elected', this.term)
-  }
-
-  private async renew(term: number): Promise<void> {
-    const { namespace, holder, ttlMs } = this.options
-    const client = await this.connection()
-    const sentAt = performance.now()
-    const { rows } = await client.query(RENEW_SQL, [namespace, holder, term, ttlMs])
-    this.lastError = ''
-    if (this.term !== term) return
-    if (rows.length === 0) return this.depose('another master holds the lease')
-    this.armDeadline(sentAt)
-  }
-
-  private armDeadline(sentAt: number): void {
-    clearTimeout(this.deadlineTimer)
-    const wait = sentAt + this.options.ttlMs - this.marginMs - performance.now()
-    this.deadlineTimer = setTimeout(() => this.depose(`no renewal succeeded within ${this.options.ttlMs - this.marginMs} ms`), Math.max(0, wait))
-  }
-
-  private depose(reason: string): void {
-    const term = this.term
-    if (term === undefined) return
-    this.term = undefined
-    clearTimeout(this.deadlineTimer)
-    this.options.logger.warn({ term, reason }, 'lost the lease')
-    this.emit('deposed', term, reason)
-  }
-
-  /** Logged once per distinct failure, not at every poll of a Postgres outage. */
-  private failed(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error)
-    if (message === this.lastError) return
-    this.lastError = message
-    this.options.logger.warn({ err: error, url: maskUrl(this.options.url) }, 'lease query failed')
-  }
-
-  private connection(): Promise<pg.Client> {
-    if (this.client) return Promise.resolve(this.client)
-    this.connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: 5000, query_timeout: this.options.ttlMs })
-      client.on('error', () => {
-        if (this.client === client) this.client = undefined
-        client.end().catch(() => {})
-      })
-      client.on('notification', (note) => {
-        // A released lease: a standby tries now rather than at its next poll.
-        if (note.payload === this.options.namespace && this.term === undefined) void this.tick()
-      })
-      try {
-        await client.connect()
-        await migratePostgres(client)
-        await client.query(`LISTEN ${LEASE_CHANNEL}`)
-      } catch (error) {
-        await client.end().catch(() => {})
-        throw error
-      } finally {
-        this.connecting = undefined
-      }
-      this.client = client
-      return client
+  private finish(how: 'release' | 'close'): Promise<void> {
+    this.closed ??= (async () => {
+      await this.readyWait?.catch(() => {})
+      const worker = this.worker
+      if (!worker) return
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+      worker.postMessage({ type: how })
+      // A release that hangs (the server gone) is not waited for: the lease runs out by itself.
+      const timer = setTimeout(() => void worker.terminate(), this.options.ttlMs + 2_000)
+      await exited
+      clearTimeout(timer)
     })()
-    return this.connecting
+    return this.closed
+  }
+
+  private async open(): Promise<void> {
+    const { url, connectTimeoutMs = 5000 } = this.options
+    // The schema is migrated here, once, with the store's own migration code.
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs })
+    try {
+      await client.connect()
+      await migratePostgres(client)
+    } finally {
+      await client.end().catch(() => {})
+    }
+    const { namespace, holder, ttlMs, renewMs, pollMs } = this.options
+    const worker = new Worker(LEASE_THREAD_SOURCE, {
+      eval: true,
+      workerData: {
+        modulePath: createRequire(import.meta.url).resolve('pg'),
+        shared: this.shared.buffer,
+        ...{ url, namespace, holder, ttlMs, renewMs, pollMs, connectTimeoutMs },
+        sql: { acquire: ACQUIRE_SQL, renew: RENEW_SQL, release: RELEASE_SQL },
+        channel: LEASE_CHANNEL,
+      },
+    })
+    this.worker = worker
+    worker.on('error', (error) => this.options.logger.error({ err: error }, 'lease thread failed'))
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: FromThread) => {
+        if (message.type === 'ready') resolve()
+        else if (message.type === 'failed') reject(new Error(message.error))
+        else this.fromThread(message)
+      })
+      worker.once('exit', (code) => reject(new Error(`lease thread exited with code ${code}`)))
+    }).catch(async (error: unknown) => {
+      await worker.terminate()
+      this.worker = undefined
+      throw error
+    })
+    // The process may exit with the thread still running (its timers are its own).
+    worker.unref()
+  }
+
+  private fromThread(message: FromThread): void {
+    const { logger, holder } = this.options
+    switch (message.type) {
+      case 'elected':
+        logger.info({ term: message.term, holder }, 'won the lease')
+        this.emit('elected', message.term)
+        return
+      case 'deposed':
+        logger.warn({ term: message.term, reason: message.reason }, 'lost the lease')
+        this.emit('deposed', message.term, message.reason)
+        return
+      case 'log':
+        logger[message.level]({ ...message.fields, url: maskUrl(this.options.url) }, message.msg)
+        return
+    }
   }
 }

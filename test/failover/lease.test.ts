@@ -105,7 +105,75 @@ describe('the masters\' lease', () => {
     await blocker.end()
     await a.close()
   })
+
+  it('a holder whose event loop is blocked for twice the ttl keeps its lease: the renewals run on their own thread', async () => {
+    const url = await server.createSchema()
+    const ns = uniqueNamespace('lease')
+    // Room for the threads themselves to be scheduled late on a loaded machine.
+    const roomy = { ttlMs: 1_500, renewMs: 150, pollMs: 100 }
+    const a = lease(url, ns, 'a', roomy)
+    a.start()
+    const term = await waitFor(() => a.heldTerm, { what: 'a elected' })
+    const b = lease(url, ns, 'b', roomy)
+    await b.ready()
+    b.start()
+    // As a big batch or a synchronous read would, on a loaded machine.
+    blockEventLoop(roomy.ttlMs * 2)
+    expect(a.holds(term)).toBe(true)
+    expect(b.heldTerm).toBeUndefined()
+    // Whatever the threads said meanwhile is delivered now: neither deposed nor elected.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(a.events).toEqual([`elected ${term}`])
+    expect(b.events).toEqual([])
+    await Promise.all([a.release(), b.close()])
+  })
+
+  it('a holder whose renewals stall while its event loop is blocked sees the lapse at once when the loop wakes, before any message', async () => {
+    const url = await server.createSchema()
+    const ns = uniqueNamespace('lease')
+    const a = lease(url, ns, 'a')
+    a.start()
+    const term = await waitFor(() => a.heldTerm, { what: 'a elected' })
+    const blocker = new pg.Client({ connectionString: url })
+    await blocker.connect()
+    await blocker.query('BEGIN')
+    await blocker.query('SELECT * FROM edgerun_leases WHERE ns = $1 FOR UPDATE', [ns])
+    blockEventLoop(timing.ttlMs * 2)
+    // Read synchronously, before the thread's `deposed` message could be handled.
+    expect(a.holds(term)).toBe(false)
+    expect(a.events).toEqual([`elected ${term}`])
+    await waitFor(() => a.events.length > 1, { what: 'the deposed event' })
+    await blocker.query('ROLLBACK')
+    await blocker.end()
+    await a.close()
+  })
+
+  it('after a deposition it contends again only when told to', async () => {
+    const url = await server.createSchema()
+    const ns = uniqueNamespace('lease')
+    const a = lease(url, ns, 'a')
+    a.start()
+    const term = await waitFor(() => a.heldTerm, { what: 'a elected' })
+    a.stepDown('told to', term)
+    await waitFor(() => a.events.length === 2, { what: 'a deposed' })
+    expect(a.events[1]).toBe(`deposed ${term}: told to`)
+    // Released at the deposition: free for anyone, but a waits for contend().
+    await new Promise((resolve) => setTimeout(resolve, timing.pollMs * 4))
+    expect(a.heldTerm).toBeUndefined()
+    a.contend()
+    await waitFor(() => a.heldTerm, { what: 'a elected again' })
+    expect(a.heldTerm).toBe(term + 1)
+    await a.release()
+  })
 })
+
+/** Holds this thread's event loop, as a long synchronous piece of work does. */
+function blockEventLoop(ms: number): void {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    // busy
+  }
+}
 
 describe('the fence', () => {
   it('a store opened under a stale term cannot write, and the current one can', async () => {
