@@ -38,6 +38,8 @@ export interface Takeover {
   byRestarted: boolean
   /** From the kill to the new master's `online` on master/state, as the watcher saw it. */
   gapMs: number
+  /** When the kill was sent, from the run's start. */
+  killedAtMs: number
 }
 
 export type FailoverChaosReport = ReturnType<PlainLedger['report']> & {
@@ -98,6 +100,7 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
     const workers = fleet
     // The run's windows start once everything is up: starting processes can take seconds on a busy machine.
     const runStart = Date.now()
+    ledger.origin = runStart
     const durationMs = options.durationS * 1000
     let stop = false
     /** From a kill until its successor says online: a submit then finds no master subscribed. */
@@ -150,6 +153,7 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
           activeTerm: next.term!,
           byRestarted: restarted.has(next.pid!),
           gapMs: next.at - killedAt,
+          killedAtMs: killedAt - runStart,
         }
         takeovers.push(takeover)
         log(`failover chaos: master pid ${next.pid} active with term ${next.term}, ${takeover.gapMs} ms after the kill, after job ${ledger.size - 1} was submitted`)
@@ -204,7 +208,7 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
  * masters' whole logs, written to files in `dir`, which is then kept (its path is in the text).
  */
 async function diagnose(group: MasterGroup, storeUrl: string, problems: string[], dir: string, log: (line: string) => void): Promise<string> {
-  const ids = [...new Set(problems.map((line) => /^\w[\w ]* (job-\d+):/.exec(line)?.[1]).filter((id): id is string => id !== undefined))]
+  const ids = [...new Set(problems.map((line) => /^\w[\w ]* (job-\d+) /.exec(line)?.[1]).filter((id): id is string => id !== undefined))]
   const lines: string[] = []
   const client = new pg.Client({ connectionString: storeUrl })
   try {

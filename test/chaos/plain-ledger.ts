@@ -14,9 +14,13 @@ export class PlainLedger {
   /** job id → its submitter, in submit order. */
   private readonly owner = new Map<string, PlainSubmitter>()
   private readonly duringFailover = new Set<string>()
+  private readonly submittedAt = new Map<string, number>()
+  /** Submit times in the report are counted from here (the run's start). */
+  origin = Date.now()
 
   submit(submitter: PlainSubmitter, job: Record<string, unknown> & { id: string }, noMasterActive: boolean): void {
     this.owner.set(job.id, submitter)
+    this.submittedAt.set(job.id, Date.now())
     if (noMasterActive) this.duringFailover.add(job.id)
     submitter.submit(job)
   }
@@ -49,14 +53,15 @@ export class PlainLedger {
     const codes: Record<string, number> = {}
     const rejectCodes: Record<string, number> = {}
     let lostAttempts = 0
-    const problems: string[] = []
-    const note = (line: string) => problems.length < 20 && problems.push(line)
+    const notes: string[] = []
+    const note = (line: string) => notes.push(line)
     for (const [id, submitter] of this.owner) {
+      const at = `submitted at +${this.submittedAt.get(id)! - this.origin} ms${this.duringFailover.has(id) ? ' while no master was active' : ''}`
       const replies = submitter.repliesOf(id)
       const results = replies.filter((reply) => reply.type === 'result')
       const rejections = replies.filter((reply) => reply.type === 'rejected')
       for (const rejection of rejections) {
-        if (typeof rejection.code !== 'string') note(`rejected without a code ${id}: ${JSON.stringify(rejection)}`)
+        if (typeof rejection.code !== 'string') note(`rejected without a code ${id} (${at}): ${JSON.stringify(rejection)}`)
         else rejectCodes[rejection.code] = (rejectCodes[rejection.code] ?? 0) + 1
       }
       if (results.length === 0) {
@@ -67,7 +72,7 @@ export class PlainLedger {
         }
         lost++
         if (replies.length === 0) silent++
-        note(`lost ${id}: ${replies.length === 0 ? 'no reply at all' : JSON.stringify(replies)}`)
+        note(`lost ${id} (${at}): ${replies.length === 0 ? 'no reply at all' : JSON.stringify(replies)}`)
         continue
       }
       if (this.duringFailover.has(id)) failoverAnswered++
@@ -80,7 +85,7 @@ export class PlainLedger {
         duplicated++
         const keys = results.map((result) => JSON.stringify({ state: result.state, node: result.node, attempts: result.attempts }))
         if (new Set(keys).size > 1) conflicting++
-        note(`duplicated ${id}: ${keys.join(' | ')}`)
+        note(`duplicated ${id} (${at}): ${keys.join(' | ')}`)
       }
     }
     return {
@@ -96,7 +101,7 @@ export class PlainLedger {
       states,
       codes,
       lostAttempts,
-      problems,
+      problems: notes.slice(0, 20),
     }
   }
 }
