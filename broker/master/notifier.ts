@@ -87,8 +87,20 @@ export class Notifier {
    * 50 000 sends): false for a job another master ended before this one existed and whose
    * result this one never sent.
    */
-  sentResult(job: JobRecord): boolean {
+  private sentResult(job: JobRecord): boolean {
     return job.updatedAt >= this.bornAt || this.repeats.get(job.id, primaryTarget(job)) !== undefined
+  }
+
+  /**
+   * For a result another master ended and this one never sent: true once, for the caller to send
+   * it; it counts as sent from now on, so the same result resent again by the worker (its outbox
+   * goes out on every new master and every rebirth) before the first copy's commit is answered
+   * with an ack only.
+   */
+  claimResult(job: JobRecord): boolean {
+    if (this.sentResult(job)) return false
+    this.repeats.set(job.id, primaryTarget(job), Date.now())
+    return true
   }
 
   /**

@@ -1,3 +1,4 @@
+import mqtt from 'mqtt'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { TestCluster, uniqueNamespace } from '../helpers/cluster.js'
 import { MasterGroup } from '../helpers/masters.js'
@@ -76,6 +77,53 @@ describe('failover between masters on a Postgres store', () => {
     expect(second.at).toBeGreaterThan(killedAt)
     const standby = masters!.processes.find((p) => p !== victim)!
     expect(standby.output()).toMatch(/serving namespace .* \(active, term \d+\)/)
+  }, 120_000)
+
+  it('a master paused past its lease (SIGSTOP) wakes deposed: it sends nothing under its old term, and every job ends with one result', async () => {
+    const { ns } = await setUp(2)
+    // What masters send to workers, with the term each carries, as a plain client sees it.
+    const spy = await mqtt.connectAsync(cluster!.url, { clientId: `spy-${ns}` })
+    const toWorkers: Array<{ term: number | undefined; at: number }> = []
+    spy.on('message', (_topic, payload) => toWorkers.push({ term: (JSON.parse(payload.toString()) as { term?: number }).term, at: Date.now() }))
+    await spy.subscribeAsync([`${ns}/nodes/+/assign`, `${ns}/nodes/+/control`], { qos: 1 })
+    try {
+      const first = await masters!.waitActive()
+      const ids: string[] = []
+      const load = setInterval(() => {
+        const id = `p${ids.length}`
+        ids.push(id)
+        submitter!.submit({ id, kind: 'noop', sleepMs: 5 })
+      }, 5)
+      try {
+        await waitFor(() => ids.filter((id) => submitter!.resultOf(id)).length >= 100, { timeoutMs: 30_000, what: 'results flowing' })
+        const paused = masters!.processOf(first.pid)!
+        paused.kill('SIGSTOP')
+        const second = await masters!.waitActive(first.term, 15_000).finally(() => {
+          if (!masters!.current || masters!.current.term === first.term) paused.kill('SIGCONT')
+        })
+        // Work flows under the new master before the old one wakes, with its queue of old events.
+        const done = () => ids.filter((id) => submitter!.resultOf(id)).length
+        const before = done()
+        await waitFor(() => done() > before + 50, { timeoutMs: 15_000, what: 'results under the new master' })
+        const wokeAt = Date.now()
+        paused.kill('SIGCONT')
+        await waitFor(() => /deposed from term \d+/.test(paused.output()), { timeoutMs: 10_000, what: `the woken master stepping down; ${masters!.outputs()}` })
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        expect(toWorkers.filter((m) => m.term === first.term && m.at >= wokeAt)).toEqual([])
+        expect(masters!.history.filter((m) => m.at >= wokeAt && m.term === first.term && m.state === 'online')).toEqual([])
+        expect(masters!.current?.term).toBe(second.term)
+      } finally {
+        clearInterval(load)
+      }
+      await waitFor(() => ids.every((id) => submitter!.resultOf(id)), {
+        timeoutMs: 60_000,
+        what: `every result; missing ${ids.filter((id) => !submitter!.resultOf(id)).length} ${masters!.outputs()}`,
+      })
+      checkExactlyOnce(ids)
+      expect(submitter!.connects).toBe(1)
+    } finally {
+      await spy.endAsync(true)
+    }
   }, 120_000)
 
   it('SIGTERM of the active master hands over to the standby at once', async () => {

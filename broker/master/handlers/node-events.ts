@@ -53,7 +53,7 @@ function handleResult(ctx: MasterParts, nodeId: string, event: Extract<WorkerEve
       // The result that made the job final, unacknowledged, and never sent by this master: the
       // master that committed it died before its reply left (a reply and its ack leave together,
       // replies first). Its submitter hears it now (docs/protocol.md §7a).
-      if (stored && stored.attempt === event.attempt && stored.node === nodeId && !ctx.notifier.sentResult(stored)) {
+      if (stored && stored.attempt === event.attempt && stored.node === nodeId && ctx.notifier.claimResult(stored)) {
         ctx.counters.inc('results_resent_after_takeover')
         ctx.gate.afterCommit(() => ctx.notifier.toJob(stored, resultBody(stored)))
       }
