@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
 import pg from 'pg'
 import { MasterGroup } from '../helpers/masters.js'
 import { startMosquitto } from '../helpers/mosquitto.js'
@@ -84,6 +85,7 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
   let masters: MasterGroup | undefined
   let fleet: WorkerFleet | undefined
   const submitters: PlainSubmitter[] = []
+  let observer: MqttClient | undefined
   const takeovers: Takeover[] = []
   /** Whether to keep `dir`, with the masters' logs, for a look after a failure. */
   let keep = false
@@ -95,6 +97,18 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
     masters = await MasterGroup.start(url, namespace, storeUrl, 2, ['--ack-timeout', '2000', '--reconcile-timeout', '3000', '--run-grace', '5000'])
     fleet = await WorkerFleet.start({ target: { host: '127.0.0.1', port }, namespace, count: options.workers, faults: options.faults ?? FAULTS, countAction: count })
     for (let i = 0; i < options.submitters; i++) submitters.push(await PlainSubmitter.connect(url, namespace, `sub${i}`))
+    // A bystander on the broker: when it relayed each submit and each reply (for the diagnosis only).
+    observer = await mqtt.connectAsync(url, { clientId: `observer-${namespace}`, reconnectPeriod: 100 })
+    const relayed = new Map<string, string[]>()
+    observer.on('message', (topic, payload) => {
+      const message = JSON.parse(payload.toString()) as { type?: string; id?: string; jobId?: string }
+      const id = message.id ?? message.jobId
+      if (id === undefined) return
+      let list = relayed.get(id)
+      if (!list) relayed.set(id, (list = []))
+      list.push(`${message.type}@+${Date.now() - (ledger.origin)}`)
+    })
+    await observer.subscribeAsync([`${namespace}/submit`, `${namespace}/reply/+`], { qos: 1 })
     log(`failover chaos: seed ${options.seed}, ${options.jobs} jobs, 2 masters on Postgres behind Mosquitto ${url}, ${options.workers} workers, ${options.submitters} plain submitters`)
     const group = masters
     const workers = fleet
@@ -128,11 +142,15 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
     })()
 
     const restarted = new Set<number>()
+    let standbySince = 0
     const masterKills = (async () => {
       const kills = options.masterKills ?? 2
       for (let k = 0; k < kills; k++) {
         // Spread over the submit window: a failover meets submits, assignments and results alike.
-        const at = runStart + durationMs * 0.7 * ((k + 1) / (kills + 1)) + between(masterRandom, -500, 500)
+        // A standby replays only the submits it heard (docs/protocol.md §7a): one that has just
+        // started cannot stand in for submits the active master took in before that, so a
+        // restarted master stands by for a while before the next kill.
+        const at = Math.max(runStart + durationMs * 0.7 * ((k + 1) / (kills + 1)) + between(masterRandom, -500, 500), standbySince + 2_000)
         if (at > Date.now()) await sleep(at - Date.now())
         // The master active now: the last takeover's, or the first one.
         const active = await group.waitActive((takeovers.at(-1)?.activeTerm ?? 1) - 1, 20_000)
@@ -161,6 +179,7 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
         await sleep(between(masterRandom, 200, 1000))
         const again = await group.spawn()
         restarted.add(again.child.pid!)
+        standbySince = Date.now()
         count('restart-master')
         log(`failover chaos: killed master restarted (pid ${again.child.pid}), standing by`)
       }
@@ -191,10 +210,11 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
       connections: workers.connections,
       elapsedMs: Date.now() - started,
       ...(error !== undefined ? { error } : {}),
-      ...(wrong ? { diagnostics: await diagnose(group, storeUrl, report.problems, dir, log) } : {}),
+      ...(wrong ? { diagnostics: await diagnose(group, storeUrl, report.problems, dir, log, relayed, ledger.origin) } : {}),
     }
   } finally {
     await Promise.all(submitters.map((s) => s.close()))
+    await observer?.endAsync(true).catch(() => {})
     await masters?.close()
     await fleet?.close()
     mosquitto?.kill('SIGKILL')
@@ -207,9 +227,19 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
  * What went wrong, for the report: the store's record of each job named in `problems`, and the
  * masters' whole logs, written to files in `dir`, which is then kept (its path is in the text).
  */
-async function diagnose(group: MasterGroup, storeUrl: string, problems: string[], dir: string, log: (line: string) => void): Promise<string> {
+async function diagnose(
+  group: MasterGroup,
+  storeUrl: string,
+  problems: string[],
+  dir: string,
+  log: (line: string) => void,
+  relayed: Map<string, string[]>,
+  origin: number,
+): Promise<string> {
   const ids = [...new Set(problems.map((line) => /^\w[\w ]* (job-\d+) /.exec(line)?.[1]).filter((id): id is string => id !== undefined))]
   const lines: string[] = []
+  for (const id of ids) lines.push(`broker: ${id} relayed ${relayed.get(id)?.join(' ') ?? 'nothing'}`)
+  lines.push(`master/state: ${group.history.map((m) => `${m.state} term ${m.term} pid ${m.pid} @+${m.at - origin}`).join(', ')}`)
   const client = new pg.Client({ connectionString: storeUrl })
   try {
     await client.connect()
