@@ -64,6 +64,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   private readonly submits: SubmitBuffer
   /** From standing by until the new Master has subscribed and taken the buffer: no gap between the two. */
   private buffering = true
+  /** Until when a submit heard on the standby connection after a takeover still reaches the new master. */
+  private lateUntil = 0
 
   private constructor(private readonly options: ElectedMasterOptions) {
     super()
@@ -101,7 +103,9 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       if (elected.buffering) elected.listenForSubmits()
     })
     elected.home.on('message', (topic, payload) => {
-      if (topic === topics.submit(ns) && elected.buffering) elected.submits.add(payload)
+      if (topic !== topics.submit(ns)) return
+      if (elected.buffering) elected.submits.add(payload)
+      else elected.lateSubmit(payload)
     })
     elected.listenForSubmits()
     elected.announce('standby')
@@ -240,6 +244,7 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
    */
   private replaySubmits(master: Master, store: PostgresJobStore): void {
     this.buffering = false
+    this.lateUntil = Date.now() + 2_000
     void this.home.unsubscribe([topics.submit(this.ns)]).catch(() => {})
     const heard = this.submits.take().map((payload) => ({ payload, id: submitIdOf(payload) }))
     // One query for all of them: the store knows every job the previous master committed.
@@ -251,6 +256,19 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       replayed++
     }
     if (heard.length > 0) this.logger.info({ heard: heard.length, replayed }, 'admitted the submits sent while no master was active')
+  }
+
+  /**
+   * A submit the broker routed to the standby connection before the active connection's
+   * subscription took hold can arrive after the buffer was taken (two connections, no order
+   * between them): the new master admits it rather than nobody. A copy its own subscription also
+   * got is answered as a resubmit.
+   */
+  private lateSubmit(payload: Buffer): void {
+    const master = this.active?.master
+    if (!master || Date.now() > this.lateUntil) return
+    this.logger.debug({ jobId: submitIdOf(payload) }, 'a submit heard on the standby connection after the takeover: admitted')
+    master.admitSubmit(payload)
   }
 
   private ownState(state: 'standby' | 'online' | 'offline'): Buffer {
