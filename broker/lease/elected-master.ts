@@ -4,7 +4,7 @@ import { hostname } from 'node:os'
 import { isEdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { Connection, type ConnectionOptions } from '../../src/net/connection.js'
-import { decode, encode, masterInstanceState, masterState, masterStateSchema, topics, type MasterIdentity } from '../../src/protocol/index.js'
+import { decode, encode, filters, masterInstanceState, masterState, masterStateSchema, prefixes, topics, type MasterIdentity } from '../../src/protocol/index.js'
 import { Master } from '../master/master.js'
 import { MqttTransport } from '../master/mqtt-transport.js'
 import type { MasterOptionsInput } from '../master/options.js'
@@ -12,6 +12,7 @@ import { PostgresJobStore } from '../store/postgres-store.js'
 import { FencedTransport } from './fenced-transport.js'
 import { leaseOptionsSchema, type LeaseTimingInput } from './options.js'
 import { PgLease } from './pg-lease.js'
+import { SentResults } from './sent-results.js'
 import { SubmitBuffer, submitIdOf } from './submit-buffer.js'
 
 export interface ElectedMasterOptions {
@@ -62,6 +63,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   private transition: Promise<void> = Promise.resolve()
   private stopping = false
   private readonly submits: SubmitBuffer
+  /** While standing by: the results the active master was seen sending, for the next takeover. */
+  private readonly sent = new SentResults()
   /** From standing by until the new Master has subscribed and taken the buffer: no gap between the two. */
   private buffering = true
 
@@ -101,7 +104,9 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       if (elected.buffering) elected.listenForSubmits()
     })
     elected.home.on('message', (topic, payload) => {
-      if (topic === topics.submit(ns) && elected.buffering) elected.submits.add(payload)
+      if (!elected.buffering) return
+      if (topic === topics.submit(ns)) elected.submits.add(payload)
+      else if (topic.startsWith(prefixes.replies(ns))) elected.sent.add(topic, payload)
     })
     elected.listenForSubmits()
     elected.announce('standby')
@@ -184,6 +189,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       this.lease.stepDown('lost the lease while taking over', term)
       return this.stepDown(term, 'lost the lease while taking over')
     }
+    // Before any worker's outbox reaches it (they resend on its `online`).
+    master.noteSentResults(this.sent.take())
     await master.start()
     this.replaySubmits(master, store)
     this.keepMasterState(active, identity)
@@ -227,11 +234,11 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     this.emit('standby', term, reason)
   }
 
-  /** While standing by: every submit, for replaySubmits after a takeover. */
+  /** While standing by: every submit, for replaySubmits after a takeover, and every result sent. */
   private listenForSubmits(): void {
     this.buffering = true
     if (!this.home.connected) return
-    this.home.subscribe([topics.submit(this.ns)]).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits'))
+    this.home.subscribe([topics.submit(this.ns), filters.allReplies(this.ns)]).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits and results'))
   }
 
   /**
@@ -240,7 +247,9 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
    */
   private replaySubmits(master: Master, store: PostgresJobStore): void {
     this.buffering = false
-    void this.home.unsubscribe([topics.submit(this.ns)]).catch(() => {})
+    void this.home.unsubscribe([topics.submit(this.ns), filters.allReplies(this.ns)]).catch(() => {})
+    // Seen since start() began: sent by no other master now, but seen sent all the same.
+    master.noteSentResults(this.sent.take())
     const heard = this.submits.take().map((payload) => ({ payload, id: submitIdOf(payload) }))
     // One query for all of them: the store knows every job the previous master committed.
     const known = store.getMany([...new Set(heard.flatMap(({ id }) => (id === undefined ? [] : [id])))])
