@@ -183,7 +183,7 @@ function pick(faults: readonly Fault[], roll: number): Fault {
 }
 
 /** Starts worker i behind its proxy; a restart that races its own will is retried until it holds its id. */
-async function startWorkerProcess(proxy: FaultProxy, namespace: string, i: number, flags: string[]): Promise<CliProcess> {
+export async function startWorkerProcess(proxy: FaultProxy, namespace: string, i: number, flags: string[]): Promise<CliProcess> {
   for (let tries = 0; ; tries++) {
     const worker = spawnCli([
       'worker', '--url', proxy.url(), '--namespace', namespace, '--id', `w${i}`, ...flags,
