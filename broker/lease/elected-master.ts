@@ -62,11 +62,16 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   /** Activation and step-down, one at a time, in the order the lease decided them. */
   private transition: Promise<void> = Promise.resolve()
   private stopping = false
+  /**
+   * Every submit of the last seconds, active or not, aged on the lease's reachable clock: what a
+   * master admitted but had not committed when it died or was deposed (a Postgres outage deposes
+   * every master), for whichever master takes over next.
+   */
   private readonly submits: SubmitBuffer
   /** While standing by: the results the active master was seen sending, for the next takeover. */
   private readonly sent = new SentResults()
-  /** From standing by until the new Master has subscribed and taken the buffer: no gap between the two. */
-  private buffering = true
+  /** From standing by until the new Master has subscribed: results seen go to `sent`. */
+  private watching = true
 
   private constructor(private readonly options: ElectedMasterOptions) {
     super()
@@ -75,8 +80,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     this.logger = options.logger.child({ component: 'elected-master', instance: this.instance })
     const timing = leaseOptionsSchema.parse(options.lease ?? {})
     // Long enough to span a takeover: the lease running out, a poll, and the new master's start.
-    this.submits = new SubmitBuffer(timing.ttlMs + timing.pollMs + 5_000)
     this.lease = new PgLease({ url: options.storeUrl, namespace: this.ns, holder: this.instance, ...timing, logger: this.logger })
+    this.submits = new SubmitBuffer(timing.ttlMs + timing.pollMs + 5_000, 100_000, () => this.lease.reachableClock())
     this.lease.on('elected', (term) => this.queue(() => this.activate(term)))
     // Contends again only once that master is down: never two Masters of this process at once.
     this.lease.on('deposed', (term, reason) =>
@@ -101,14 +106,13 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     // After a reconnect the will may have said offline: say again what we are.
     elected.home.on('connect', () => {
       elected.announce(elected.active ? 'online' : 'standby')
-      if (elected.buffering) elected.listenForSubmits()
+      elected.listen()
     })
     elected.home.on('message', (topic, payload) => {
-      if (!elected.buffering) return
       if (topic === topics.submit(ns)) elected.submits.add(payload)
-      else if (topic.startsWith(prefixes.replies(ns))) elected.sent.add(topic, payload)
+      else if (elected.watching && topic.startsWith(prefixes.replies(ns))) elected.sent.add(topic, payload)
     })
-    elected.listenForSubmits()
+    elected.listen()
     elected.announce('standby')
     elected.lease.start()
     return elected
@@ -229,27 +233,34 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     this.logger.warn({ term, reason, dropped: active.transport.dropped }, 'deposed: sending and writing nothing more as active; standing by')
     if (!this.stopping) {
       this.announce('standby')
-      this.listenForSubmits()
+      this.watching = true
+      this.listen()
     }
     this.emit('standby', term, reason)
   }
 
-  /** While standing by: every submit, for replaySubmits after a takeover, and every result sent. */
-  private listenForSubmits(): void {
-    this.buffering = true
+  /** Every submit, always; and while standing by, every result the active master sends. */
+  private listen(): void {
     if (!this.home.connected) return
-    this.home.subscribe([topics.submit(this.ns), filters.allReplies(this.ns)]).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits and results'))
+    const filtersNow = this.watching ? [topics.submit(this.ns), filters.allReplies(this.ns)] : [topics.submit(this.ns)]
+    this.home.subscribe(filtersNow).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits and results'))
   }
 
   /**
-   * Submits heard while standing by that no master admitted (their id is unknown): sent during the
-   * takeover, when no master listened. Known ids were answered by the previous master.
+   * Submits heard lately that no master admitted (their id is unknown): sent during the takeover,
+   * when no master listened, or admitted by a master that died or was deposed before committing
+   * them (during a Postgres outage, however long: the buffer ages only while Postgres answers).
+   * Known ids were answered by a previous master.
    */
   private replaySubmits(master: Master, store: PostgresJobStore): void {
-    this.buffering = false
-    void this.home.unsubscribe([topics.submit(this.ns), filters.allReplies(this.ns)]).catch(() => {})
+    this.watching = false
+    void this.home.unsubscribe([filters.allReplies(this.ns)]).catch(() => {})
     // Seen since start() began: sent by no other master now, but seen sent all the same.
     master.noteSentResults(this.sent.take())
+    if (this.submits.overflowed > 0) {
+      this.logger.warn({ dropped: this.submits.overflowed }, 'submits held for the next master overflowed the buffer: the oldest were dropped')
+      this.submits.overflowed = 0
+    }
     const heard = this.submits.take().map((payload) => ({ payload, id: submitIdOf(payload) }))
     // One query for all of them: the store knows every job the previous master committed.
     const known = store.getMany([...new Set(heard.flatMap(({ id }) => (id === undefined ? [] : [id])))])
@@ -259,7 +270,7 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       master.admitSubmit(payload)
       replayed++
     }
-    if (heard.length > 0) this.logger.info({ heard: heard.length, replayed }, 'admitted the submits sent while no master was active')
+    if (replayed > 0) this.logger.info({ heard: heard.length, replayed }, 'admitted the submits no master had admitted')
   }
 
   private ownState(state: 'standby' | 'online' | 'offline'): Buffer {

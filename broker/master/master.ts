@@ -183,6 +183,7 @@ export class Master extends EventEmitter<MasterEvents> {
   close(options: { deposed?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       if (options.deposed) {
+        this.submits.stop()
         this.parts.lifecycle.stop()
         this.parts.gate.close()
         this.jobFeed.stop()
@@ -191,6 +192,7 @@ export class Master extends EventEmitter<MasterEvents> {
         return
       }
       this.submits.drain()
+      this.submits.stop()
       this.parts.lifecycle.stop()
       this.parts.gate.close()
       this.jobFeed.stop()
