@@ -164,10 +164,10 @@ export class PgLease extends EventEmitter<LeaseEvents> {
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromThread) => {
         if (message.type === 'ready') resolve()
-        else if (message.type === 'failed') reject(new Error(message.error))
+        else if (message.type === 'failed') reject(new EdgerunError('STORE_UNREACHABLE', message.error))
         else this.fromThread(message)
       })
-      worker.once('exit', (code) => reject(new Error(`lease thread exited with code ${code}`)))
+      worker.once('exit', (code) => reject(new EdgerunError('INTERNAL', `lease thread exited with code ${code}`)))
     }).catch(async (error: unknown) => {
       await worker.terminate()
       this.worker = undefined
