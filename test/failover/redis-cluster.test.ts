@@ -11,10 +11,11 @@ import { startRedis } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
 
 /**
- * docs/deploy.md's third topology: two Aedes brokers clustered over Redis, a master on each
- * (`edgerun master --url` of its own broker, on one Postgres store), workers and a plain mqtt.js
- * submitter spread over both brokers. The active master is killed -9 under load: the master on
- * the other broker takes over, and every job ends with exactly one result.
+ * docs/deploy.md's third topology: two Aedes brokers clustered over Redis, a master on each (an
+ * `edgerun master --url` of its own broker, or the broker's own with `--store postgres://`), on
+ * one Postgres store; workers and a plain mqtt.js submitter. The active master is killed -9
+ * under load (with its broker, in the second case): the master on the other broker takes over,
+ * and every job ends with exactly one result.
  */
 let server: PostgresServer
 beforeAll(async () => {
@@ -24,8 +25,8 @@ afterAll(async () => {
   await server?.dispose()
 })
 
-async function clusteredBroker(port: number, redisPort: number, ns: string): Promise<CliProcess> {
-  const broker = spawnCli(['broker', '--port', String(port), '--redis', `redis://127.0.0.1:${redisPort}`, '--no-master', '--memory', '--namespace', ns, '--log-level', 'silent'])
+async function clusteredBroker(port: number, redisPort: number, ns: string, store = ['--no-master', '--memory']): Promise<CliProcess> {
+  const broker = spawnCli(['broker', '--port', String(port), '--redis', `redis://127.0.0.1:${redisPort}`, ...store, '--namespace', ns, '--log-level', 'info', '--no-http'])
   await waitFor(() => broker.output().includes('listening') || broker.child.exitCode !== null, { timeoutMs: 15_000, what: `broker ${port} listening` })
   if (broker.child.exitCode !== null) throw new Error(`broker ${port} exited: ${broker.output()}`)
   return broker
@@ -79,5 +80,44 @@ describe('failover on two Aedes brokers clustered over Redis', () => {
     expect({ missing: results.filter((r) => r.length === 0).length, duplicated: results.filter((r) => r.length > 1).length }).toEqual({ missing: 0, duplicated: 0 })
     expect(results.filter((r) => r[0]!.state !== 'succeeded')).toEqual([])
     expect(submitters.map((s) => s.connects)).toEqual([1, 1])
+  }, 120_000)
+
+  it('`edgerun broker --redis … --store postgres://…` on two brokers elects one master; kill -9 of its broker hands over to the other', async () => {
+    const redisPort = await freePort()
+    children.push(await startRedis(requireBinary('redis-server'), redisPort))
+    const ns = uniqueNamespace('foembed')
+    const storeUrl = await server.createSchema()
+    const [portA, portB] = [await freePort(), await freePort()]
+    const a = await clusteredBroker(portA, redisPort, ns, ['--store', storeUrl])
+    children.push(a)
+    await waitFor(() => a.output().includes('(active, term 1)'), { timeoutMs: 15_000, what: `broker A's master active: ${a.output()}` })
+    const b = await clusteredBroker(portB, redisPort, ns, ['--store', storeUrl])
+    children.push(b)
+    const urlB = `mqtt://127.0.0.1:${portB}`
+    masters = await MasterGroup.start(urlB, ns, storeUrl, 0)
+    const first = await masters.waitActive()
+    expect(first.pid).toBe(a.child.pid)
+    await waitFor(() => masters!.own.size === 2, { what: 'both masters\' own states' })
+    // Everyone on broker B: broker A, with the active master inside it, is the one that dies.
+    children.push(await spawnWorker(urlB, ns, 'w0', ['--slots', '4']), await spawnWorker(urlB, ns, 'w1', ['--slots', '4']))
+    const sub = await PlainSubmitter.connect(urlB, ns, 'sub')
+    submitters.push(sub)
+    const ids = Array.from({ length: 300 }, (_, i) => `e${i}`)
+    for (const id of ids) sub.submit({ id, kind: 'noop', sleepMs: 10 })
+    await waitFor(() => ids.filter((id) => sub.resultOf(id)).length >= 60, { timeoutMs: 30_000, what: 'results flowing' })
+    a.kill('SIGKILL')
+    for (let i = 0; i < 100; i++) {
+      const id = `g${i}`
+      ids.push(id)
+      sub.submit({ id, kind: 'noop', sleepMs: 10 })
+      if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 30))
+    }
+    const second = await masters.waitActive(first.term, 15_000)
+    expect(second.pid).toBe(b.child.pid)
+    expect(b.output()).toMatch(/serving namespace .* \(active, term \d+\)/)
+    await waitFor(() => ids.every((id) => sub.resultOf(id)), { timeoutMs: 60_000, what: `every result; missing ${ids.filter((id) => !sub.resultOf(id)).length} ${b.output().slice(-3000)}` })
+    expect({ missing: ids.filter((id) => sub.resultsOf(id).length === 0).length, duplicated: ids.filter((id) => sub.resultsOf(id).length > 1).length }).toEqual({ missing: 0, duplicated: 0 })
+    expect(ids.filter((id) => sub.resultOf(id)!.state !== 'succeeded')).toEqual([])
+    expect(sub.connects).toBe(1)
   }, 120_000)
 })
