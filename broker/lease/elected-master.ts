@@ -8,6 +8,7 @@ import { decode, encode, filters, masterInstanceState, masterState, masterStateS
 import { Master } from '../master/master.js'
 import { MqttTransport } from '../master/mqtt-transport.js'
 import type { MasterOptionsInput } from '../master/options.js'
+import type { PgFence } from '../store/postgres-schema.js'
 import { PostgresJobStore } from '../store/postgres-store.js'
 import { FencedTransport } from './fenced-transport.js'
 import { leaseOptionsSchema, type LeaseTimingInput } from './options.js'
@@ -72,6 +73,12 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   private readonly sent = new SentResults()
   /** From standing by until the new Master has subscribed: results seen go to `sent`. */
   private watching = true
+  /**
+   * A job store opened while standing by, fenced with term 0 (it can write nothing) until a win
+   * sets its term: a takeover need not wait for its connections and reader thread (under load
+   * that wait was most of a takeover's own time).
+   */
+  private spare: Promise<{ store: PostgresJobStore; fence: PgFence } | undefined> | undefined
 
   private constructor(private readonly options: ElectedMasterOptions) {
     super()
@@ -106,14 +113,16 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     // After a reconnect the will may have said offline: say again what we are.
     elected.home.on('connect', () => {
       elected.announce(elected.active ? 'online' : 'standby')
-      elected.listen()
+      void elected.listen()
     })
     elected.home.on('message', (topic, payload) => {
       if (topic === topics.submit(ns)) elected.submits.add(payload)
       else if (elected.watching && topic.startsWith(prefixes.replies(ns))) elected.sent.add(topic, payload)
     })
-    elected.listen()
+    // Subscribed before it says it stands by: from then on it holds every submit for the next master.
+    await elected.listen()
     elected.announce('standby')
+    elected.prepareSpare()
     elected.lease.start()
     return elected
   }
@@ -146,6 +155,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       await active.store.close().catch((error) => this.logger.error({ err: error }, 'job store close failed'))
     }
     await this.lease.release()
+    const spare = await this.spare
+    await spare?.store.close().catch(() => {})
     if (this.home.connected) await this.home.publish(topics.masterInstanceState(this.ns, this.instance), this.ownState('offline'), { qos: 1, retain: true }).catch(() => {})
     await this.home.close()
   }
@@ -169,12 +180,13 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
         logger: this.logger,
         will: () => ({ topic: topics.masterState(ns), payload: encode(masterState('offline', this.instance, Date.now(), identity)), qos: 1, retain: true }),
       })
-      store = await PostgresJobStore.open({ url: this.options.storeUrl, namespace: ns, logger: this.logger, borrow: true, fence: { holder: this.instance, term } })
+      store = await this.storeFor(term)
     } catch (error) {
       await connection?.close({ force: true }).catch(() => {})
       await store?.close().catch(() => {})
       this.logger.error({ err: error, term }, 'could not take over; standing by')
       this.lease.stepDown('could not take over', term)
+      this.prepareSpare()
       return
     }
     const transport = new FencedTransport(
@@ -234,16 +246,41 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     if (!this.stopping) {
       this.announce('standby')
       this.watching = true
-      this.listen()
+      void this.listen()
+      this.prepareSpare()
     }
     this.emit('standby', term, reason)
   }
 
+  private prepareSpare(): void {
+    if (this.spare || this.stopping) return
+    const fence: PgFence = { holder: this.instance, term: 0 }
+    this.spare = PostgresJobStore.open({ url: this.options.storeUrl, namespace: this.ns, logger: this.logger, borrow: true, fence }).then(
+      (store) => ({ store, fence }),
+      (error: unknown) => {
+        this.logger.warn({ err: error }, 'could not open a spare job store; a takeover opens its own')
+        return undefined
+      },
+    )
+  }
+
+  /** The spare store with the won term, or a new one if there is none. */
+  private async storeFor(term: number): Promise<PostgresJobStore> {
+    const spare = await this.spare
+    this.spare = undefined
+    if (spare) {
+      // The same object the store's tables check every batch against.
+      spare.fence.term = term
+      return spare.store
+    }
+    return PostgresJobStore.open({ url: this.options.storeUrl, namespace: this.ns, logger: this.logger, borrow: true, fence: { holder: this.instance, term } })
+  }
+
   /** Every submit, always; and while standing by, every result the active master sends. */
-  private listen(): void {
-    if (!this.home.connected) return
+  private listen(): Promise<void> {
+    if (!this.home.connected) return Promise.resolve()
     const filtersNow = this.watching ? [topics.submit(this.ns), filters.allReplies(this.ns)] : [topics.submit(this.ns)]
-    this.home.subscribe(filtersNow).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits and results'))
+    return this.home.subscribe(filtersNow).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits and results'))
   }
 
   /**
