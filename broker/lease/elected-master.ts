@@ -4,14 +4,16 @@ import { hostname } from 'node:os'
 import { isEdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { Connection, type ConnectionOptions } from '../../src/net/connection.js'
-import { decode, encode, masterInstanceState, masterState, masterStateSchema, topics, type MasterIdentity } from '../../src/protocol/index.js'
+import { decode, encode, filters, masterInstanceState, masterState, masterStateSchema, prefixes, topics, type MasterIdentity } from '../../src/protocol/index.js'
 import { Master } from '../master/master.js'
 import { MqttTransport } from '../master/mqtt-transport.js'
 import type { MasterOptionsInput } from '../master/options.js'
+import type { PgFence } from '../store/postgres-schema.js'
 import { PostgresJobStore } from '../store/postgres-store.js'
 import { FencedTransport } from './fenced-transport.js'
 import { leaseOptionsSchema, type LeaseTimingInput } from './options.js'
 import { PgLease } from './pg-lease.js'
+import { SentResults } from './sent-results.js'
 import { SubmitBuffer, submitIdOf } from './submit-buffer.js'
 
 export interface ElectedMasterOptions {
@@ -61,10 +63,23 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   /** Activation and step-down, one at a time, in the order the lease decided them. */
   private transition: Promise<void> = Promise.resolve()
   private stopping = false
+  /**
+   * Every submit of the last seconds, active or not, aged on the lease's reachable clock: what a
+   * master admitted but had not committed when it died or was deposed (a Postgres outage deposes
+   * every master), for whichever master takes over next.
+   */
   private readonly submits: SubmitBuffer
-  /** From standing by until the new Master has subscribed and taken the buffer: no gap between the two. */
-  private buffering = true
-  /** Until when a submit heard on the standby connection after a takeover still reaches the new master. */
+  /** While standing by: the results the active master was seen sending, for the next takeover. */
+  private readonly sent = new SentResults()
+  /** From standing by until the new Master has subscribed: results seen go to `sent`. */
+  private watching = true
+  /**
+   * A job store opened while standing by, fenced with term 0 (it can write nothing) until a win
+   * sets its term: a takeover need not wait for its connections and reader thread (under load
+   * that wait was most of a takeover's own time).
+   */
+  private spare: Promise<{ store: PostgresJobStore; fence: PgFence } | undefined> | undefined
+  /** Until when a submit heard on the standby connection after a takeover is checked for the new master. */
   private lateUntil = 0
 
   private constructor(private readonly options: ElectedMasterOptions) {
@@ -74,8 +89,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     this.logger = options.logger.child({ component: 'elected-master', instance: this.instance })
     const timing = leaseOptionsSchema.parse(options.lease ?? {})
     // Long enough to span a takeover: the lease running out, a poll, and the new master's start.
-    this.submits = new SubmitBuffer(timing.ttlMs + timing.pollMs + 5_000)
     this.lease = new PgLease({ url: options.storeUrl, namespace: this.ns, holder: this.instance, ...timing, logger: this.logger })
+    this.submits = new SubmitBuffer(timing.ttlMs + timing.pollMs + 5_000, 100_000, () => this.lease.reachableClock())
     this.lease.on('elected', (term) => this.queue(() => this.activate(term)))
     // Contends again only once that master is down: never two Masters of this process at once.
     this.lease.on('deposed', (term, reason) =>
@@ -100,15 +115,18 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     // After a reconnect the will may have said offline: say again what we are.
     elected.home.on('connect', () => {
       elected.announce(elected.active ? 'online' : 'standby')
-      if (elected.buffering) elected.listenForSubmits()
+      void elected.listen()
     })
     elected.home.on('message', (topic, payload) => {
-      if (topic !== topics.submit(ns)) return
-      if (elected.buffering) elected.submits.add(payload)
-      else elected.lateSubmit(payload)
+      if (topic === topics.submit(ns)) {
+        elected.submits.add(payload)
+        elected.lateSubmit(payload)
+      } else if (elected.watching && topic.startsWith(prefixes.replies(ns))) elected.sent.add(topic, payload)
     })
-    elected.listenForSubmits()
+    // Subscribed before it says it stands by: from then on it holds every submit for the next master.
+    await elected.listen()
     elected.announce('standby')
+    elected.prepareSpare()
     elected.lease.start()
     return elected
   }
@@ -141,6 +159,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       await active.store.close().catch((error) => this.logger.error({ err: error }, 'job store close failed'))
     }
     await this.lease.release()
+    const spare = await this.spare
+    await spare?.store.close().catch(() => {})
     if (this.home.connected) await this.home.publish(topics.masterInstanceState(this.ns, this.instance), this.ownState('offline'), { qos: 1, retain: true }).catch(() => {})
     await this.home.close()
   }
@@ -164,12 +184,13 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
         logger: this.logger,
         will: () => ({ topic: topics.masterState(ns), payload: encode(masterState('offline', this.instance, Date.now(), identity)), qos: 1, retain: true }),
       })
-      store = await PostgresJobStore.open({ url: this.options.storeUrl, namespace: ns, logger: this.logger, borrow: true, fence: { holder: this.instance, term } })
+      store = await this.storeFor(term)
     } catch (error) {
       await connection?.close({ force: true }).catch(() => {})
       await store?.close().catch(() => {})
       this.logger.error({ err: error, term }, 'could not take over; standing by')
       this.lease.stepDown('could not take over', term)
+      this.prepareSpare()
       return
     }
     const transport = new FencedTransport(
@@ -188,6 +209,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       this.lease.stepDown('lost the lease while taking over', term)
       return this.stepDown(term, 'lost the lease while taking over')
     }
+    // Before any worker's outbox reaches it (they resend on its `online`).
+    master.noteSentResults(this.sent.take())
     await master.start()
     this.replaySubmits(master, store)
     this.keepMasterState(active, identity)
@@ -226,26 +249,60 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     this.logger.warn({ term, reason, dropped: active.transport.dropped }, 'deposed: sending and writing nothing more as active; standing by')
     if (!this.stopping) {
       this.announce('standby')
-      this.listenForSubmits()
+      this.watching = true
+      void this.listen()
+      this.prepareSpare()
     }
     this.emit('standby', term, reason)
   }
 
-  /** While standing by: every submit, for replaySubmits after a takeover. */
-  private listenForSubmits(): void {
-    this.buffering = true
-    if (!this.home.connected) return
-    this.home.subscribe([topics.submit(this.ns)]).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits'))
+  private prepareSpare(): void {
+    if (this.spare || this.stopping) return
+    const fence: PgFence = { holder: this.instance, term: 0 }
+    this.spare = PostgresJobStore.open({ url: this.options.storeUrl, namespace: this.ns, logger: this.logger, borrow: true, fence }).then(
+      (store) => ({ store, fence }),
+      (error: unknown) => {
+        this.logger.warn({ err: error }, 'could not open a spare job store; a takeover opens its own')
+        return undefined
+      },
+    )
+  }
+
+  /** The spare store with the won term, or a new one if there is none. */
+  private async storeFor(term: number): Promise<PostgresJobStore> {
+    const spare = await this.spare
+    this.spare = undefined
+    if (spare) {
+      // The same object the store's tables check every batch against.
+      spare.fence.term = term
+      return spare.store
+    }
+    return PostgresJobStore.open({ url: this.options.storeUrl, namespace: this.ns, logger: this.logger, borrow: true, fence: { holder: this.instance, term } })
+  }
+
+  /** Every submit, always; and while standing by, every result the active master sends. */
+  private listen(): Promise<void> {
+    if (!this.home.connected) return Promise.resolve()
+    const filtersNow = this.watching ? [topics.submit(this.ns), filters.allReplies(this.ns)] : [topics.submit(this.ns)]
+    return this.home.subscribe(filtersNow).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits and results'))
   }
 
   /**
-   * Submits heard while standing by that no master admitted (their id is unknown): sent during the
-   * takeover, when no master listened. Known ids were answered by the previous master.
+   * Submits heard lately that no master admitted (their id is unknown): sent during the takeover,
+   * when no master listened, or admitted by a master that died or was deposed before committing
+   * them (during a Postgres outage, however long: the buffer ages only while Postgres answers).
+   * Known ids were answered by a previous master.
    */
   private replaySubmits(master: Master, store: PostgresJobStore): void {
-    this.buffering = false
+    this.watching = false
     this.lateUntil = Date.now() + 2_000
-    void this.home.unsubscribe([topics.submit(this.ns)]).catch(() => {})
+    void this.home.unsubscribe([filters.allReplies(this.ns)]).catch(() => {})
+    // Seen since start() began: sent by no other master now, but seen sent all the same.
+    master.noteSentResults(this.sent.take())
+    if (this.submits.overflowed > 0) {
+      this.logger.warn({ dropped: this.submits.overflowed }, 'submits held for the next master overflowed the buffer: the oldest were dropped')
+      this.submits.overflowed = 0
+    }
     const heard = this.submits.take().map((payload) => ({ payload, id: submitIdOf(payload) }))
     // One query for all of them: the store knows every job the previous master committed.
     const known = store.getMany([...new Set(heard.flatMap(({ id }) => (id === undefined ? [] : [id])))])
@@ -255,20 +312,32 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       master.admitSubmit(payload)
       replayed++
     }
-    if (heard.length > 0) this.logger.info({ heard: heard.length, replayed }, 'admitted the submits sent while no master was active')
+    if (replayed > 0) this.logger.info({ heard: heard.length, replayed }, 'admitted the submits no master had admitted')
   }
 
   /**
-   * A submit the broker routed to the standby connection before the active connection's
-   * subscription took hold can arrive after the buffer was taken (two connections, no order
-   * between them): the new master admits it rather than nobody. A copy its own subscription also
-   * got is answered as a resubmit.
+   * Just after a takeover, a submit the broker routed to the standby connection before the active
+   * connection's subscription took hold can arrive after the buffer was taken (two connections,
+   * no order between them): the active subscription never got it, and the buffer would keep it
+   * only for a next takeover. Once the active copy, if any, has had time to be admitted, an id the
+   * store (with its pending writes) does not know is admitted here.
    */
   private lateSubmit(payload: Buffer): void {
-    const master = this.active?.master
-    if (!master || Date.now() > this.lateUntil) return
-    this.logger.debug({ jobId: submitIdOf(payload) }, 'a submit heard on the standby connection after the takeover: admitted')
-    master.admitSubmit(payload)
+    const active = this.active
+    if (!active || Date.now() > this.lateUntil) return
+    const id = submitIdOf(payload)
+    if (id === undefined) return
+    setTimeout(() => {
+      if (this.active !== active) return
+      try {
+        if (active.store.getMany([id]).has(id)) return
+      } catch (error) {
+        // The store went with a step-down meanwhile: the next master's buffer holds the submit.
+        return this.logger.debug({ err: error, jobId: id }, 'late submit not checked')
+      }
+      this.logger.debug({ jobId: id }, 'a submit heard on the standby connection just after the takeover: admitted')
+      active.master.admitSubmit(payload)
+    }, 250).unref()
   }
 
   private ownState(state: 'standby' | 'online' | 'offline'): Buffer {

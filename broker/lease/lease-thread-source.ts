@@ -14,7 +14,8 @@
  * thread waits for the next `contend`, so a master that is still stepping down never wins
  * again), `stepDown` (give up this term: a refused write, a lapse seen first by the main
  * thread), `release` (a clean stop) and `close`. To it: `ready`/`failed` once, `elected`,
- * `deposed`, `log` and `closed`.
+ * `deposed`, `reachable` (Postgres answered again, or stopped answering), `log` and
+ * `closed`.
  */
 export const LEASE_THREAD_SOURCE = String.raw`
 const { workerData, parentPort } = require('node:worker_threads')
@@ -74,8 +75,10 @@ async function tick() {
   try {
     if (term !== undefined) { c = await connection(); await renew(c, term) }
     else if (contending) { c = await connection(); await acquire(c) }
+    if (c) reachable(true)
   } catch (error) {
     failed(error)
+    reachable(false)
     // A timed-out query leaves the connection in doubt: the next tick opens another.
     if (c) drop(c)
   } finally {
@@ -138,6 +141,14 @@ function depose(reason) {
   clearTimeout(deadlineTimer)
   if (client) client.query(sql.release, [namespace, holder, held]).catch(() => {})
   post({ type: 'deposed', term: held, reason })
+}
+
+/** Told on each change: while Postgres is unreachable no master can be active (standbys hold their submits). */
+let wasReachable = true
+function reachable(ok) {
+  if (ok === wasReachable) return
+  wasReachable = ok
+  post({ type: 'reachable', ok })
 }
 
 /** Logged once per distinct failure, not at every poll of a Postgres outage. */

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import pg from 'pg'
@@ -36,6 +37,7 @@ type FromThread =
   | { type: 'failed'; error: string }
   | { type: 'elected'; term: number }
   | { type: 'deposed'; term: number; reason: string }
+  | { type: 'reachable'; ok: boolean }
   | { type: 'log'; level: 'warn' | 'info'; msg: string; fields?: Record<string, unknown> }
   | { type: 'closed' }
 
@@ -58,6 +60,9 @@ export class PgLease extends EventEmitter<LeaseEvents> {
   private readonly shared = new BigInt64Array(new SharedArrayBuffer(16))
   private readyWait: Promise<void> | undefined
   private closed: Promise<void> | undefined
+  /** Reachable time banked before `reachableSince`, and since when Postgres answers (undefined: it does not). */
+  private reachableBanked = 0
+  private reachableSince: number | undefined = performance.now()
 
   constructor(private readonly options: LeaseOptions) {
     super()
@@ -72,6 +77,15 @@ export class PgLease extends EventEmitter<LeaseEvents> {
   /** Whether this master surely holds the lease at `term` at this instant. */
   holds(term: number): boolean {
     return Atomics.load(this.shared, 1) === BigInt(term) && Atomics.load(this.shared, 0) > process.hrtime.bigint()
+  }
+
+  /**
+   * A clock (ms) that runs only while Postgres answers the lease's queries. No master can be
+   * active without Postgres, so a standby ages what it holds for the next master on this clock:
+   * during an outage nothing it holds grows old.
+   */
+  reachableClock(): number {
+    return this.reachableBanked + (this.reachableSince === undefined ? 0 : performance.now() - this.reachableSince)
   }
 
   /** Migrates the schema and connects the thread now: a server unreachable at start is one clear line. */
@@ -150,10 +164,10 @@ export class PgLease extends EventEmitter<LeaseEvents> {
     await new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromThread) => {
         if (message.type === 'ready') resolve()
-        else if (message.type === 'failed') reject(new Error(message.error))
+        else if (message.type === 'failed') reject(new EdgerunError('STORE_UNREACHABLE', message.error))
         else this.fromThread(message)
       })
-      worker.once('exit', (code) => reject(new Error(`lease thread exited with code ${code}`)))
+      worker.once('exit', (code) => reject(new EdgerunError('INTERNAL', `lease thread exited with code ${code}`)))
     }).catch(async (error: unknown) => {
       await worker.terminate()
       this.worker = undefined
@@ -173,6 +187,14 @@ export class PgLease extends EventEmitter<LeaseEvents> {
       case 'deposed':
         logger.warn({ term: message.term, reason: message.reason }, 'lost the lease')
         this.emit('deposed', message.term, message.reason)
+        return
+      case 'reachable':
+        if (message.ok && this.reachableSince === undefined) this.reachableSince = performance.now()
+        else if (!message.ok && this.reachableSince !== undefined) {
+          this.reachableBanked += performance.now() - this.reachableSince
+          this.reachableSince = undefined
+        }
+        if (!message.ok) logger.warn({ url: maskUrl(this.options.url) }, 'Postgres unreachable: no master can be active; holding submits for the next one')
         return
       case 'log':
         logger[message.level]({ ...message.fields, url: maskUrl(this.options.url) }, message.msg)

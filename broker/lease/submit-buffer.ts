@@ -7,21 +7,28 @@
  */
 export class SubmitBuffer {
   private entries: Array<{ at: number; payload: Buffer }> = []
+  /** Submits pushed out by maxEntries (logged by the owner): the bound of what a standby holds. */
+  overflowed = 0
 
   constructor(
     private readonly windowMs: number,
     private readonly maxEntries = 100_000,
+    /** What ages the entries: the lease's reachable clock, which stands still during a Postgres outage. */
+    private readonly clock: () => number = Date.now,
   ) {}
 
-  add(payload: Buffer, now = Date.now()): void {
+  add(payload: Buffer, now = this.clock()): void {
     this.entries.push({ at: now, payload })
-    if (this.entries.length > this.maxEntries) this.entries.splice(0, this.entries.length - this.maxEntries)
+    if (this.entries.length > this.maxEntries) {
+      this.overflowed += this.entries.length - this.maxEntries
+      this.entries.splice(0, this.entries.length - this.maxEntries)
+    }
     // Trimmed a batch at a time, not per message.
     if (this.entries.length % 1024 === 0) this.trim(now)
   }
 
   /** The submits of the last windowMs, oldest first; the buffer is emptied. */
-  take(now = Date.now()): Buffer[] {
+  take(now = this.clock()): Buffer[] {
     this.trim(now)
     const payloads = this.entries.map((e) => e.payload)
     this.entries = []

@@ -111,6 +111,14 @@ export class Master extends EventEmitter<MasterEvents> {
     if (!this.closing) this.submits.add(payload)
   }
 
+  /**
+   * Results a standby saw the previous master send (docs/protocol.md §7a): a worker's outbox
+   * that resends one of them gets an ack only. Before start(), so before any outbox arrives.
+   */
+  noteSentResults(seen: Iterable<{ jobId: string; replyTo: string; correlationId?: string; at: number }>): void {
+    for (const { jobId, replyTo, correlationId, at } of seen) this.parts.notifier.noteSent(jobId, { replyTo, ...(correlationId !== undefined ? { correlationId } : {}) }, at)
+  }
+
   /** Jobs waiting in the queue. */
   get queued(): number {
     return this.parts.jobs.queued
@@ -175,6 +183,7 @@ export class Master extends EventEmitter<MasterEvents> {
   close(options: { deposed?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       if (options.deposed) {
+        this.submits.stop()
         this.parts.lifecycle.stop()
         this.parts.gate.close()
         this.jobFeed.stop()
@@ -183,6 +192,7 @@ export class Master extends EventEmitter<MasterEvents> {
         return
       }
       this.submits.drain()
+      this.submits.stop()
       this.parts.lifecycle.stop()
       this.parts.gate.close()
       this.jobFeed.stop()

@@ -91,6 +91,11 @@ export class Notifier {
     return job.updatedAt >= this.bornAt || this.repeats.get(job.id, primaryTarget(job)) !== undefined
   }
 
+  /** A result the previous master was seen sending (a standby's record, broker/lease/sent-results.ts): not sent again. */
+  noteSent(jobId: string, target: ReplyTarget, at: number): void {
+    this.repeats.set(jobId, target, at)
+  }
+
   /**
    * For a result another master ended and this one never sent: true once, for the caller to send
    * it; it counts as sent from now on, so the same result resent again by the worker (its outbox

@@ -26,6 +26,8 @@ describe('chaos: standby masters behind Mosquitto', () => {
     expect(report.actions['kill-worker'] ?? 0).toBeGreaterThan(0)
     // Two masters: the second kill's successor can only be the master restarted after the first.
     expect(report.takeovers.map((t) => t.byRestarted)).toEqual([false, true])
+    // Two kills, two takeovers: no master stepped down by itself under the load.
+    expect(report.terms).toEqual([1, 2, 3])
     // The submitters never resubmitted: every result they got is one the masters sent.
     expect(report.submitterConnects).toEqual([1, 1])
     expect(report.submittedDuringFailover).toBeGreaterThan(0)

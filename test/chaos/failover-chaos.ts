@@ -47,6 +47,8 @@ export type FailoverChaosReport = ReturnType<PlainLedger['report']> & {
   seed: number
   actions: Record<string, number>
   takeovers: Takeover[]
+  /** The terms said online on master/state, in order: one more than the kills if no master stepped down by itself. */
+  terms: number[]
   /** How often each plain submitter connected (1: it never lost its connection, so it never resubmitted). */
   submitterConnects: number[]
   connections: number
@@ -206,6 +208,7 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
       seed: options.seed,
       actions,
       takeovers,
+      terms: [...new Set(group.history.filter((m) => m.state === 'online').map((m) => m.term ?? 0))],
       submitterConnects: submitters.map((s) => s.connects),
       connections: workers.connections,
       elapsedMs: Date.now() - started,

@@ -8,7 +8,8 @@ import { waitFor } from '../helpers/wait.js'
 /**
  * Postgres lost under elected masters (docs/protocol.md §7a, docs/storage.md "Lease"): every
  * lease runs out, the active master steps down and says so; when Postgres is back one master
- * wins and the jobs acknowledged before the outage finish, each with one result.
+ * wins, the jobs acknowledged before the outage finish, and the jobs submitted during it are
+ * admitted then: each with one result, none rejected, none dropped.
  */
 let server: PostgresServer
 beforeAll(async () => {
@@ -28,7 +29,7 @@ describe('a Postgres outage under two masters', () => {
     await cluster?.close()
   })
 
-  it('the active master steps down, and work resumes by itself when Postgres is back', async () => {
+  it('the active master steps down, submits wait for the next master however long the outage, and work resumes by itself when Postgres is back', async () => {
     cluster = await TestCluster.start()
     const ns = uniqueNamespace('outage')
     masters = await MasterGroup.start(cluster.url, ns, await server.createSchema(), 2)
@@ -40,6 +41,15 @@ describe('a Postgres outage under two masters', () => {
     await waitFor(() => ids.every((id) => submitter!.repliesOf(id).length > 0), { timeoutMs: 20_000, what: 'every job accepted' })
     await server.stop('immediate')
     const active = masters.processOf(first.pid)!
+    // Submits throughout the outage, longer than the standbys' buffer window (ttl + poll + 5 s):
+    // the buffer ages only while Postgres answers, so each one waits for the next master.
+    const outageEnds = Date.now() + 8_000
+    while (Date.now() < outageEnds) {
+      const id = `d${ids.length}`
+      ids.push(id)
+      submitter!.submit({ id, kind: 'noop', sleepMs: 5 })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
     await waitFor(() => /deposed from term \d+/.test(active.output()), { timeoutMs: 10_000, what: `the active master stepping down; ${masters.outputs()}` })
     await server.start()
     await masters.waitActive(first.term, 30_000)

@@ -44,13 +44,13 @@ export class MasterGroup {
     })
     await watcher.subscribeAsync([`${ns}/master/state`, `${ns}/masters/+/state`], { qos: 1 })
     for (let i = 0; i < count; i++) await group.spawn()
-    await group.waitActive()
+    if (count > 0) await group.waitActive()
     return group
   }
 
-  /** One more master; resolves once it stands by (or is active). */
-  async spawn(): Promise<CliProcess> {
-    const master = spawnCli(['master', '--url', this.mqttUrl, '--namespace', this.ns, '--store', this.storeUrl, '--log-level', 'info', ...this.extra])
+  /** One more master, on the watcher's broker or another (a cluster's); resolves once it stands by (or is active). */
+  async spawn(mqttUrl = this.mqttUrl): Promise<CliProcess> {
+    const master = spawnCli(['master', '--url', mqttUrl, '--namespace', this.ns, '--store', this.storeUrl, '--log-level', 'info', ...this.extra])
     this.processes.push(master)
     await waitFor(() => master.output().includes('standing by') || master.child.exitCode !== null, { timeoutMs: 20_000, what: `master standing by: ${master.output()}` })
     if (master.child.exitCode !== null) throw new Error(`master exited: ${master.output()}`)
