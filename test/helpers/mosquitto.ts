@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { join } from 'node:path'
-import { requireBinary } from './binaries.js'
+// Not test/setup/system-packages.mjs (binaries.ts): `npm run chaos` runs this file from dist/, where tsc copies no .mjs.
+import { findExecutable } from '../../src/judge/sandbox/tools.js'
 import { waitFor } from './wait.js'
 
 /**
@@ -12,7 +13,8 @@ import { waitFor } from './wait.js'
 export async function startMosquitto(port: number, dir: string): Promise<ChildProcess> {
   const conf = join(dir, 'mosquitto.conf')
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`)
-  const binary = requireBinary('mosquitto')
+  const binary = findExecutable('mosquitto')
+  if (!binary) throw new Error('mosquitto is not installed: npm test installs it before the run (test/setup/system-packages.mjs); or run  apt-get install -y mosquitto')
   const child = spawn(binary, ['-c', conf], { stdio: 'ignore' })
   let gone: string | undefined
   child.on('error', (error) => (gone = error.message))
