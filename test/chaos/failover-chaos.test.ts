@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { requireBinary } from '../helpers/binaries.js'
 import { runFailoverChaos } from './failover-chaos.js'
 import { testSeeds } from './seeds.js'
 
@@ -16,7 +17,7 @@ describe('chaos: standby masters behind Mosquitto', () => {
   it(`1,500 jobs through two kill -9 of the active master, worker kills and cut links: 0 lost, 0 duplicated (seed ${seed})`, async () => {
     const replay = `CHAOS_SEED=${seed} npx vitest run test/chaos/failover-chaos.test.ts`
     console.log(`failover chaos: seed ${seed}; replay with ${replay}`)
-    const report = await runFailoverChaos({ jobs: 1500, durationS: 30, seed, workers: 3, submitters: 2, masterKills: 2, log: (line) => console.log(line) })
+    const report = await runFailoverChaos({ jobs: 1500, durationS: 30, seed, workers: 3, submitters: 2, masterKills: 2, mosquittoBinary: requireBinary('mosquitto'), log: (line) => console.log(line) })
     const { diagnostics, ...summary } = report
     console.log(`failover chaos report (seed ${seed}; replay with ${replay}):`, JSON.stringify(summary))
     if (diagnostics) console.log(diagnostics)

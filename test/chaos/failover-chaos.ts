@@ -26,6 +26,8 @@ export interface FailoverChaosOptions {
   log: (line: string) => void
   /** Which faults the workers get (default all): kill -9, and cut, stalled or delayed links. */
   faults?: readonly Fault[]
+  /** The mosquitto binary (tests: requireBinary('mosquitto')); default: found on PATH or in the system dirs. */
+  mosquittoBinary?: string
   /** A Postgres server to use (a schema of its own is made); default: one of the run's own. */
   postgres?: PostgresServer
 }
@@ -93,7 +95,7 @@ export async function runFailoverChaos(options: FailoverChaosOptions): Promise<F
   let keep = false
   try {
     const port = await freePort()
-    mosquitto = await startMosquitto(port, dir)
+    mosquitto = await startMosquitto(port, dir, options.mosquittoBinary)
     const url = `mqtt://127.0.0.1:${port}`
     const storeUrl = await postgres.createSchema('fochaos')
     masters = await MasterGroup.start(url, namespace, storeUrl, 2, ['--ack-timeout', '2000', '--reconcile-timeout', '3000', '--run-grace', '5000'])

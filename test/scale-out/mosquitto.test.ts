@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EdgerunClient } from '../../src/client/client.js'
 import { Worker } from '../../src/worker/worker.js'
+import { requireBinary } from '../helpers/binaries.js'
 import { uniqueNamespace } from '../helpers/cluster.js'
 import { startMosquitto } from '../helpers/mosquitto.js'
 import { freePort } from '../helpers/ports.js'
@@ -24,7 +25,7 @@ describe('scale-out: edgerun master on a real Mosquitto', () => {
   it('runs jobs, sees a killed worker through its will, and requeues its job', async () => {
     dir = mkdtempSync(join(tmpdir(), 'edgerun-mosq-'))
     const port = await freePort()
-    children.push(await startMosquitto(port, dir))
+    children.push(await startMosquitto(port, dir, requireBinary('mosquitto')))
     const url = `mqtt://127.0.0.1:${port}`
     const ns = uniqueNamespace('mosq')
     const master = spawnCli(['master', '--url', url, '--namespace', ns, '--data-dir', join(dir, 'data'), '--log-level', 'silent'])
