@@ -40,6 +40,11 @@ interface Active {
   master: Master
 }
 
+
+/** How far back a new master looks for results its predecessor committed but never sent. */
+const UNSENT_RESULT_WINDOW_MS = 15_000
+/** At most this many of the newest: half of what SentResults remembers. */
+const UNSENT_RESULT_SCAN = 25_000
 /**
  * One of several masters of a namespace on a Postgres store (docs/protocol.md §7a): it stands
  * by until it wins the lease, then runs a Master under that term until it stops or loses it.
@@ -73,6 +78,11 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   private readonly sent = new SentResults()
   /** From standing by until the new Master has subscribed: results seen go to `sent`. */
   private watching = true
+  /**
+   * Since when the standby has seen every result without a break (its subscription to the reply
+   * topics held): a result that ended after it and is not in `sent` was never sent.
+   */
+  private watchedSince: number | undefined
   /**
    * A job store opened while standing by, fenced with term 0 (it can write nothing) until a win
    * sets its term: a takeover need not wait for its connections and reader thread (under load
@@ -113,6 +123,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       will: () => ({ topic: topics.masterInstanceState(ns, elected.instance), payload: elected.ownState('offline'), qos: 1, retain: true }),
     })
     // After a reconnect the will may have said offline: say again what we are.
+    // Results sent while this connection was down were not seen.
+    elected.home.on('disconnect', () => (elected.watchedSince = undefined))
     elected.home.on('connect', () => {
       elected.announce(elected.active ? 'online' : 'standby')
       void elected.listen()
@@ -212,7 +224,9 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     // Before any worker's outbox reaches it (they resend on its `online`).
     master.noteSentResults(this.sent.take())
     await master.start()
+    const watchedSince = this.watchedSince
     this.replaySubmits(master, store)
+    this.sendUnsentResults(master, store, watchedSince)
     this.keepMasterState(active, identity)
     this.announce('online')
     this.logger.info({ term }, 'active: serving the namespace')
@@ -283,8 +297,15 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   /** Every submit, always; and while standing by, every result the active master sends. */
   private listen(): Promise<void> {
     if (!this.home.connected) return Promise.resolve()
-    const filtersNow = this.watching ? [topics.submit(this.ns), filters.allReplies(this.ns)] : [topics.submit(this.ns)]
-    return this.home.subscribe(filtersNow).catch((error) => this.logger.warn({ err: error }, 'could not listen for submits and results'))
+    const watching = this.watching
+    const filtersNow = watching ? [topics.submit(this.ns), filters.allReplies(this.ns)] : [topics.submit(this.ns)]
+    const asked = Date.now()
+    return this.home.subscribe(filtersNow).then(
+      () => {
+        if (watching && this.watching && this.home.connected) this.watchedSince ??= asked
+      },
+      (error) => this.logger.warn({ err: error }, 'could not listen for submits and results'),
+    )
   }
 
   /**
@@ -295,6 +316,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
    */
   private replaySubmits(master: Master, store: PostgresJobStore): void {
     this.watching = false
+    const watchedSince = this.watchedSince
+    this.watchedSince = undefined
     this.lateUntil = Date.now() + 2_000
     void this.home.unsubscribe([filters.allReplies(this.ns)]).catch(() => {})
     // Seen since start() began: sent by no other master now, but seen sent all the same.
@@ -313,6 +336,25 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       replayed++
     }
     if (replayed > 0) this.logger.info({ heard: heard.length, replayed }, 'admitted the submits no master had admitted')
+  }
+
+  /**
+   * Results the previous master committed in its last moments and never sent: it died between a
+   * commit and its replies, and the worker whose outbox would bring the result back may have died
+   * with it. Only jobs that ended while this standby saw every result (a result seen is in `sent`,
+   * noted by the master), and lately: the predecessor's final moments are within a lease's lapse
+   * and a takeover. Newest first, and no more than `sent` remembers, so that none counted as
+   * unsent was merely forgotten.
+   */
+  private sendUnsentResults(master: Master, store: PostgresJobStore, watchedSince: number | undefined): void {
+    if (watchedSince === undefined) return
+    const since = Math.max(watchedSince, Date.now() - UNSENT_RESULT_WINDOW_MS)
+    try {
+      const sent = master.sendUnsentResults(store.finishedSince(since, UNSENT_RESULT_SCAN))
+      if (sent > 0) this.logger.info({ sent }, 'sent the results the previous master committed but never sent')
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not look for results the previous master never sent')
+    }
   }
 
   /**

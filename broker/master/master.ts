@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { filters, parseTopic, topics, type MasterIdentity } from '../../src/protocol/index.js'
+import { filters, isFinal, parseTopic, topics, type MasterIdentity } from '../../src/protocol/index.js'
 import { silentLogger, type Logger } from '../../src/logging/logger.js'
 import { EdgerunError } from '../../src/errors/index.js'
+import type { JobRecord } from '../store/job-record.js'
 import type { JobStore } from '../store/job-store.js'
 import { CommitGate } from './commit-gate.js'
 import { Counters } from './counters.js'
@@ -16,7 +17,7 @@ import { JobFeed } from './job-feed.js'
 import { JobTable } from './job-table.js'
 import { Lifecycle } from './lifecycle.js'
 import { NodeTable } from './node-table.js'
-import { Notifier } from './notifier.js'
+import { Notifier, resultBody } from './notifier.js'
 import { StatsPublisher } from './stats-publisher.js'
 import { masterOptionsSchema, type MasterOptionsInput } from './options.js'
 import type { MasterParts } from './parts.js'
@@ -117,6 +118,24 @@ export class Master extends EventEmitter<MasterEvents> {
    */
   noteSentResults(seen: Iterable<{ jobId: string; replyTo: string; correlationId?: string; at: number }>): void {
     for (const { jobId, replyTo, correlationId, at } of seen) this.parts.notifier.noteSent(jobId, { replyTo, ...(correlationId !== undefined ? { correlationId } : {}) }, at)
+  }
+
+  /**
+   * Results the previous master committed lately and was never seen sending (docs/protocol.md
+   * §7a): it died between its commit and its reply, and the worker whose outbox would resend the
+   * result may be gone too. Each is sent once, now; a later copy from an outbox gets an ack only.
+   * After noteSentResults, so a result the standby saw leave is not among them. Returns how many.
+   */
+  sendUnsentResults(ended: Iterable<JobRecord>): number {
+    const { notifier, counters } = this.parts
+    let sent = 0
+    for (const job of ended) {
+      if (!isFinal(job.state) || !notifier.claimResult(job)) continue
+      notifier.toJob(job, resultBody(job))
+      sent++
+    }
+    if (sent > 0) counters.inc('results_resent_after_takeover', sent)
+    return sent
   }
 
   /** Jobs waiting in the queue. */

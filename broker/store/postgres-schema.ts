@@ -43,7 +43,15 @@ export const PG_MIGRATIONS: readonly string[] = [
      term       bigint      NOT NULL,
      expires_at timestamptz NOT NULL
    );`,
+  // 2 → 3: final jobs by when they ended, for a new master to find the results its predecessor
+  // committed in its last moments (PG_FINISHED_SINCE_SQL). Partial: a job enters it once, when it ends.
+  `CREATE INDEX edgerun_jobs_finished ON edgerun_jobs (ns, updated_at) WHERE state NOT IN (${UNFINISHED_SQL});`,
 ]
+
+/** Final jobs of a namespace that ended at or after $2 (ms), the newest $3 of them. */
+export const PG_FINISHED_SINCE_SQL = `SELECT record FROM edgerun_jobs
+  WHERE ns = $1 AND updated_at >= $2 AND state NOT IN (${UNFINISHED_SQL})
+  ORDER BY updated_at DESC LIMIT $3`
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length
 

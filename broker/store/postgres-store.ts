@@ -4,6 +4,8 @@ import { ID_PATTERN } from '../../src/protocol/index.js'
 import { maskUrl } from '../../src/logging/mask-url.js'
 import type { PgFence } from './postgres-schema.js'
 import { PostgresSyncTable } from './postgres-sync-table.js'
+import { parseRecord } from './job-table.js'
+import type { JobRecord } from './job-record.js'
 import { WriteBehindStore } from './write-behind.js'
 
 export { maskUrl }
@@ -47,5 +49,14 @@ export class PostgresJobStore extends WriteBehindStore<PostgresSyncTable> {
     })
     options.logger?.debug({ url: table.location, namespace: options.namespace }, 'job store opened')
     return new PostgresJobStore(table, { logger: options.logger, borrow: options.borrow, offloadRows: 1 })
+  }
+
+  /**
+   * Final jobs that ended at or after `since` (ms, the masters' clocks), newest first: what a new
+   * master checks for results its predecessor committed and never sent. Committed rows only: a
+   * store just opened for a takeover has nothing pending.
+   */
+  finishedSince(since: number, limit: number): JobRecord[] {
+    return this.table.finishedSince(since, limit).map(parseRecord)
   }
 }

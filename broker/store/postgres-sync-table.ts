@@ -3,7 +3,7 @@ import type { JobState } from '../../src/protocol/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import type { BatchWriter, JobTable } from './job-table.js'
 import { maskUrl } from '../../src/logging/mask-url.js'
-import { PG_FENCED_UPSERT_SQL, PG_UPSERT_SQL, type PgFence } from './postgres-schema.js'
+import { PG_FENCED_UPSERT_SQL, PG_FINISHED_SINCE_SQL, PG_UPSERT_SQL, type PgFence } from './postgres-schema.js'
 import { PostgresSyncReader } from './postgres-sync.js'
 import { batchJson, checkFence, errorMessage, PostgresJobTable, type PgJobRow, type PgStoredRow } from './postgres-table.js'
 
@@ -122,6 +122,11 @@ export class PostgresSyncTable implements JobTable {
 
   maxSeq(): number {
     return this.reader.read(this.table.reads.maxSeq())
+  }
+
+  /** The records of final jobs that ended at or after `since` (ms), newest first, at most `limit`. */
+  finishedSince(since: number, limit: number): string[] {
+    return this.reader.query(PG_FINISHED_SINCE_SQL, [this.namespace, Math.floor(since), limit]).map((row) => String(row.record))
   }
 
   counts(): Record<JobState, number> {

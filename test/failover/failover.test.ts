@@ -1,5 +1,6 @@
 import mqtt from 'mqtt'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { PostgresJobStore } from '../../broker/store/postgres-store.js'
 import { TestCluster, uniqueNamespace } from '../helpers/cluster.js'
 import { MasterGroup } from '../helpers/masters.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
@@ -31,13 +32,14 @@ describe('failover between masters on a Postgres store', () => {
     submitter = masters = cluster = undefined
   })
 
-  async function setUp(workers: number): Promise<{ ns: string }> {
+  async function setUp(workers: number): Promise<{ ns: string; storeUrl: string }> {
     cluster = await TestCluster.start()
     const ns = uniqueNamespace('fo')
-    masters = await MasterGroup.start(cluster.url, ns, await server.createSchema(), 2)
+    const storeUrl = await server.createSchema()
+    masters = await MasterGroup.start(cluster.url, ns, storeUrl, 2)
     for (let i = 0; i < workers; i++) await cluster.worker({ namespace: ns, id: `w${i}`, slots: 4 })
     submitter = await PlainSubmitter.connect(cluster.url, ns, 'sub')
-    return { ns }
+    return { ns, storeUrl }
   }
 
   /** Every job has exactly one result, succeeded; returns how many results arrived. */
@@ -125,6 +127,49 @@ describe('failover between masters on a Postgres store', () => {
       await spy.endAsync(true)
     }
   }, 120_000)
+
+  it('a result the dying master committed but never sent, its worker dead too, reaches the submitter once from the new master', async () => {
+    const { ns, storeUrl } = await setUp(1)
+    const first = await masters!.waitActive()
+    // A standby says so once it watches every result: from then on it knows what was sent.
+    await waitFor(() => [...masters!.own.values()].some((own) => own.state === 'standby'), { what: 'a standby' })
+    submitter!.submit({ id: 'sent', kind: 'noop' })
+    await waitFor(() => submitter!.resultOf('sent'), { what: 'a result sent as usual' })
+    // What the active master's last commit left: a job ended, its reply never sent, and no
+    // worker outbox that will bring its result back.
+    const writer = await PostgresJobStore.open({ url: storeUrl, namespace: ns })
+    const now = Date.now()
+    writer.save({
+      id: 'unsent',
+      spec: { kind: 'noop', id: 'unsent', priority: 0, timeoutMs: 60_000, maxAttempts: 3, requires: { labels: [] }, wait: true },
+      state: 'succeeded',
+      finalState: 'succeeded',
+      attempts: 1,
+      output: { ok: true },
+      replyTo: submitter!.replyTo,
+      owner: 'sub',
+      priority: 0,
+      seq: 1_000_000,
+      createdAt: now - 50,
+      updatedAt: now,
+      attempt: 1,
+      charged: 0,
+      node: 'gone',
+      epoch: 'gone.1',
+      history: [{ attempt: 1, node: 'gone', epoch: 'gone.1', at: now - 40 }],
+    })
+    await writer.flush()
+    await writer.close()
+    masters!.processOf(first.pid)!.kill('SIGKILL')
+    await masters!.waitActive(first.term, 15_000)
+    await waitFor(() => submitter!.resultOf('unsent'), { timeoutMs: 15_000, what: `the unsent result; ${masters!.outputs()}` })
+    // A marker behind it: once answered, anything else the new master would send has been sent.
+    submitter!.submit({ id: 'marker', kind: 'noop' })
+    await waitFor(() => submitter!.resultOf('marker'), { timeoutMs: 15_000, what: 'the marker' })
+    expect(submitter!.resultsOf('unsent')).toEqual([expect.objectContaining({ jobId: 'unsent', state: 'succeeded', node: 'gone' })])
+    expect(submitter!.resultsOf('sent')).toHaveLength(1)
+    expect(submitter!.connects).toBe(1)
+  }, 60_000)
 
   it('SIGTERM of the active master hands over to the standby at once', async () => {
     const { ns } = await setUp(1)

@@ -74,16 +74,50 @@ describe('a result another master committed and never sent', () => {
   })
 })
 
-function resultEvent(): Buffer {
-  return encode(workerEvent.result({ jobId: 'r1', attempt: 1, epoch: EPOCH }, { state: 'succeeded', output: { ok: true } }))
+describe('results the previous master committed in its last moments, looked for at takeover', () => {
+  it('sends each that no standby saw sent, once; a later copy from an outbox gets an ack only', async () => {
+    const ns = uniqueNamespace('unsent')
+    const store = createJobStore({ kind: 'memory' })
+    const seenSent = endedJob(ns, 'seen')
+    const neverSent = endedJob(ns, 'never')
+    const live: JobRecord = { ...endedJob(ns, 'live'), state: 'running', finalState: undefined }
+    for (const job of [seenSent, neverSent, live]) store.save(job)
+    await store.flush()
+    const seen = new SentResults()
+    seen.add(`${ns}/reply/sub`, Buffer.from(JSON.stringify({ v: 1, type: 'result', state: 'succeeded', attempts: 1, node: 'w1', output: { ok: true }, jobId: 'seen' })))
+    const transport = new RecordingTransport()
+    const master = new Master({ namespace: ns }, { transport, store })
+    master.noteSentResults(seen.take())
+    await master.start()
+    try {
+      expect(master.sendUnsentResults([seenSent, neverSent, live])).toBe(1)
+      const results = () => transport.messagesOn(`${ns}/reply/sub`).filter((m) => m.type === 'result')
+      expect(results()).toEqual([expect.objectContaining({ jobId: 'never', state: 'succeeded', node: 'w1' })])
+      // The worker was not dead after all: its outbox brings the same result.
+      transport.deliver(`${ns}/nodes/w1/events`, resultEvent('never'))
+      const acks = () => transport.messagesOn(`${ns}/nodes/w1/control`).filter((m) => m.op === 'ack')
+      await waitFor(() => acks().length >= 1, { what: 'the copy acknowledged' })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(results()).toHaveLength(1)
+      expect(master.sendUnsentResults([neverSent])).toBe(0)
+      expect(master.counter('results_resent_after_takeover')).toBe(1)
+    } finally {
+      await master.close()
+      await store.close()
+    }
+  })
+})
+
+function resultEvent(jobId = 'r1'): Buffer {
+  return encode(workerEvent.result({ jobId, attempt: 1, epoch: EPOCH }, { state: 'succeeded', output: { ok: true } }))
 }
 
 /** Ended by the master before this one (a second ago), on w1's first attempt. */
-function endedJob(ns: string): JobRecord {
+function endedJob(ns: string, id = 'r1'): JobRecord {
   const endedAt = Date.now() - 1_000
   return {
-    id: 'r1',
-    spec: { kind: 'noop', id: 'r1', priority: 0, timeoutMs: 60_000, maxAttempts: 3, requires: { labels: [] }, wait: true, progress: false, batchReplies: false },
+    id,
+    spec: { kind: 'noop', id, priority: 0, timeoutMs: 60_000, maxAttempts: 3, requires: { labels: [] }, wait: true, progress: false, batchReplies: false },
     state: 'succeeded',
     finalState: 'succeeded',
     attempts: 1,
