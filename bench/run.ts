@@ -13,6 +13,7 @@ import { measureMetrics } from './scenarios/metrics.js'
 import { measureScale } from './scenarios/scale.js'
 import { measureStartup } from './scenarios/startup.js'
 import { measurePostgres } from './scenarios/postgres.js'
+import { measureFailover } from './scenarios/failover.js'
 import { verdicts } from './verdicts.js'
 
 /**
@@ -129,6 +130,12 @@ if (want('connections')) {
   log(`connections: ${workers} workers, then a kill -9 and restart of the broker-master…`)
   results.connections = await round_('connections', () => measureFleet({ workers, simProcesses: 1, jobs: 2_000, stormTimeoutMs: 120_000 }, log))
   log(`  ${JSON.stringify(results.connections)}`)
+}
+if (want('failover')) {
+  const kills = values.quick ? 5 : 7
+  log(`failover: 2 masters on Postgres under 200 jobs/s; kill -9 the active one ${kills} times, then SIGTERM it 3 times…`)
+  results.failover = await round_('failover', () => measureFailover(kills, 3, log))
+  log(`  ${JSON.stringify(results.failover)}`)
 }
 if (want('judge')) {
   log('judge: trivial C and Python solutions, 1 worker, 2 slots, beside a bare fork+exec launcher…')

@@ -1,5 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../cli/base-command.js'
+import type { Logger } from '../src/logging/logger.js'
+import { EdgerunError } from '../src/errors/index.js'
 import { integerFlag } from '../cli/checked-flags.js'
 import { idFlag, logLevelFlag } from '../cli/flags.js'
 import { masterFlags, masterOptionsFrom } from '../cli/master-flags.js'
@@ -55,9 +57,14 @@ export default class BrokerCommand extends BaseCommand {
     const logger = await commandLogger({ level: flags['log-level'], name: 'edgerun-broker' })
     const spec = flags.master ? storeFromFlags({ store: flags.store, dataDir: flags['data-dir'], memory: flags.memory }) : undefined
     const dataDir = spec?.kind === 'sqlite' ? (spec.dataDir ?? defaultDataDir()) : null
+    // Clustered brokers on one Postgres may each run a master: they elect one (docs/protocol.md §7a).
+    const elect = flags.redis !== undefined && spec?.kind === 'postgres'
+    if (elect && flags.auth) {
+      throw new EdgerunError('BAD_FLAG', 'an elected master inside a broker with --auth is not built yet: run the brokers with --no-master and `edgerun master --store postgres://… --username … --password …` against them')
+    }
     const broker = await startBrokerNode(
       {
-        runMaster: flags.master,
+        runMaster: flags.master && !elect,
         ...(flags.redis ? { redisUrl: flags.redis } : {}),
         host: flags.host,
         port: flags.port,
@@ -84,6 +91,7 @@ export default class BrokerCommand extends BaseCommand {
       },
       { logger },
     )
+    const elected = elect ? await this.startElected(broker, spec.url, flags, logger) : undefined
     const info = {
       url: broker.url,
       host: broker.host,
@@ -102,13 +110,42 @@ export default class BrokerCommand extends BaseCommand {
     else {
       const also = broker.tlsUrl ? ` and ${broker.tlsUrl}` : ''
       const auth = broker.security.authenticating ? `, users from ${flags.auth}` : ''
-      const jobs = !broker.master ? `no master: clustered over ${flags.redis}` : spec?.kind === 'postgres' ? `jobs in ${describeStore(spec, '')}` : dataDir ? `jobs in ${dataDir}` : 'jobs in memory'
+      const jobs = elected
+        ? `master ${elected.instance} elected among the brokers on ${describeStore(spec!, '')}`
+        : !broker.master
+          ? `no master: clustered over ${flags.redis}`
+          : spec?.kind === 'postgres'
+            ? `jobs in ${describeStore(spec, '')}`
+            : dataDir
+              ? `jobs in ${dataDir}`
+              : 'jobs in memory'
       const http = broker.http ? `; HTTP on ${broker.http.url} (dashboard, /mqtt, /metrics, /healthz, /readyz)` : ''
       this.log(`edgerun broker listening on ${broker.url}${also} (namespace ${flags.namespace}, ${jobs}${auth})${http}`)
     }
     const signal = await stopped
     this.note(`${signal}: shutting down`)
+    // The master first: it hands over (and says offline) through this broker.
+    await elected?.stop()
     await broker.close()
     return info
+  }
+
+  /** The broker's master as one of several elected ones, a client of this broker over loopback. */
+  private async startElected(broker: { port: number; host: string }, storeUrl: string, flags: Awaited<ReturnType<BrokerCommand['parseFlags']>>, logger: Logger) {
+    const { ElectedMaster } = await import('../broker/lease/elected-master.js')
+    const host = broker.host === '0.0.0.0' || broker.host === '::' ? '127.0.0.1' : broker.host
+    const elected = await ElectedMaster.start({
+      mqtt: { url: `mqtt://${host.includes(':') ? `[${host}]` : host}:${broker.port}` },
+      storeUrl,
+      master: { ...masterOptionsFrom(flags, flags.namespace), maxPayloadBytes: flags['max-packet-size'], maxJudgeSourceBytes: flags['max-judge-source'], maxJudgeTestsBytes: flags['max-judge-tests'] },
+      logger,
+    })
+    elected.on('active', (term) => this.note(`edgerun master ${elected.instance} serving namespace ${flags.namespace} (active, term ${term})`))
+    elected.on('standby', (term, reason) => this.note(`edgerun master ${elected.instance} deposed from term ${term} (${reason}); standing by`))
+    return elected
+  }
+
+  private parseFlags() {
+    return this.parse(BrokerCommand).then((parsed) => parsed.flags)
   }
 }

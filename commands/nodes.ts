@@ -2,7 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../cli/base-command.js'
 import { connectionFlags } from '../cli/flags.js'
 import { printable } from '../cli/printable.js'
-import type { NodeStateMessage, NodeView } from '../src/protocol/index.js'
+import type { MasterInstanceStateMessage, NodeStateMessage, NodeView } from '../src/protocol/index.js'
 
 /** `--watch` redraws at most this often, however many nodes change: a fleet's storm is one redraw. */
 const REDRAW_MS = 250
@@ -24,7 +24,11 @@ export default class Nodes extends BaseCommand {
     return withClient(flags, async (client) => {
       const nodes = await allNodes(client)
       if (!flags.watch) {
-        if (!this.jsonEnabled()) this.log(nodesView(nodes, flags.all))
+        if (!this.jsonEnabled()) {
+          const masters = await client.masters()
+          if (masters.length > 0) this.log(mastersView(masters))
+          this.log(nodesView(nodes, flags.all))
+        }
         return nodes
       }
       const table = new Map(nodes.map((node) => [node.id, node]))
@@ -49,6 +53,19 @@ export default class Nodes extends BaseCommand {
       return [...table.values()].sort((a, b) => a.id.localeCompare(b.id))
     })
   }
+}
+
+/** Which master is active and which stand by (docs/protocol.md §7a): one line each. */
+function mastersView(masters: MasterInstanceStateMessage[]): string {
+  const order = { online: 0, standby: 1, offline: 2 } as const
+  const lines = [...masters]
+    .sort((a, b) => order[a.state] - order[b.state] || a.instance.localeCompare(b.instance))
+    .map((m) => {
+      const role = m.state === 'online' ? 'active' : m.state
+      const where = [m.host, m.pid !== undefined ? `pid ${m.pid}` : undefined].filter(Boolean).join(' ')
+      return `master ${String(printable('id', m.instance))}  ${role}${m.term !== undefined && m.state === 'online' ? ` (term ${m.term})` : ''}${where ? `  ${String(printable('host', where))}` : ''}`
+    })
+  return `${lines.join('\n')}\n`
 }
 
 function fromState(id: string, state: NodeStateMessage, previous: NodeView | undefined): NodeView {

@@ -74,7 +74,7 @@ export function authorizeSubscribe(ctx: AclContext, who: Principal, filter: stri
     return deny(`worker ${me} may only subscribe to its own assign, control and state topics and master/state`)
   }
   // client: the master's state too, so that it can tell a restarted master and resend to it
-  if (filter === topics.reply(ns, me) || filter === filters.allNodeStates(ns) || filter === topics.masterState(ns)) return ALLOW
+  if (filter === topics.reply(ns, me) || filter === filters.allNodeStates(ns) || filter === topics.masterState(ns) || filter === filters.allMasterStates(ns)) return ALLOW
   const parsed = parseTopic(ns, filter)
   if (parsed?.kind === 'nodeState') return ALLOW
   if (parsed?.kind === 'jobEvents') {
@@ -85,15 +85,17 @@ export function authorizeSubscribe(ctx: AclContext, who: Principal, filter: stri
 }
 
 /**
- * Node state (`{ns}/nodes/{id}/state`), master state (`{ns}/master/state`) and the master's
- * stats (`{ns}/master/stats`) are the retained topics.
+ * Node state (`{ns}/nodes/{id}/state`), master state (`{ns}/master/state`), each master's own
+ * state (`{ns}/masters/{instance}/state`) and the master's stats (`{ns}/master/stats`) are the
+ * retained topics.
  */
 function mayRetain(ctx: AclContext, who: Principal, topic: string): boolean {
   if (who.kind === 'user' && who.role === 'worker') return topic === topics.nodeState(ctx.namespace, who.username)
   if (who.kind === 'user' && who.role === 'client') return false
   const levels = topic.split('/')
   if (levels.length === 3) return isId(levels[0]) && levels[1] === 'master' && (levels[2] === 'state' || levels[2] === 'stats')
-  if (levels.length === 4) return isId(levels[0]) && levels[1] === 'nodes' && isId(levels[2]) && levels[3] === 'state'
+  // Each master's own state (docs/protocol.md §7a) too.
+  if (levels.length === 4) return isId(levels[0]) && (levels[1] === 'nodes' || levels[1] === 'masters') && isId(levels[2]) && levels[3] === 'state'
   return false
 }
 

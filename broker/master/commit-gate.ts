@@ -22,6 +22,8 @@ export class CommitGate {
   private failures = 0
   private retryTimer: NodeJS.Timeout | undefined
   private closed = false
+  /** The flush being waited on with its callbacks, for idle(). */
+  private running: Promise<void> | undefined
   /** Told how long each commit that went through took, in seconds (the Master's `commit` event). */
   onCommit: ((seconds: number) => void) | undefined
 
@@ -59,6 +61,18 @@ export class CommitGate {
     this.schedule()
   }
 
+  /**
+   * Resolves once what was handed to the gate so far has been said (or its flush failed): a
+   * master that stops cleanly waits for this before it closes its connection, or the replies of
+   * its last commits would be on disk but never sent.
+   */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 10 && (this.scheduled || this.running); i++) {
+      if (this.scheduled) await new Promise((resolve) => setImmediate(resolve))
+      await this.running
+    }
+  }
+
   /** No more retries; a flush already scheduled still runs. */
   close(): void {
     this.closed = true
@@ -85,7 +99,9 @@ export class CommitGate {
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
-      void this.flushThenRun()
+      const run = (this.running = this.flushThenRun().finally(() => {
+        if (this.running === run) this.running = undefined
+      }))
     })
   }
 

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { filters, parseTopic, topics } from '../../src/protocol/index.js'
+import { filters, isFinal, parseTopic, topics, type MasterIdentity } from '../../src/protocol/index.js'
 import { silentLogger, type Logger } from '../../src/logging/logger.js'
 import { EdgerunError } from '../../src/errors/index.js'
+import type { JobRecord } from '../store/job-record.js'
 import type { JobStore } from '../store/job-store.js'
 import { CommitGate } from './commit-gate.js'
 import { Counters } from './counters.js'
@@ -16,7 +17,7 @@ import { JobFeed } from './job-feed.js'
 import { JobTable } from './job-table.js'
 import { Lifecycle } from './lifecycle.js'
 import { NodeTable } from './node-table.js'
-import { Notifier } from './notifier.js'
+import { Notifier, resultBody } from './notifier.js'
 import { StatsPublisher } from './stats-publisher.js'
 import { masterOptionsSchema, type MasterOptionsInput } from './options.js'
 import type { MasterParts } from './parts.js'
@@ -30,6 +31,8 @@ export interface MasterDeps {
   random?: () => number
   /** Fixed by `edgerun master`, which must name the instance in its will before the master exists. */
   instance?: string
+  /** An elected master's term, host and pid: in its state, every assign and control (docs/protocol.md §7a). */
+  identity?: MasterIdentity
   /** The embedding broker's own refusal counters, for the `stats` rpc. */
   brokerCounters?: () => Record<string, number>
   /** Whether a client subscription could receive `{ns}/master/jobs` (only the embedding broker knows). */
@@ -70,7 +73,7 @@ export class Master extends EventEmitter<MasterEvents> {
     const logger = (deps.logger ?? silentLogger()).child({ component: 'master' })
     const counters = new Counters()
     const nodes = new NodeTable()
-    const notifier = new Notifier(deps.transport, parsed.namespace)
+    const notifier = new Notifier(deps.transport, parsed.namespace, deps.identity)
     const jobs = new JobTable(deps.store, parsed, counters, logger)
     // Only for whoever listens (a test, an embedder): unheard, an 'error' event would throw.
     const gate = new CommitGate(deps.store, notifier, nodes, counters, logger, (error) => {
@@ -102,6 +105,37 @@ export class Master extends EventEmitter<MasterEvents> {
   /** Every counter, by name: rejections, ignored messages, parking, read-ahead, losses. */
   counters(): Record<string, number> {
     return this.parts.counters.toJSON()
+  }
+
+  /** A submit that reached the master another way (a standby's buffer, docs/protocol.md §7a). */
+  admitSubmit(payload: Buffer): void {
+    if (!this.closing) this.submits.add(payload)
+  }
+
+  /**
+   * Results a standby saw the previous master send (docs/protocol.md §7a): a worker's outbox
+   * that resends one of them gets an ack only. Before start(), so before any outbox arrives.
+   */
+  noteSentResults(seen: Iterable<{ jobId: string; replyTo: string; correlationId?: string; at: number }>): void {
+    for (const { jobId, replyTo, correlationId, at } of seen) this.parts.notifier.noteSent(jobId, { replyTo, ...(correlationId !== undefined ? { correlationId } : {}) }, at)
+  }
+
+  /**
+   * Results the previous master committed lately and was never seen sending (docs/protocol.md
+   * §7a): it died between its commit and its reply, and the worker whose outbox would resend the
+   * result may be gone too. Each is sent once, now; a later copy from an outbox gets an ack only.
+   * After noteSentResults, so a result the standby saw leave is not among them. Returns how many.
+   */
+  sendUnsentResults(ended: Iterable<JobRecord>): number {
+    const { notifier, counters } = this.parts
+    let sent = 0
+    for (const job of ended) {
+      if (!isFinal(job.state) || !notifier.claimResult(job)) continue
+      notifier.toJob(job, resultBody(job))
+      sent++
+    }
+    if (sent > 0) counters.inc('results_resent_after_takeover', sent)
+    return sent
   }
 
   /** Jobs waiting in the queue. */
@@ -161,22 +195,39 @@ export class Master extends EventEmitter<MasterEvents> {
     parts.logger.info({ instance: this.instance, namespace: ns, store: this.store.kind }, 'master started')
   }
 
-  /** Idempotent. Tells the workers the master is gone, then lets the store finish its writes. */
-  close(): Promise<void> {
+  /**
+   * Idempotent. Tells the workers the master is gone, then lets the store finish its writes.
+   * `deposed`: it lost its lease, so it says nothing more and waits for no write (docs/protocol.md §7a).
+   */
+  close(options: { deposed?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
+      if (options.deposed) {
+        this.submits.stop()
+        this.parts.lifecycle.stop()
+        this.parts.gate.close()
+        this.jobFeed.stop()
+        this.stats.stop()
+        await this.transport.close()
+        return
+      }
       this.submits.drain()
+      this.submits.stop()
       this.parts.lifecycle.stop()
       this.parts.gate.close()
       this.jobFeed.stop()
       this.stats.stop()
       this.parts.notifier.masterState('offline', this.instance)
       await this.store.flush().catch(() => {})
+      // The replies and acks of the last commits leave before the connection closes.
+      await this.parts.gate.idle()
       await this.transport.close()
     })()
     return this.closing
   }
 
   private route(topic: string, payload: Buffer, retained = false): void {
+    // Closing: whatever arrives now is for the next master (workers resend their outboxes to it).
+    if (this.closing) return
     const parsed = parseTopic(this.namespace, topic)
     const { parts } = this
     if (parsed?.kind === 'submit') return this.submits.add(payload)

@@ -16,6 +16,7 @@ import {
   type FinalState,
   type JobReply,
   type JobReplyBody,
+  type MasterIdentity,
   type RejectCode,
   type ResultBody,
   type RpcReply,
@@ -52,6 +53,8 @@ export class Notifier {
   constructor(
     private readonly transport: Transport,
     private readonly ns: string,
+    /** The elected master's term, host and pid (docs/protocol.md §7a); empty for a master without an election. */
+    private readonly identity: MasterIdentity = {},
   ) {}
 
   /**
@@ -75,6 +78,35 @@ export class Notifier {
       // The event topic carries the first submitter's correlationId, whatever the others asked.
       this.transport.publish(events, payload ?? encode(replyOf(primary, job.id, body)), { qos: 1 })
     }
+  }
+
+  /** When this master was made: a job that ended before then was ended by another master. */
+  private readonly bornAt = Date.now()
+
+  /**
+   * Whether the job's result is this master's to send, or was sent by it (lately: the last
+   * 50 000 sends): false for a job another master ended before this one existed and whose
+   * result this one never sent.
+   */
+  private sentResult(job: JobRecord): boolean {
+    return job.updatedAt >= this.bornAt || this.repeats.get(job.id, primaryTarget(job)) !== undefined
+  }
+
+  /** A result the previous master was seen sending (a standby's record, broker/lease/sent-results.ts): not sent again. */
+  noteSent(jobId: string, target: ReplyTarget, at: number): void {
+    this.repeats.set(jobId, target, at)
+  }
+
+  /**
+   * For a result another master ended and this one never sent: true once, for the caller to send
+   * it; it counts as sent from now on, so the same result resent again by the worker (its outbox
+   * goes out on every new master and every rebirth) before the first copy's commit is answered
+   * with an ack only.
+   */
+  claimResult(job: JobRecord): boolean {
+    if (this.sentResult(job)) return false
+    this.repeats.set(job.id, primaryTarget(job), Date.now())
+    return true
   }
 
   /**
@@ -169,15 +201,15 @@ export class Notifier {
   }
 
   assign(node: string, message: Omit<AssignMessage, 'v' | 'type'>): void {
-    this.transport.publish(topics.nodeAssign(this.ns, node), encode(assign(message)), { qos: 1 })
+    this.transport.publish(topics.nodeAssign(this.ns, node), encode(assign({ ...message, term: this.identity.term })), { qos: 1 })
   }
 
   control(node: string, op: ControlOp, ids: { jobId?: string; attempt?: number; jobs?: RunningEntry[] } = {}): void {
-    this.transport.publish(topics.nodeControl(this.ns, node), encode(control(op, ids)), { qos: 1 })
+    this.transport.publish(topics.nodeControl(this.ns, node), encode(control(op, ids, this.identity.term)), { qos: 1 })
   }
 
   masterState(state: 'online' | 'offline', instance: string): void {
-    this.transport.publish(topics.masterState(this.ns), encode(masterState(state, instance)), { qos: 1, retain: true })
+    this.transport.publish(topics.masterState(this.ns), encode(masterState(state, instance, Date.now(), this.identity)), { qos: 1, retain: true })
   }
 }
 

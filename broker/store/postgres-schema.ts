@@ -36,7 +36,22 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX edgerun_jobs_state ON edgerun_jobs (ns, state, seq);
    CREATE INDEX edgerun_jobs_owner ON edgerun_jobs (ns, owner, seq);
    CREATE INDEX edgerun_jobs_unfinished ON edgerun_jobs (ns, seq, id) WHERE state IN (${UNFINISHED_SQL});`,
+  // 1 → 2: the masters' lease, one row per namespace (broker/lease/, docs/storage.md "Lease").
+  `CREATE TABLE edgerun_leases (
+     ns         text        PRIMARY KEY,
+     holder     text        NOT NULL,
+     term       bigint      NOT NULL,
+     expires_at timestamptz NOT NULL
+   );`,
+  // 2 → 3: final jobs by when they ended, for a new master to find the results its predecessor
+  // committed in its last moments (PG_FINISHED_SINCE_SQL). Partial: a job enters it once, when it ends.
+  `CREATE INDEX edgerun_jobs_finished ON edgerun_jobs (ns, updated_at) WHERE state NOT IN (${UNFINISHED_SQL});`,
 ]
+
+/** Final jobs of a namespace that ended at or after $2 (ms), the newest $3 of them. */
+export const PG_FINISHED_SINCE_SQL = `SELECT record FROM edgerun_jobs
+  WHERE ns = $1 AND updated_at >= $2 AND state NOT IN (${UNFINISHED_SQL})
+  ORDER BY updated_at DESC LIMIT $3`
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length
 
@@ -80,3 +95,19 @@ export const PG_UPSERT_SQL = `INSERT INTO edgerun_jobs AS j (ns, id, seq, state,
   ON CONFLICT (ns, id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, record = excluded.record`
 
 export const PG_UNFINISHED_SQL = UNFINISHED_SQL
+
+/**
+ * PG_UPSERT_SQL for an elected master: the batch is written only if `$3` (holder) still holds the
+ * lease at term `$4`, in the same statement, so the same transaction. FOR SHARE makes a takeover
+ * (which updates the lease row) wait until this batch is committed, so the new master loads it.
+ * Returns one row: `fenced` 0 means the term is stale and nothing was written.
+ */
+export const PG_FENCED_UPSERT_SQL = `WITH fence AS (SELECT term FROM edgerun_leases WHERE ns = $1 AND holder = $3 AND term = $4::bigint FOR SHARE),
+  written AS (${PG_UPSERT_SQL.replace(/\s+ON CONFLICT/, ' WHERE EXISTS (SELECT 1 FROM fence) ON CONFLICT')} RETURNING 1)
+  SELECT (SELECT count(*) FROM fence)::integer AS fenced, (SELECT count(*) FROM written)::integer AS written`
+
+/** Who may write: an elected master's holder name and term (broker/lease/). */
+export interface PgFence {
+  holder: string
+  term: number
+}

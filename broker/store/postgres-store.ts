@@ -2,7 +2,10 @@ import { EdgerunError } from '../../src/errors/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import { ID_PATTERN } from '../../src/protocol/index.js'
 import { maskUrl } from '../../src/logging/mask-url.js'
+import type { PgFence } from './postgres-schema.js'
 import { PostgresSyncTable } from './postgres-sync-table.js'
+import { parseRecord } from './job-table.js'
+import type { JobRecord } from './job-record.js'
 import { WriteBehindStore } from './write-behind.js'
 
 export { maskUrl }
@@ -19,6 +22,8 @@ export interface PostgresJobStoreOptions {
   readTimeoutMs?: number | undefined
   /** How long connecting may take. Default 5000. */
   connectTimeoutMs?: number | undefined
+  /** An elected master's lease (broker/lease/): a write from a stale term fails with STALE_TERM. */
+  fence?: PgFence | undefined
 }
 
 /**
@@ -40,8 +45,18 @@ export class PostgresJobStore extends WriteBehindStore<PostgresSyncTable> {
       logger: options.logger,
       readTimeoutMs: options.readTimeoutMs,
       connectTimeoutMs: options.connectTimeoutMs,
+      fence: options.fence,
     })
     options.logger?.debug({ url: table.location, namespace: options.namespace }, 'job store opened')
     return new PostgresJobStore(table, { logger: options.logger, borrow: options.borrow, offloadRows: 1 })
+  }
+
+  /**
+   * Final jobs that ended at or after `since` (ms, the masters' clocks), newest first: what a new
+   * master checks for results its predecessor committed and never sent. Committed rows only: a
+   * store just opened for a takeover has nothing pending.
+   */
+  finishedSince(since: number, limit: number): JobRecord[] {
+    return this.table.finishedSince(since, limit).map(parseRecord)
   }
 }

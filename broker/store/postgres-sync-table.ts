@@ -3,9 +3,9 @@ import type { JobState } from '../../src/protocol/index.js'
 import type { Logger } from '../../src/logging/logger.js'
 import type { BatchWriter, JobTable } from './job-table.js'
 import { maskUrl } from '../../src/logging/mask-url.js'
-import { PG_UPSERT_SQL } from './postgres-schema.js'
+import { PG_FENCED_UPSERT_SQL, PG_FINISHED_SINCE_SQL, PG_UPSERT_SQL, type PgFence } from './postgres-schema.js'
 import { PostgresSyncReader } from './postgres-sync.js'
-import { batchJson, errorMessage, PostgresJobTable, type PgJobRow, type PgStoredRow } from './postgres-table.js'
+import { batchJson, checkFence, errorMessage, PostgresJobTable, type PgJobRow, type PgStoredRow } from './postgres-table.js'
 
 export type { PgJobRow }
 
@@ -15,6 +15,8 @@ export interface PostgresSyncTableOptions {
   logger?: Logger | undefined
   readTimeoutMs?: number | undefined
   connectTimeoutMs?: number | undefined
+  /** An elected master's lease: every write checks it (PG_FENCED_UPSERT_SQL). */
+  fence?: PgFence | undefined
 }
 
 /** Rows per query of a lazy scan: a list that stops early reads little, a restart reads in pages. */
@@ -35,12 +37,13 @@ export class PostgresSyncTable implements JobTable {
   readonly namespace: string
   /** The URL with its password masked: it appears in logs. */
   readonly location: string
+  private readonly fence: PgFence | undefined
   private closed = false
 
   /** Connects, migrates the schema and starts the reader; rejects with one line naming the URL (password masked). */
   static async open(options: PostgresSyncTableOptions): Promise<PostgresSyncTable> {
     const connect = { url: options.url, ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}) }
-    const table = await PostgresJobTable.open({ ...connect, namespace: options.namespace })
+    const table = await PostgresJobTable.open({ ...connect, namespace: options.namespace, fence: options.fence })
     let reader: PostgresSyncReader
     try {
       reader = await PostgresSyncReader.open({ ...connect, ...(options.readTimeoutMs !== undefined ? { timeoutMs: options.readTimeoutMs } : {}) })
@@ -68,6 +71,7 @@ export class PostgresSyncTable implements JobTable {
   ) {
     this.namespace = options.namespace
     this.location = maskUrl(options.url)
+    this.fence = options.fence
   }
 
   get(id: string): string | undefined {
@@ -120,6 +124,11 @@ export class PostgresSyncTable implements JobTable {
     return this.reader.read(this.table.reads.maxSeq())
   }
 
+  /** The records of final jobs that ended at or after `since` (ms), newest first, at most `limit`. */
+  finishedSince(since: number, limit: number): string[] {
+    return this.reader.query(PG_FINISHED_SINCE_SQL, [this.namespace, Math.floor(since), limit]).map((row) => String(row.record))
+  }
+
   counts(): Record<JobState, number> {
     return this.countsWith([]).counts
   }
@@ -144,7 +153,9 @@ export class PostgresSyncTable implements JobTable {
   /** One statement, synchronously (blocks for the round trip and the commit's WAL flush). */
   commit(rows: Iterable<PgJobRow>): void {
     const batch = [...rows]
-    if (batch.length > 0) this.reader.query(PG_UPSERT_SQL, [this.namespace, batchJson(batch)])
+    if (batch.length === 0) return
+    if (!this.fence) this.reader.query(PG_UPSERT_SQL, [this.namespace, batchJson(batch)])
+    else checkFence(this.reader.query(PG_FENCED_UPSERT_SQL, [this.namespace, batchJson(batch), this.fence.holder, this.fence.term])[0], this.fence)
   }
 
   openWriter(): BatchWriter {

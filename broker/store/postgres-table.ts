@@ -4,7 +4,7 @@ import { JOB_STATES, type JobState } from '../../src/protocol/index.js'
 import { emptyCounts } from './job-store.js'
 import type { JobRow } from './job-table.js'
 import { maskUrl } from '../../src/logging/mask-url.js'
-import { migratePostgres, PG_UNFINISHED_SQL, PG_UPSERT_SQL } from './postgres-schema.js'
+import { migratePostgres, PG_FENCED_UPSERT_SQL, PG_UNFINISHED_SQL, PG_UPSERT_SQL, type PgFence } from './postgres-schema.js'
 
 /** A row to write is the write-behind layer's row: the record's JSON and the columns copied from it. */
 export type PgJobRow = JobRow
@@ -109,6 +109,8 @@ export interface PostgresTableOptions {
   namespace: string
   /** How long connecting may take before open() fails. Default 5000. */
   connectTimeoutMs?: number
+  /** An elected master's lease: every batch checks it in its own transaction (STALE_TERM if lost). */
+  fence?: PgFence | undefined
 }
 
 /**
@@ -141,7 +143,13 @@ export class PostgresJobTable {
   /** One statement, so one transaction and one round trip; resolves once it is committed. */
   async upsert(rows: readonly PgJobRow[]): Promise<void> {
     if (rows.length === 0) return
-    await this.query(PG_UPSERT_SQL, [this.options.namespace, batchJson(rows)])
+    const { fence } = this.options
+    if (!fence) {
+      await this.query(PG_UPSERT_SQL, [this.options.namespace, batchJson(rows)])
+      return
+    }
+    const result = await this.query(PG_FENCED_UPSERT_SQL, [this.options.namespace, batchJson(rows), fence.holder, fence.term])
+    checkFence(result.rows[0], fence)
   }
 
   async read<T>(read: PgRead<T>): Promise<T> {
@@ -194,4 +202,10 @@ export function errorMessage(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(errorMessage).join('; ')
   const message = error instanceof Error ? error.message : String(error)
   return message || (error as { code?: string })?.code || 'unknown error'
+}
+
+/** A fenced batch's answer: nothing was written when the lease is no longer `fence`'s. */
+export function checkFence(row: Record<string, unknown> | undefined, fence: PgFence): void {
+  if (Number(row?.fenced ?? 0) === 1) return
+  throw new EdgerunError('STALE_TERM', `job store write refused: ${fence.holder} no longer holds the lease at term ${fence.term}`, { details: { term: fence.term } })
 }

@@ -266,6 +266,8 @@ export class WriteBehindStore<T extends JobTable = JobTable> implements JobStore
     this.counters.failedCommits++
     this.logger?.error({ err: cause, ...this.where, jobs: rows }, 'job store: commit failed')
     const reason = cause instanceof Error ? cause.message : String(cause)
+    // A deposed master's write keeps its own code: the master steps down on it (docs/protocol.md §7a).
+    if (cause instanceof EdgerunError && cause.code === 'STALE_TERM') return new EdgerunError('STALE_TERM', `job store: commit of ${rows} job(s) refused: ${reason}`, { cause })
     return new EdgerunError('STORE_WRITE_FAILED', `job store: commit of ${rows} job(s) failed: ${reason}`, { cause })
   }
 

@@ -23,7 +23,9 @@ import {
   type SubmitJob,
   type ParsedTopic,
   nodeStateSchema,
+  masterInstanceStateSchema,
   isId,
+  type MasterInstanceStateMessage,
 } from '../protocol/index.js'
 import { RoleBase, type MasterOnline } from '../roles/role-base.js'
 import { newClientId, newJobId } from './ids.js'
@@ -68,6 +70,7 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
   private readonly followers = new Map<string, Set<JobEventHandler>>()
   private readonly rpcs = new RpcCalls()
   private readonly nodeWatchers = new Set<(id: string, state: NodeStateMessage | undefined) => void>()
+  private readonly masterWatchers = new Set<(state: MasterInstanceStateMessage) => void>()
   /** When the master last answered anything: a reply or an rpc result. */
   private lastHeardAt = Date.now()
   private resendTimer: NodeJS.Timeout | undefined
@@ -167,6 +170,24 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
     return this.rpc('stats', {}) as Promise<StatsView>
   }
 
+  /**
+   * The masters of a namespace whose masters elect (docs/protocol.md §7a), from the retained
+   * `masters/+/state` heard within `waitMs`; empty where one master runs without an election.
+   */
+  async masters(waitMs = 200): Promise<MasterInstanceStateMessage[]> {
+    const found = new Map<string, MasterInstanceStateMessage>()
+    const watcher = (state: MasterInstanceStateMessage) => found.set(state.instance, state)
+    this.masterWatchers.add(watcher)
+    try {
+      await this.hold(filters.allMasterStates(this.ns))
+      await new Promise((resolve) => setTimeout(resolve, waitMs))
+      await this.release(filters.allMasterStates(this.ns))
+    } finally {
+      this.masterWatchers.delete(watcher)
+    }
+    return [...found.values()].sort((a, b) => a.instance.localeCompare(b.instance))
+  }
+
   /** Live node states from the retained `nodes/+/state` topics; returns a stop function. */
   async watchNodes(onChange: (id: string, state: NodeStateMessage | undefined) => void): Promise<() => Promise<void>> {
     this.nodeWatchers.add(onChange)
@@ -203,6 +224,11 @@ export class EdgerunClient extends RoleBase<ClientOptions, ClientEvents> {
 
   protected route(parsed: ParsedTopic | undefined, topic: string, payload: Buffer): void {
     if (parsed?.kind === 'nodeState') return this.onNodeState(parsed.node, payload)
+    if (parsed?.kind === 'masterInstanceState') {
+      const decoded = decode(masterInstanceStateSchema, payload)
+      if (decoded.ok) for (const watcher of this.masterWatchers) watcher(decoded.value)
+      return
+    }
     if (parsed?.kind === 'jobEvents') {
       const decoded = decode(jobReplySchema, payload)
       if (decoded.ok) for (const handler of this.followers.get(parsed.jobId) ?? []) handler(decoded.value)

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   DUPLICATE_NODE: { exit: 1, protocol: false, summary: 'Another live worker already holds this node id.' },
   STORE_UNAVAILABLE: { exit: 74, protocol: false, summary: 'The master could not open its job store (data dir, database file or schema).' },
   STORE_WRITE_FAILED: { exit: 74, protocol: false, summary: 'A commit to the job store failed (disk full, I/O error, lock held too long).' },
+  STALE_TERM: { exit: 75, protocol: false, summary: 'A master whose lease term is no longer current tried to write: it was deposed, and steps down.' },
   TIMEOUT: { exit: 124, protocol: false, summary: 'An operation did not finish in time.' },
   JOB_FAILED: { exit: 1, protocol: false, summary: 'The job ended failed, timed_out or canceled.' },
   BAD_PROBLEM: { exit: 2, protocol: false, summary: 'A judge problem directory is unreadable or malformed (problem.json, tests/).' },

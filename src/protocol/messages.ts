@@ -12,7 +12,7 @@ import {
   type ResultCode,
 } from './schemas/replies.js'
 import { rpcReplySchema, type RpcMethod, type RpcReply, type RpcRequest } from './schemas/rpc.js'
-import type { FinalState, JobState, MasterStateMessage, NodeLifecycle, NodeStateMessage, RunningEntry } from './schemas/states.js'
+import type { FinalState, JobState, MasterInstanceStateMessage, MasterStateMessage, NodeLifecycle, NodeStateMessage, RunningEntry } from './schemas/states.js'
 import type { JobFeed, JobSummary, MasterStats } from './schemas/dashboard.js'
 import { PROTOCOL_VERSION } from './version.js'
 
@@ -23,6 +23,7 @@ import { PROTOCOL_VERSION } from './version.js'
  */
 export type ProtocolMessage =
   | MasterStateMessage
+  | MasterInstanceStateMessage
   | NodeStateMessage
   | AssignMessage
   | ControlMessage
@@ -39,8 +40,28 @@ const v = PROTOCOL_VERSION
 
 // §7: master state
 
-export function masterState(state: MasterStateMessage['state'], instance: string, ts = Date.now()): MasterStateMessage {
-  return { v, type: 'master', state, instance, ts }
+/** Who a master is, for the state topics: absent fields (a master without an election) are left out. */
+export interface MasterIdentity {
+  term?: number
+  host?: string
+  pid?: number
+}
+
+function identity(id: MasterIdentity): MasterIdentity {
+  return {
+    ...(id.term !== undefined ? { term: id.term } : {}),
+    ...(id.host !== undefined ? { host: id.host } : {}),
+    ...(id.pid !== undefined ? { pid: id.pid } : {}),
+  }
+}
+
+export function masterState(state: MasterStateMessage['state'], instance: string, ts = Date.now(), id: MasterIdentity = {}): MasterStateMessage {
+  return { v, type: 'master', state, instance, ...identity(id), ts }
+}
+
+/** §7a: one master's own state on `{ns}/masters/{instance}/state`. */
+export function masterInstanceState(state: MasterInstanceStateMessage['state'], instance: string, id: MasterIdentity, ts = Date.now()): MasterInstanceStateMessage {
+  return { v, type: 'master', state, instance, ...identity(id), ts }
 }
 
 // §15: what the master publishes for dashboards
@@ -88,16 +109,20 @@ export function nodeState(f: NodeStateFields): NodeStateMessage {
 }
 
 /** `ackBy`: the deadline for the worker's `accepted`, in the master's clock. */
-export function assign(a: { job: JobSpec; attempt: number; epoch: string; ackBy: number }): AssignMessage {
-  return { v, type: 'assign', job: a.job, attempt: a.attempt, epoch: a.epoch, ackBy: a.ackBy }
+/** `term`: the master's lease term, when it was elected (docs/protocol.md §7a). */
+export function assign(a: { job: JobSpec; attempt: number; epoch: string; ackBy: number; term?: number }): AssignMessage {
+  const message: AssignMessage = { v, type: 'assign', job: a.job, attempt: a.attempt, epoch: a.epoch, ackBy: a.ackBy }
+  if (a.term !== undefined) message.term = a.term
+  return message
 }
 
 /** `jobId` and `attempt` for `cancel` and `ack`; `jobs` for a batched `ack` (the `ack-batch` feature). */
-export function control(op: ControlOp, ids: { jobId?: string; attempt?: number; jobs?: RunningEntry[] } = {}): ControlMessage {
+export function control(op: ControlOp, ids: { jobId?: string; attempt?: number; jobs?: RunningEntry[] } = {}, term?: number): ControlMessage {
   const message: ControlMessage = { v, type: 'control', op }
   if (ids.jobId !== undefined) message.jobId = ids.jobId
   if (ids.attempt !== undefined) message.attempt = ids.attempt
   if (ids.jobs !== undefined) message.jobs = ids.jobs
+  if (term !== undefined) message.term = term
   return message
 }
 

@@ -8,6 +8,8 @@ export const DEFAULT_NAMESPACE = 'edgerun'
 
 export const topics = {
   masterState: (ns: string) => `${ns}/master/state`,
+  /** Retained, one per master process, with its own will: standby, online or offline (§7a). */
+  masterInstanceState: (ns: string, instance: string) => `${ns}/masters/${instance}/state`,
   /** Retained, at most once a second: counts and rates for dashboards (admin only). */
   masterStats: (ns: string) => `${ns}/master/stats`,
   /** Job changes, batched at most every 250 ms, for dashboards (admin only). */
@@ -25,6 +27,7 @@ export const topics = {
 /** Subscription filters (the only wildcard topics in the system). */
 export const filters = {
   allNodeStates: (ns: string) => `${ns}/nodes/+/state`,
+  allMasterStates: (ns: string) => `${ns}/masters/+/state`,
   allNodeEvents: (ns: string) => `${ns}/nodes/+/events`,
   allJobEvents: (ns: string) => `${ns}/jobs/+/events`,
   allReplies: (ns: string) => `${ns}/reply/+`,
@@ -40,6 +43,7 @@ export const prefixes = {
 export type ParsedTopic =
   | { kind: 'masterState' | 'masterStats' | 'masterJobs' }
   | { kind: 'nodeState' | 'nodeAssign' | 'nodeControl' | 'nodeEvents'; node: string }
+  | { kind: 'masterInstanceState'; instance: string }
   | { kind: 'submit' }
   | { kind: 'rpc' }
   | { kind: 'reply'; client: string }
@@ -75,6 +79,7 @@ export function parseTopic(ns: string, topic: string): ParsedTopic | undefined {
         return { kind: NODE_KINDS[tail as keyof typeof NODE_KINDS], node: id }
       }
       if (head === 'jobs' && tail === 'events') return { kind: 'jobEvents', jobId: id }
+      if (head === 'masters' && tail === 'state') return { kind: 'masterInstanceState', instance: id }
       return undefined
     }
     default:

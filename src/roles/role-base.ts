@@ -36,6 +36,10 @@ export abstract class RoleBase<O extends RoleOptions, E extends Record<keyof E, 
   private closing: Promise<void> | undefined
   private master: string | undefined
   private readonly seenMasters = new Set<string>()
+  /** The highest master term seen (docs/protocol.md §7a); 0 while only unelected masters spoke. */
+  private highestTerm = 0
+  /** Messages dropped because their term was lower than highestTerm. */
+  protected staleTerms = 0
   /** Filters subscribed on demand, with how many holders each: subscribed again on every connection. */
   private readonly held = new Map<string, { qos: 0 | 1; holders: number }>()
 
@@ -53,6 +57,32 @@ export abstract class RoleBase<O extends RoleOptions, E extends Record<keyof E, 
   /** The master instance last seen `online`. */
   get masterInstance(): string | undefined {
     return this.master
+  }
+
+  /** The highest master term this role has seen, 0 if none (docs/protocol.md §7a). */
+  get masterTerm(): number {
+    return this.highestTerm
+  }
+
+  /** Messages dropped for a stale term, on master/state, assign and control. */
+  get staleTermDrops(): number {
+    return this.staleTerms
+  }
+
+  /**
+   * Follows the highest term: false (and counted) for a message whose term is lower than one
+   * already seen, which a deposed master sent. A message without a term is from a master without
+   * an election, and always passes.
+   */
+  protected acceptTerm(term: number | undefined, what: string): boolean {
+    if (term === undefined) return true
+    if (term < this.highestTerm) {
+      this.staleTerms++
+      this.logger.info({ term, highest: this.highestTerm, message: what }, 'dropped a message from a deposed master (stale term)')
+      return false
+    }
+    this.highestTerm = term
+    return true
   }
 
   /** The topics this role always listens on: subscribed on every connection, before `online`. */
@@ -113,12 +143,16 @@ export abstract class RoleBase<O extends RoleOptions, E extends Record<keyof E, 
 
   private onMasterState(payload: Buffer, retained: boolean): void {
     const decoded = decode(masterStateSchema, payload)
-    if (!decoded.ok || decoded.value.state !== 'online') return
-    const { instance } = decoded.value
+    // A will of a lower term is a deposed master's: the active one said online since.
+    if (!decoded.ok || !this.acceptTerm(decoded.value.term, `master/state ${decoded.value.state}`)) return
+    if (decoded.value.state !== 'online') return
+    const { instance, term } = decoded.value
     const previous = this.master
-    const firstSeen = !this.seenMasters.has(instance)
+    // A master elected again is new to us: it knows nothing of what we did under another.
+    const key = term === undefined ? instance : `${instance}/${term}`
+    const firstSeen = !this.seenMasters.has(key)
     this.master = instance
-    this.seenMasters.add(instance)
+    this.seenMasters.add(key)
     this.onMasterOnline({ instance, previous, firstSeen, retained })
   }
 

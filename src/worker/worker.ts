@@ -223,6 +223,8 @@ export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeout
     const assign = decoded.value
     // Meant for an earlier process under this id: its deadline will requeue it.
     if (instanceOfEpoch(assign.epoch) !== this.instance) return
+    // From a deposed master: the active one owns the job now (docs/protocol.md §7a).
+    if (!this.acceptTerm(assign.term, `assign ${assign.job.id}`)) return
     const { job, attempt, epoch } = assign
     const ref = { jobId: job.id, attempt, epoch }
     const reject = (code: 'BUSY' | 'UNSUPPORTED' | 'DRAINING', message: string) => this.sendEvent(workerEvent.rejected(ref, code, message))
@@ -291,6 +293,7 @@ export class Worker extends RoleBase<WorkerOptions, WorkerEvents, { drainTimeout
     const decoded = decode(controlSchema, payload)
     if (!decoded.ok) return
     const control: ControlMessage = decoded.value
+    if (!this.acceptTerm(control.term, `control ${control.op}`)) return
     switch (control.op) {
       case 'cancel':
         if (control.jobId) this.drop(control.jobId, control.attempt)

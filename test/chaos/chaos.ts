@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EdgerunClient } from '../../src/client/client.js'
-import { FaultProxy } from '../helpers/fault-proxy.js'
 import { freePort } from '../helpers/ports.js'
-import { spawnBroker, spawnCli, type CliProcess } from '../helpers/processes.js'
+import { spawnBroker } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
+import { FAULTS, WorkerFleet, sleep, type Fault } from './fleet.js'
 import { Ledger } from './ledger.js'
 import { between, seededRandom } from './random.js'
 
@@ -29,10 +29,7 @@ export interface ChaosOptions {
   slots?: number
 }
 
-export const FAULTS = ['kill', 'cut', 'stall', 'delay'] as const
-export type Fault = (typeof FAULTS)[number]
-/** How often each fault is drawn, relative to the others in the run. */
-const FAULT_WEIGHTS: Record<Fault, number> = { kill: 0.3, cut: 0.3, stall: 0.25, delay: 0.15 }
+export { FAULTS, type Fault } from './fleet.js'
 
 export type ChaosReport = ReturnType<Ledger['report']> & {
   seed: number
@@ -61,12 +58,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const ledger = new Ledger()
 
   let broker = await startBroker(port, dataDir, namespace)
-  const proxies = await Promise.all(Array.from({ length: options.workers }, () => FaultProxy.start({ target: { host: '127.0.0.1', port } })))
-  const workerFlags = ['--keepalive', String(options.keepaliveS ?? 2), '--slots', String(options.slots ?? 4)]
-  const startWorker = (proxy: FaultProxy, i: number) => startWorkerProcess(proxy, namespace, i, workerFlags)
-  const faults = options.faults ?? FAULTS
-  const faultWeight = faults.reduce((sum, fault) => sum + FAULT_WEIGHTS[fault], 0)
-  const workers: Array<CliProcess | undefined> = await Promise.all(proxies.map((proxy, i) => startWorker(proxy, i)))
+  const fleet = await WorkerFleet.start({ target: { host: '127.0.0.1', port }, namespace, count: options.workers, keepaliveS: options.keepaliveS, slots: options.slots, faults: options.faults ?? FAULTS, countAction: count })
   const clients = await Promise.all(
     Array.from({ length: options.submitters }, (_, i) =>
       EdgerunClient.connect({ url: brokerUrl, namespace, clientId: `submitter-${i}`, rpcTimeoutMs: 3000 }),
@@ -80,7 +72,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   try {
     const submitWindowMs = options.durationS * 1000 * 0.7
     let stopChaos = false
-    const restarts: Promise<void>[] = []
     const submitting = (async () => {
       for (let i = 0; i < options.jobs; i++) {
         const id = `job-${i}`
@@ -114,35 +105,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           log('chaos: broker-master restarted')
           continue
         }
-        const i = between(random, 0, options.workers - 1)
-        const proxy = proxies[i]!
-        const fault = pick(faults, random() * faultWeight)
-        if (fault === 'kill') {
-          const victim = workers[i]
-          if (!victim) continue // still restarting from an earlier kill
-          count('kill-worker')
-          proxy.resume()
-          workers[i] = undefined
-          victim.kill('SIGKILL')
-          await victim.exited
-          const downMs = between(random, 100, 1200)
-          restarts.push(
-            sleep(downMs).then(async () => {
-              workers[i] = await startWorker(proxy, i)
-            }),
-          )
-        } else if (fault === 'cut') {
-          count('cut')
-          proxy.cut()
-        } else if (fault === 'stall') {
-          count('stall')
-          proxy.stall()
-          void sleep(between(random, 300, 4000)).then(() => proxy.resume())
-        } else {
-          count('delay')
-          proxy.delay(between(random, 5, 80))
-          void sleep(between(random, 300, 1500)).then(() => proxy.delay(0))
-        }
+        await fleet.strike(random)
       }
     })()
     await submitting
@@ -150,52 +113,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (chaosUntil > Date.now()) await sleep(chaosUntil - Date.now())
     stopChaos = true
     await chaos
-    await Promise.all(restarts)
-    for (const proxy of proxies) {
-      proxy.resume()
-      proxy.delay(0)
-    }
-    for (let i = 0; i < workers.length; i++) if (!workers[i]) workers[i] = await startWorker(proxies[i]!, i)
+    await fleet.heal()
     log(`chaos: faults stopped after ${Date.now() - runStart} ms; ${ledger.pending} job(s) still owed a result`)
     await waitFor(() => ledger.pending === 0, { timeoutMs: 120_000, intervalMs: 100, what: 'every job settled' }).catch((error) => log(`chaos: ${(error as Error).message}`))
     const stats = await clients[0]!.stats().catch(() => undefined)
-    const connections = proxies.reduce((sum, proxy) => sum + proxy.stats.accepted, 0)
+    const connections = fleet.connections
     return { ...ledger.report(), seed: options.seed, actions, elapsedMs: Date.now() - started, storeCounts: stats?.jobs, connections }
   } finally {
     await Promise.all(clients.map((client) => client.close()))
-    for (const worker of workers) worker?.kill('SIGKILL')
     broker.kill('SIGKILL')
-    await Promise.all(proxies.map((proxy) => proxy.close()))
+    await fleet.close()
     await rm(dataDir, { recursive: true, force: true })
   }
 }
 
 const startBroker = (port: number, dataDir: string, namespace: string) =>
   spawnBroker(port, dataDir, namespace, ['--ack-timeout', '2000', '--reconcile-timeout', '3000', '--run-grace', '5000'])
-
-/** The fault whose share of the weights `roll` (0 … their sum) falls in. */
-function pick(faults: readonly Fault[], roll: number): Fault {
-  for (const fault of faults) {
-    if (roll < FAULT_WEIGHTS[fault]) return fault
-    roll -= FAULT_WEIGHTS[fault]
-  }
-  return faults[faults.length - 1]!
-}
-
-/** Starts worker i behind its proxy; a restart that races its own will is retried until it holds its id. */
-async function startWorkerProcess(proxy: FaultProxy, namespace: string, i: number, flags: string[]): Promise<CliProcess> {
-  for (let tries = 0; ; tries++) {
-    const worker = spawnCli([
-      'worker', '--url', proxy.url(), '--namespace', namespace, '--id', `w${i}`, ...flags,
-      '--command', 'sleep=/bin/sleep', '--no-judge', '--drain-timeout', '0', '--log-level', 'silent',
-    ])
-    await waitFor(() => worker.output().includes('online') || worker.child.exitCode !== null, { timeoutMs: 30_000, what: `worker w${i} online` })
-    if (worker.output().includes('online')) return worker
-    if (tries >= 20) throw new Error(`worker w${i} would not start: ${worker.output()}`)
-    await sleep(500)
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}

@@ -11,7 +11,7 @@ describe('chaos seeds', () => {
   })
 
   it('the chaos tests draw no seed of their own', () => {
-    for (const file of ['chaos.test.ts', 'flaky.test.ts']) {
+    for (const file of ['chaos.test.ts', 'flaky.test.ts', 'failover-chaos.test.ts']) {
       const text = readFileSync(new URL(file, import.meta.url), 'utf8')
       expect(text, file).not.toMatch(/Math\.random/)
       expect(text, file).toContain('testSeeds()')

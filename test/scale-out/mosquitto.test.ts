@@ -1,37 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EdgerunClient } from '../../src/client/client.js'
 import { Worker } from '../../src/worker/worker.js'
 import { requireBinary } from '../helpers/binaries.js'
 import { uniqueNamespace } from '../helpers/cluster.js'
+import { startMosquitto } from '../helpers/mosquitto.js'
 import { freePort } from '../helpers/ports.js'
 import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
-
-async function startMosquitto(port: number, dir: string): Promise<ChildProcess> {
-  const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`)
-  const binary = requireBinary('mosquitto')
-  const child = spawn(binary, ['-c', conf], { stdio: 'ignore' })
-  let gone: string | undefined
-  child.on('error', (error) => (gone = error.message))
-  child.on('exit', (code, signal) => (gone ??= `exited with ${signal ?? code}`))
-  const listening = () =>
-    new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.on('error', () => resolve(false))
-    })
-  await waitFor(() => gone !== undefined || listening(), { timeoutMs: 10_000, what: 'mosquitto listening' })
-  if (gone !== undefined) throw new Error(`mosquitto (${binary}) did not start: ${gone}`)
-  return child
-}
 
 describe('scale-out: edgerun master on a real Mosquitto', () => {
   const children: Array<ChildProcess | CliProcess> = []
@@ -46,7 +25,7 @@ describe('scale-out: edgerun master on a real Mosquitto', () => {
   it('runs jobs, sees a killed worker through its will, and requeues its job', async () => {
     dir = mkdtempSync(join(tmpdir(), 'edgerun-mosq-'))
     const port = await freePort()
-    children.push(await startMosquitto(port, dir))
+    children.push(await startMosquitto(port, dir, requireBinary('mosquitto')))
     const url = `mqtt://127.0.0.1:${port}`
     const ns = uniqueNamespace('mosq')
     const master = spawnCli(['master', '--url', url, '--namespace', ns, '--data-dir', join(dir, 'data'), '--log-level', 'silent'])

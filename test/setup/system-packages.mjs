@@ -19,9 +19,9 @@ import { pathToFileURL } from 'node:url'
 
 /** Add a service here (postgresql, chromium, …) and both `npm test` and `.ci/run` install it. */
 export const TEST_PACKAGES = [
-  { name: 'mosquitto', binaries: ['mosquitto'], usedBy: 'the master on an external broker (test/scale-out/mosquitto.test.ts)' },
+  { name: 'mosquitto', binaries: ['mosquitto'], usedBy: 'the master on an external broker (test/scale-out/mosquitto.test.ts), standby masters under chaos (test/chaos/failover-chaos.test.ts)' },
   { name: 'mosquitto-clients', binaries: ['mosquitto_pub', 'mosquitto_sub'], usedBy: 'the protocol from plain MQTT clients (test/interop)' },
-  { name: 'redis-server', binaries: ['redis-server'], usedBy: 'Aedes clustered over Redis (test/scale-out), the BullMQ baseline (bench)' },
+  { name: 'redis-server', binaries: ['redis-server'], usedBy: 'Aedes clustered over Redis (test/scale-out, its failover included), the BullMQ baseline (bench)' },
   { name: 'openssl', binaries: ['openssl'], usedBy: 'TLS certificates (test/security/tls.test.ts)' },
   { name: 'gcc', binaries: ['gcc'], usedBy: 'the judge: C, and the edgerun-sandbox launcher' },
   { name: 'g++', binaries: ['g++'], usedBy: 'the judge: C++' },
@@ -33,7 +33,7 @@ export const TEST_PACKAGES = [
   { name: 'systemd', binaries: ['systemd-analyze'], usedBy: 'systemd-analyze verify of the service units (test/setup/systemd-units.test.ts)' },
   { name: 'chromium', binaries: ['chromium'], usedBy: 'the dashboard in a real browser, driven by playwright-core (test/dashboard/browser.test.ts)' },
   // Debian keeps the server's binaries off PATH, in /usr/lib/postgresql/<version>/bin.
-  { name: 'postgresql', binaries: ['initdb', 'postgres'], dirs: postgresBinDirs, usedBy: 'the Postgres job store (test/store/postgres-store.test.ts, test/helpers/postgres.ts)' },
+  { name: 'postgresql', binaries: ['initdb', 'postgres'], dirs: postgresBinDirs, usedBy: 'the Postgres job store and standby masters (test/store/postgres-store.test.ts, test/failover, test/chaos/failover-chaos.test.ts, test/helpers/postgres.ts)' },
 ]
 
 /** Debian's /usr/lib/postgresql/<version>/bin directories, the newest version first. */

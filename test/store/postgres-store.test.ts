@@ -43,6 +43,28 @@ describeJobStore('PostgresJobStore', () => postgresHarness())
 describeJobStore('PostgresJobStore (borrow, as the master uses it)', () => postgresHarness({ borrow: true }), { borrows: true })
 
 describe('PostgresJobStore on a real server', () => {
+  it('finishedSince: this namespace\'s final jobs that ended at or after a time, newest first, at most the limit', async () => {
+    const url = await server.createSchema()
+    const store = await PostgresJobStore.open({ url, namespace: NS })
+    const other = await PostgresJobStore.open({ url, namespace: 'other-ns' })
+    try {
+      const at = 1_800_000_000_000
+      store.save(makeJob('old', 1, { state: 'succeeded', finalState: 'succeeded', updatedAt: at - 1 }))
+      store.save(makeJob('a', 2, { state: 'succeeded', finalState: 'succeeded', updatedAt: at }))
+      store.save(makeJob('b', 3, { state: 'failed', finalState: 'failed', updatedAt: at + 5 }))
+      store.save(makeJob('c', 4, { state: 'canceled', finalState: 'canceled', updatedAt: at + 9 }))
+      store.save(makeJob('live', 5, { state: 'running', updatedAt: at + 20 }))
+      other.save(makeJob('elsewhere', 1, { state: 'succeeded', finalState: 'succeeded', updatedAt: at + 30 }))
+      await Promise.all([store.flush(), other.flush()])
+      expect(store.finishedSince(at, 10).map((job) => job.id)).toEqual(['c', 'b', 'a'])
+      expect(store.finishedSince(at, 2).map((job) => job.id)).toEqual(['c', 'b'])
+      expect(store.finishedSince(at + 10, 10)).toEqual([])
+      expect(store.finishedSince(at, 10)[0]).toEqual(store.get('c'))
+    } finally {
+      await closeAll([store, other])
+    }
+  })
+
   it('a flush that resolved is in the table: another process (connection) reads it, and a reopened store too', async () => {
     const url = await server.createSchema()
     const store = await PostgresJobStore.open({ url, namespace: NS })

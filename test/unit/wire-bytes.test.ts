@@ -9,6 +9,7 @@ import {
   encode,
   jobFeed,
   jobReply,
+  masterInstanceState,
   masterState,
   masterStats,
   nodeState,
@@ -215,6 +216,26 @@ describe('wire bytes (docs/protocol.md §5–§8)', () => {
       '{"v":1,"type":"jobs","jobs":[{"id":"j1","kind":"noop","state":"queued","priority":0,"owner":null,"node":null,"attempt":0,"createdAt":1764270000000,"updatedAt":1764270000000}]}',
       '{"v":1,"type":"jobs","jobs":[{"id":"j1","kind":"noop","state":"queued","priority":0,"owner":null,"node":null,"attempt":0,"createdAt":1764270000000,"updatedAt":1764270000000}],"dropped":3}',
       '{"v":1,"type":"stats","instance":"m1","ts":1764270000000,"jobs":{"queued":1,"assigned":0,"running":0,"succeeded":2,"failed":0,"timed_out":0,"canceled":0},"priorities":[{"priority":0,"queued":1,"assigned":0,"running":0}],"rates":{"submitted":1,"finished":2,"windowMs":1000},"nodes":{"online":1,"total":1},"busy":{"w1":0}}',
+    ])
+  })
+
+  it('an elected master: its term in assign and control, and both state topics (docs/protocol.md §7a)', () => {
+    const transport = new RecordingTransport()
+    const notifier = new Notifier(transport, NS, { term: 7, host: 'db1', pid: 4242 })
+    const spec = { kind: 'noop', id: 'j1', priority: 0, timeoutMs: 60000, maxAttempts: 3, requires: { labels: [] }, wait: true, progress: false, batchReplies: true } as const
+    notifier.assign('w1', { job: spec, attempt: 1, epoch: 'abc.1', ackBy: TS + 5000 })
+    notifier.control('w1', 'ack', { jobId: 'j1', attempt: 1 })
+    notifier.control('w1', 'rebirth')
+    const standby = masterInstanceState('standby', 'm2', { host: 'db2', pid: 17 }, TS)
+    const online = masterInstanceState('online', 'm1', { term: 7, host: 'db1', pid: 4242 }, TS)
+    expect([...sent(transport), ...[masterState('online', 'm1', TS, { term: 7, host: 'db1', pid: 4242 }), masterState('offline', 'm1', TS, { term: 7 }), standby, online].map((m) => encode(m).toString())]).toEqual([
+      '{"v":1,"type":"assign","job":{"kind":"noop","id":"j1","priority":0,"timeoutMs":60000,"maxAttempts":3,"requires":{"labels":[]},"wait":true,"progress":false,"batchReplies":true},"attempt":1,"epoch":"abc.1","ackBy":1764270005000,"term":7}',
+      '{"v":1,"type":"control","op":"ack","jobId":"j1","attempt":1,"term":7}',
+      '{"v":1,"type":"control","op":"rebirth","term":7}',
+      '{"v":1,"type":"master","state":"online","instance":"m1","term":7,"host":"db1","pid":4242,"ts":1764270000000}',
+      '{"v":1,"type":"master","state":"offline","instance":"m1","term":7,"ts":1764270000000}',
+      '{"v":1,"type":"master","state":"standby","instance":"m2","host":"db2","pid":17,"ts":1764270000000}',
+      '{"v":1,"type":"master","state":"online","instance":"m1","term":7,"host":"db1","pid":4242,"ts":1764270000000}',
     ])
   })
 

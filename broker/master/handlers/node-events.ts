@@ -1,5 +1,6 @@
 import { instanceOfEpoch, replyBody, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
 import type { JobRecord } from '../../store/job-record.js'
+import { resultBody } from '../notifier.js'
 import type { MasterParts } from '../parts.js'
 import { decodeFromNode } from './from-node.js'
 
@@ -49,6 +50,13 @@ function handleResult(ctx: MasterParts, nodeId: string, event: Extract<WorkerEve
     if (stored && !wasAssigned(stored, nodeId, event)) ctx.counters.inc('ignored_result_not_assigned')
     else {
       ctx.counters.inc(stored ? 'ignored_result_after_final' : 'ignored_result_unknown_job')
+      // The result that made the job final, unacknowledged, and never sent by this master: the
+      // master that committed it died before its reply left (a reply and its ack leave together,
+      // replies first). Its submitter hears it now (docs/protocol.md §7a).
+      if (stored && stored.attempt === event.attempt && stored.node === nodeId && ctx.notifier.claimResult(stored)) {
+        ctx.counters.inc('results_resent_after_takeover')
+        ctx.gate.afterCommit(() => ctx.notifier.toJob(stored, resultBody(stored)))
+      }
       ack()
     }
     return

@@ -14,6 +14,9 @@ import type { Visibility } from './rpc.js'
  */
 export class SubmitBatch {
   private payloads: Buffer[] = []
+  /** Checked submits the store could not look up: tried again, first, at the next drain. */
+  private held: SubmitMessage[] = []
+  private retryTimer: NodeJS.Timeout | undefined
 
   constructor(
     private readonly ctx: MasterParts,
@@ -26,10 +29,11 @@ export class SubmitBatch {
   }
 
   drain(): void {
-    if (this.payloads.length === 0) return
+    if (this.payloads.length === 0 && this.held.length === 0) return
     const payloads = this.payloads
     this.payloads = []
-    const submits: SubmitMessage[] = []
+    const submits: SubmitMessage[] = this.held
+    this.held = []
     for (const payload of payloads) {
       const submit = this.guarded(() => validSubmit(this.ctx, payload))
       if (submit) submits.push(submit)
@@ -38,8 +42,10 @@ export class SubmitBatch {
     const { jobs } = this.ctx
     const unknown = submits.filter((submit) => !jobs.isResident(submit.id)).map((submit) => submit.id)
     const stored = unknown.length > 0 ? this.guarded(() => jobs.storedMany(unknown)) : new Map<string, JobRecord>()
-    // A store that cannot say which ids are new admits nothing: the submitters resend.
-    if (!stored) return
+    // A store that cannot say which ids are new admits nothing yet: the burst waits and is tried
+    // again (a plain submitter does not resend). An elected master that is deposed meanwhile
+    // drops it, and the next master admits it from its own buffer of submits.
+    if (!stored) return this.retryLater(submits)
     const seen = new Set<string>()
     for (const submit of submits) {
       // An id already seen in this burst may have been admitted and parked since `stored` was
@@ -48,6 +54,22 @@ export class SubmitBatch {
       this.guarded(() => admit(this.ctx, submit, known(), this.visibility))
       seen.add(submit.id)
     }
+  }
+
+  private retryLater(submits: SubmitMessage[]): void {
+    this.held = submits
+    this.ctx.counters.inc('submit_lookups_failed')
+    this.retryTimer ??= setTimeout(() => {
+      this.retryTimer = undefined
+      this.drain()
+    }, 250)
+    this.retryTimer.unref()
+  }
+
+  /** No more retries (the master is closing). */
+  stop(): void {
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
   }
 
   /** A handler bug must cost one message, never the batch or the master. */

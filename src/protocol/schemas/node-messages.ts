@@ -4,7 +4,7 @@ import { attemptSchema, epochSchema, timestampSchema, v1 } from './common.js'
 import { jobSpecSchema } from './job-spec.js'
 import { LIMITS } from './limits.js'
 import { jobOutputSchema } from './outputs.js'
-import { runningEntrySchema } from './states.js'
+import { runningEntrySchema, termSchema } from './states.js'
 
 /** master → worker, on `{ns}/nodes/{node}/assign`. `ackBy` is a deadline in the master's clock (ms). */
 export const assignSchema = z.object({
@@ -14,6 +14,8 @@ export const assignSchema = z.object({
   attempt: attemptSchema,
   epoch: epochSchema,
   ackBy: timestampSchema,
+  /** The sending master's lease term (docs/protocol.md §7a); a worker drops one lower than it has seen. */
+  term: termSchema.optional(),
 })
 
 export const CONTROL_OPS = ['cancel', 'ack', 'drain', 'rebirth'] as const
@@ -25,6 +27,8 @@ export const controlSchema = z.object({
   attempt: attemptSchema.optional(),
   /** `ack` only, and only to a worker whose birth announced `ack-batch`: more results acknowledged at once. */
   jobs: z.array(runningEntrySchema).max(LIMITS.maxAckBatch).optional(),
+  /** As in `assign`. */
+  term: termSchema.optional(),
 })
 
 const workerEventBase = { v: v1, jobId: jobIdSchema, attempt: attemptSchema, epoch: epochSchema }

@@ -20,12 +20,35 @@ export function isFinal(state: JobState): state is FinalState {
   return (FINAL_STATES as readonly string[]).includes(state)
 }
 
+/**
+ * `term`: the fencing term of the master's lease (docs/protocol.md §7a), absent where one master
+ * runs without an election. Roles follow the highest term seen and ignore anything lower.
+ */
+export const termSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
+
+const masterIdentity = {
+  instance: z.string().min(1).max(64),
+  term: termSchema.optional(),
+  host: z.string().max(255).optional(),
+  pid: z.number().int().nonnegative().optional(),
+  ts: timestampSchema,
+}
+
+/** `{ns}/master/state`: written only by the active master (docs/protocol.md §7). */
 export const masterStateSchema = z.object({
   v: v1,
   type: z.literal('master'),
   state: z.enum(['online', 'offline']),
-  instance: z.string().min(1).max(64),
-  ts: timestampSchema,
+  ...masterIdentity,
+})
+
+/** `{ns}/masters/{instance}/state`: each master's own retained state, with its own will (§7a). */
+export const MASTER_INSTANCE_STATES = ['standby', 'online', 'offline'] as const
+export const masterInstanceStateSchema = z.object({
+  v: v1,
+  type: z.literal('master'),
+  state: z.enum(MASTER_INSTANCE_STATES),
+  ...masterIdentity,
 })
 
 export const runningEntrySchema = z.object({ jobId: jobIdSchema, attempt: attemptSchema })
@@ -58,6 +81,7 @@ export const nodeStateSchema = z.object({
 })
 
 export type MasterStateMessage = z.infer<typeof masterStateSchema>
+export type MasterInstanceStateMessage = z.infer<typeof masterInstanceStateSchema>
 export type NodeStateMessage = z.infer<typeof nodeStateSchema>
 export type NodeLifecycle = NodeStateMessage['state']
 export type RunningEntry = z.infer<typeof runningEntrySchema>
