@@ -20,6 +20,9 @@ import { openMasterStore, type StoreSpec } from './store/store-url.js'
 import type { JobStore } from './store/job-store.js'
 import type { HttpHandle } from './http/server.js'
 
+/** Aedes's heartbeat between clustered brokers: a dead broker's clients' wills go out 3–7 s after it died. */
+const CLUSTER_HEARTBEAT_MS = 1_000
+
 export interface BrokerNodeHandle {
   readonly options: BrokerOptions
   readonly aedes: Aedes
@@ -102,7 +105,11 @@ async function launch(options: BrokerOptions, parentLogger: Logger | undefined):
   const store = !options.runMaster ? undefined : await openMasterStore(storeSpecOf(options), { namespace: options.master.namespace, logger, beforeCommit })
   const cluster = options.redisUrl ? await redisBacking(options.redisUrl) : {}
   // mqemitter's default of 100 messages in flight throttles a broker that fans out per job.
-  const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval: 60_000, concurrency: 10_000, ...cluster, ...security.hooks() })
+  // Clustered, the heartbeat is how a broker learns that another died, and only then does it
+  // publish the wills of the dead broker's clients (a worker there still looks online): Aedes
+  // does so between 3 and 7 heartbeats after the last one heard.
+  const heartbeatInterval = options.redisUrl ? CLUSTER_HEARTBEAT_MS : 60_000
+  const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, heartbeatInterval, concurrency: 10_000, ...cluster, ...security.hooks() })
   if (!options.redisUrl) indexRetained(aedes)
   guardConnections(aedes, { maxConnections: options.maxConnections, maxPacketBytes: options.maxPacketBytes }, security.counters, logger)
   aedes.on('clientError', (client, error) => logger.debug({ client: client?.id, err: error }, 'client error'))

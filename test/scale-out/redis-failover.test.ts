@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
+import mqtt from 'mqtt'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PlainLedger } from '../chaos/plain-ledger.js'
 import { requireBinary } from '../helpers/binaries.js'
@@ -70,6 +71,11 @@ describe('failover on two Aedes brokers clustered over Redis', () => {
     for (const id of ['wb1', 'wb2']) processes.push(await spawnWorker(b.url, ns, id, ['--slots', '4']))
     submitter = await PlainSubmitter.connect(b.url, ns, 'sub')
     const ledger = new PlainLedger()
+    // Worker A's retained birth, as a client of broker B sees it.
+    const births = await mqtt.connectAsync(b.url, { clientId: `births-${ns}` })
+    let birthA: string | undefined
+    births.on('message', (_topic, payload) => (birthA = (JSON.parse(payload.toString() || '{}') as { state?: string }).state))
+    await births.subscribeAsync(`${ns}/nodes/wa/state`, { qos: 1 })
 
     const jobs = 800
     const windowMs = 8_000
@@ -89,6 +95,10 @@ describe('failover on two Aedes brokers clustered over Redis', () => {
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()))
     }
     await withTimeout(Promise.all([a.process.exited, workerA.exited]), 10_000, 'machine A gone')
+    // Broker B publishes the will of worker A, whose broker never could, once A's heartbeat stops
+    // (seconds, not the minutes of Aedes's default): the new master stops assigning to it.
+    await waitFor(() => birthA === 'offline', { timeoutMs: 30_000, what: `worker A offline on broker B (last seen: ${birthA})` })
+    await births.endAsync(true)
     const second = await onB.waitActive(first.term, 20_000)
     expect(second.pid, 'the master in broker B took over').toBe(b.process.child.pid)
     expect(second.at).toBeGreaterThan(killedAt)
