@@ -208,6 +208,10 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     // Before any worker's outbox reaches it (they resend on its `online`).
     master.noteSentResults(this.sent.take())
     await master.start()
+    // A submit published just before the broker took the Master's subscription went to the
+    // home connection only, and may still be on its way there. A round trip on that connection
+    // (the broker answers after what it sent before) brings it in before the buffer is taken.
+    await this.home.subscribe([topics.submit(ns)]).catch((error) => this.logger.warn({ err: error }, 'could not sync the submit buffer'))
     this.replaySubmits(master, store)
     this.keepMasterState(active, identity)
     this.announce('online')
