@@ -225,6 +225,10 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     master.noteSentResults(this.sent.take())
     await master.start()
     const watchedSince = this.watchedSince
+    // A submit published just before the broker took the Master's subscription went to the
+    // home connection only, and may still be on its way there. A round trip on that connection
+    // (the broker answers after what it sent before) brings it in before the buffer is taken.
+    await this.home.subscribe([topics.submit(ns)]).catch((error) => this.logger.warn({ err: error }, 'could not sync the submit buffer'))
     this.replaySubmits(master, store)
     this.sendUnsentResults(master, store, watchedSince)
     this.keepMasterState(active, identity)
