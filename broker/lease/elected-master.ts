@@ -13,7 +13,9 @@ import { PostgresJobStore } from '../store/postgres-store.js'
 import { FencedTransport } from './fenced-transport.js'
 import { leaseOptionsSchema, type LeaseTimingInput } from './options.js'
 import { PgLease } from './pg-lease.js'
+import { watchBrokerLink } from './broker-link.js'
 import { SentResults } from './sent-results.js'
+import { sendUnsentResults } from './unsent-results.js'
 import { SubmitBuffer, submitIdOf } from './submit-buffer.js'
 
 export interface ElectedMasterOptions {
@@ -40,11 +42,6 @@ interface Active {
   master: Master
 }
 
-
-/** How far back a new master looks for results its predecessor committed but never sent. */
-const UNSENT_RESULT_WINDOW_MS = 15_000
-/** At most this many of the newest: half of what SentResults remembers. */
-const UNSENT_RESULT_SCAN = 25_000
 /**
  * One of several masters of a namespace on a Postgres store (docs/protocol.md §7a): it stands
  * by until it wins the lease, then runs a Master under that term until it stops or loses it.
@@ -91,6 +88,8 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
   private spare: Promise<{ store: PostgresJobStore; fence: PgFence } | undefined> | undefined
   /** Until when a submit heard on the standby connection after a takeover is checked for the new master. */
   private lateUntil = 0
+  /** How long the active master may be without its broker before it gives the lease up. */
+  private readonly brokerLossMs: number
 
   private constructor(private readonly options: ElectedMasterOptions) {
     super()
@@ -101,6 +100,7 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     // Long enough to span a takeover: the lease running out, a poll, and the new master's start.
     this.lease = new PgLease({ url: options.storeUrl, namespace: this.ns, holder: this.instance, ...timing, logger: this.logger })
     this.submits = new SubmitBuffer(timing.ttlMs + timing.pollMs + 5_000, 100_000, () => this.lease.reachableClock())
+    this.brokerLossMs = 3 * timing.ttlMs
     this.lease.on('elected', (term) => this.queue(() => this.activate(term)))
     // Contends again only once that master is down: never two Masters of this process at once.
     this.lease.on('deposed', (term, reason) =>
@@ -216,6 +216,9 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     })
     const active: Active = { term, connection, transport, store, master }
     this.active = active
+    watchBrokerLink(active.connection, this.brokerLossMs, (graceMs) => {
+      if (this.active === active) this.lease.stepDown(`no connection to the broker for ${graceMs} ms`, term)
+    })
     // Lost while connecting: the master never spoke.
     if (!this.lease.holds(term)) {
       this.lease.stepDown('lost the lease while taking over', term)
@@ -230,7 +233,7 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
     // (the broker answers after what it sent before) brings it in before the buffer is taken.
     await this.home.subscribe([topics.submit(ns)]).catch((error) => this.logger.warn({ err: error }, 'could not sync the submit buffer'))
     this.replaySubmits(master, store)
-    this.sendUnsentResults(master, store, watchedSince)
+    sendUnsentResults(master, store, watchedSince, this.logger)
     this.keepMasterState(active, identity)
     this.announce('online')
     this.logger.info({ term }, 'active: serving the namespace')
@@ -340,25 +343,6 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       replayed++
     }
     if (replayed > 0) this.logger.info({ heard: heard.length, replayed }, 'admitted the submits no master had admitted')
-  }
-
-  /**
-   * Results the previous master committed in its last moments and never sent: it died between a
-   * commit and its replies, and the worker whose outbox would bring the result back may have died
-   * with it. Only jobs that ended while this standby saw every result (a result seen is in `sent`,
-   * noted by the master), and lately: the predecessor's final moments are within a lease's lapse
-   * and a takeover. Newest first, and no more than `sent` remembers, so that none counted as
-   * unsent was merely forgotten.
-   */
-  private sendUnsentResults(master: Master, store: PostgresJobStore, watchedSince: number | undefined): void {
-    if (watchedSince === undefined) return
-    const since = Math.max(watchedSince, Date.now() - UNSENT_RESULT_WINDOW_MS)
-    try {
-      const sent = master.sendUnsentResults(store.finishedSince(since, UNSENT_RESULT_SCAN))
-      if (sent > 0) this.logger.info({ sent }, 'sent the results the previous master committed but never sent')
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not look for results the previous master never sent')
-    }
   }
 
   /**

@@ -120,4 +120,37 @@ describe('failover on two Aedes brokers clustered over Redis', () => {
     expect(ids.filter((id) => sub.resultOf(id)!.state !== 'succeeded')).toEqual([])
     expect(sub.connects).toBe(1)
   }, 120_000)
+
+  it('only the broker of the active master dies, the master lives on: it gives the lease up, and the master on the other broker takes over', async () => {
+    const redisPort = await freePort()
+    children.push(await startRedis(requireBinary('redis-server'), redisPort))
+    const ns = uniqueNamespace('fodeaf')
+    const [portA, portB] = [await freePort(), await freePort()]
+    const brokerA = await clusteredBroker(portA, redisPort, ns)
+    children.push(brokerA, await clusteredBroker(portB, redisPort, ns))
+    const urls = [`mqtt://127.0.0.1:${portA}`, `mqtt://127.0.0.1:${portB}`] as const
+    // Watched from broker B, which outlives broker A.
+    masters = await MasterGroup.start(urls[1], ns, await server.createSchema(), 0)
+    const deaf = await masters.spawn(urls[0])
+    const first = await masters.waitActive()
+    expect(first.pid).toBe(deaf.child.pid)
+    await masters.spawn(urls[1])
+    await waitFor(() => masters!.own.size === 2, { what: "both masters' own states" })
+    children.push(await spawnWorker(urls[1], ns, 'wb', ['--slots', '4']))
+    const sub = await PlainSubmitter.connect(urls[1], ns, 'sub')
+    submitters.push(sub)
+    sub.submit({ id: 'before', kind: 'noop' })
+    await waitFor(() => sub.resultOf('before'), { timeoutMs: 15_000, what: 'a result before' })
+    brokerA.kill('SIGKILL')
+    // Its master still runs, and Postgres still renews its lease: nothing but the lost broker
+    // link tells it that it serves nobody.
+    sub.submit({ id: 'after', kind: 'noop' })
+    const second = await masters.waitActive(first.term, 30_000)
+    expect(second.pid).not.toBe(first.pid)
+    await waitFor(() => /no connection to the broker/.test(deaf.output()), { timeoutMs: 10_000, what: `the deaf master stepping down: ${deaf.output().slice(-2000)}` })
+    expect(deaf.child.exitCode).toBeNull()
+    await waitFor(() => sub.resultOf('after'), { timeoutMs: 30_000, what: `the result submitted after the loss; ${masters.outputs()}` })
+    expect(sub.resultsOf('after')).toHaveLength(1)
+    expect(sub.resultsOf('before')).toHaveLength(1)
+  }, 120_000)
 })
