@@ -225,7 +225,7 @@ export class ElectedMaster extends EventEmitter<ElectedMasterEvents> {
       return this.stepDown(term, 'lost the lease while taking over')
     }
     // Before any worker's outbox reaches it (they resend on its `online`).
-    master.noteSentResults(this.sent.take())
+    master.noteSentResults(this.sent.take(), this.watchedSince)
     await master.start()
     const watchedSince = this.watchedSince
     // A submit published just before the broker took the Master's subscription went to the

@@ -115,8 +115,12 @@ export class Master extends EventEmitter<MasterEvents> {
   /**
    * Results a standby saw the previous master send (docs/protocol.md §7a): a worker's outbox
    * that resends one of them gets an ack only. Before start(), so before any outbox arrives.
+   * `sinceWatched`: since when the standby saw every result; a result ended after it and not seen
+   * is sent by this master. Without it (a restarted master), none is: the submitter's resubmit
+   * gets it, with no second copy.
    */
-  noteSentResults(seen: Iterable<{ jobId: string; replyTo: string; correlationId?: string; at: number }>): void {
+  noteSentResults(seen: Iterable<{ jobId: string; replyTo: string; correlationId?: string; at: number }>, sinceWatched?: number): void {
+    if (sinceWatched !== undefined) this.parts.notifier.coverSentResultsSince(sinceWatched)
     for (const { jobId, replyTo, correlationId, at } of seen) this.parts.notifier.noteSent(jobId, { replyTo, ...(correlationId !== undefined ? { correlationId } : {}) }, at)
   }
 

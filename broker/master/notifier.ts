@@ -98,13 +98,26 @@ export class Notifier {
   }
 
   /**
-   * For a result another master ended and this one never sent: true once, for the caller to send
-   * it; it counts as sent from now on, so the same result resent again by the worker (its outbox
+   * Since when every result another master sent was seen and noted (`noteSent`): a standby that
+   * watched the reply topics without a break. Only a result that ended since then and was not
+   * seen can be known never to have left. Undefined (a master that restarted, or a standby that
+   * was not watching): nothing is known, and a result another master ended is left to the
+   * client's resubmit (docs/protocol.md §4), which never makes a second copy.
+   */
+  private sendsSeenSince: number | undefined
+
+  coverSentResultsSince(at: number): void {
+    this.sendsSeenSince = at
+  }
+
+  /**
+   * For a result another master ended after `sendsSeenSince` and was not seen sending, and this
+   * one never sent: true once, for the caller to send it; it counts as sent from now on, so the same result resent again by the worker (its outbox
    * goes out on every new master and every rebirth) before the first copy's commit is answered
    * with an ack only.
    */
   claimResult(job: JobRecord): boolean {
-    if (this.sentResult(job)) return false
+    if (this.sendsSeenSince === undefined || job.updatedAt < this.sendsSeenSince || this.sentResult(job)) return false
     this.repeats.set(job.id, primaryTarget(job), Date.now())
     return true
   }
