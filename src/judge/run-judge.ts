@@ -3,6 +3,7 @@
  * the first that is not AC (the job's verdict is that one's, and the remaining tests would only
  * cost time). Every run gets a fresh box directory; the job directory goes when the job ends.
  */
+import { writeFileSync } from 'node:fs'
 import { chmod, chown, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -94,7 +95,7 @@ async function build(ctx: Context, source: string): Promise<{ ok: boolean; outpu
   const key = buildKey(toolchain, source)
   const cached = await cachedBuild(key, target)
   if (cached) {
-    if (cached.ok && !toolchain.producesBinary) await writeFile(target, source, { mode: 0o644 })
+    if (cached.ok && !toolchain.producesBinary) writeFileSync(target, source, { mode: 0o644 })
     return cached
   }
   const built = await buildInSandbox(ctx, source, target)
