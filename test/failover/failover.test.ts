@@ -1,11 +1,11 @@
 import mqtt from 'mqtt'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { PostgresJobStore } from '../../broker/store/postgres-store.js'
 import { TestCluster, uniqueNamespace } from '../helpers/cluster.js'
 import { MasterGroup } from '../helpers/masters.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
 import { runCli } from '../helpers/run-command.js'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
+import { usePostgres } from '../helpers/postgres.js'
 import { waitFor } from '../helpers/wait.js'
 
 /**
@@ -13,13 +13,7 @@ import { waitFor } from '../helpers/wait.js'
  * real PostgreSQL, behind a real Aedes broker, real workers, and a submitter that speaks plain
  * mqtt.js and never resubmits (it stays connected throughout: `connects` stays 1).
  */
-let server: PostgresServer
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await server?.dispose()
-})
+const server = usePostgres()
 
 describe('failover between masters on a Postgres store', () => {
   let cluster: TestCluster | undefined

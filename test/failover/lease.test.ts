@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { HOLDER_SQL } from '../../broker/lease/lease-sql.js'
 import { PgLease, type LeaseOptions } from '../../broker/lease/pg-lease.js'
@@ -6,17 +6,11 @@ import type { JobRecord } from '../../broker/store/job-record.js'
 import { PostgresJobStore } from '../../broker/store/postgres-store.js'
 import { silentLogger } from '../../src/logging/logger.js'
 import { uniqueNamespace } from '../helpers/cluster.js'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
+import { usePostgres } from '../helpers/postgres.js'
 import { waitFor } from '../helpers/wait.js'
 
 /** The lease and the fence on a real PostgreSQL (docs/storage.md, "Lease"). */
-let server: PostgresServer
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await server?.dispose()
-})
+const server = usePostgres()
 
 const timing = { ttlMs: 600, renewMs: 100, pollMs: 50 }
 

@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { TestCluster, uniqueNamespace } from '../helpers/cluster.js'
 import { MasterGroup } from '../helpers/masters.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
+import { usePostgres } from '../helpers/postgres.js'
 import { waitFor } from '../helpers/wait.js'
 
 /**
@@ -11,13 +11,7 @@ import { waitFor } from '../helpers/wait.js'
  * wins, the jobs acknowledged before the outage finish, and the jobs submitted during it are
  * admitted then: each with one result, none rejected, none dropped.
  */
-let server: PostgresServer
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await server?.dispose()
-})
+const server = usePostgres()
 
 describe('a Postgres outage under two masters', () => {
   let cluster: TestCluster | undefined

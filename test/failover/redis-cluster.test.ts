@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { requireBinary } from '../helpers/binaries.js'
 import { uniqueNamespace } from '../helpers/cluster.js'
 import { MasterGroup } from '../helpers/masters.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
 import { freePort } from '../helpers/ports.js'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
+import { usePostgres } from '../helpers/postgres.js'
 import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { startRedis } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
@@ -17,13 +17,7 @@ import { waitFor } from '../helpers/wait.js'
  * under load (with its broker, in the second case): the master on the other broker takes over,
  * and every job ends with exactly one result.
  */
-let server: PostgresServer
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-afterAll(async () => {
-  await server?.dispose()
-})
+const server = usePostgres()
 
 async function clusteredBroker(port: number, redisPort: number, ns: string, store = ['--no-master', '--memory']): Promise<CliProcess> {
   const broker = spawnCli(['broker', '--port', String(port), '--redis', `redis://127.0.0.1:${redisPort}`, ...store, '--namespace', ns, '--log-level', 'info', '--no-http'])

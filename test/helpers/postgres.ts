@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -223,4 +224,26 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
     throw error
   }
   return server
+}
+
+/**
+ * A PostgreSQL server for the calling test file (or describe block): started before its tests,
+ * disposed after them. What it returns stands for the server once it has started; used earlier
+ * (outside a test or hook), it throws rather than hand out a server that is not there.
+ */
+export function usePostgres(): PostgresServer {
+  let server: PostgresServer | undefined
+  beforeAll(async () => {
+    server = await startPostgres()
+  }, 60_000)
+  afterAll(async () => {
+    await server?.dispose()
+  }, 30_000)
+  return new Proxy({} as PostgresServer, {
+    get(_target, key) {
+      if (!server) throw new Error('usePostgres(): the server starts in beforeAll; use it in a test or a later hook')
+      const value = server[key as keyof PostgresServer]
+      return typeof value === 'function' ? value.bind(server) : value
+    },
+  })
 }

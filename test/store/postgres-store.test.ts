@@ -1,10 +1,10 @@
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PostgresJobStore, type PostgresJobStoreOptions } from '../../broker/store/postgres-store.js'
 import { PG_SCHEMA_VERSION } from '../../broker/store/postgres-schema.js'
 import type { JobStore } from '../../broker/store/job-store.js'
 import type { EdgerunError } from '../../src/errors/index.js'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
+import { usePostgres } from '../helpers/postgres.js'
 import { waitFor } from '../helpers/wait.js'
 import { describeJobStore, makeJob, makeRichJob, type StoreHarness } from './job-store.conformance.js'
 
@@ -13,15 +13,7 @@ import { describeJobStore, makeJob, makeRichJob, type StoreHarness } from './job
  * the conformance suite every store passes, then what only a store on a server has to show.
  */
 const NS = 'store-test'
-let server: PostgresServer
-
-beforeAll(async () => {
-  server = await startPostgres()
-}, 60_000)
-
-afterAll(async () => {
-  await server?.dispose()
-}, 30_000)
+const server = usePostgres()
 
 function closeAll(stores: JobStore[]): Promise<void> {
   return Promise.all(stores.map((store) => store.close().catch(() => undefined))).then(() => undefined)
