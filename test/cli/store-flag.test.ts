@@ -1,8 +1,8 @@
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
 import { freePort } from '../helpers/ports.js'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
+import { usePostgres } from '../helpers/postgres.js'
 import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -69,15 +69,7 @@ describe('--store flag errors', () => {
 })
 
 describe('jobs in a real PostgreSQL', () => {
-  let server: PostgresServer
-
-  beforeAll(async () => {
-    server = await startPostgres()
-  }, 60_000)
-
-  afterAll(async () => {
-    await server?.dispose()
-  }, 30_000)
+  const server = usePostgres()
 
   async function rows(url: string, ns: string): Promise<Array<{ id: string; state: string }>> {
     const client = new pg.Client(url)
