@@ -6,7 +6,7 @@ import { MasterGroup } from '../helpers/masters.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
 import { freePort } from '../helpers/ports.js'
 import { usePostgres } from '../helpers/postgres.js'
-import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
+import { spawnClusteredBroker, spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { startRedis } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -19,12 +19,8 @@ import { waitFor } from '../helpers/wait.js'
  */
 const server = usePostgres()
 
-async function clusteredBroker(port: number, redisPort: number, ns: string, store = ['--no-master', '--memory']): Promise<CliProcess> {
-  const broker = spawnCli(['broker', '--port', String(port), '--redis', `redis://127.0.0.1:${redisPort}`, ...store, '--namespace', ns, '--log-level', 'info', '--no-http'])
-  await waitFor(() => broker.output().includes('listening') || broker.child.exitCode !== null, { timeoutMs: 15_000, what: `broker ${port} listening` })
-  if (broker.child.exitCode !== null) throw new Error(`broker ${port} exited: ${broker.output()}`)
-  return broker
-}
+const clusteredBroker = (port: number, redisPort: number, ns: string, store = ['--no-master', '--memory']): Promise<CliProcess> =>
+  spawnClusteredBroker(port, `redis://127.0.0.1:${redisPort}`, ns, [...store, '--log-level', 'info', '--no-http'])
 
 describe('failover on two Aedes brokers clustered over Redis', () => {
   const children: Array<ChildProcess | CliProcess> = []

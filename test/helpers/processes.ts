@@ -56,8 +56,20 @@ export async function spawnWorker(url: string, namespace: string, id: string, ex
  * A real `edgerun broker` process with its SQLite store in `dataDir`; resolves once it listens,
  * and fails at once, with its output, if it exits first.
  */
-export async function spawnBroker(port: number, dataDir: string, namespace: string, extra: string[] = []): Promise<CliProcess> {
-  const broker = spawnCli(['broker', '--port', String(port), '--http-port', '0', '--data-dir', dataDir, '--namespace', namespace, '--log-level', 'silent', ...extra])
+export function spawnBroker(port: number, dataDir: string, namespace: string, extra: string[] = []): Promise<CliProcess> {
+  return startedBroker(['--port', String(port), '--http-port', '0', '--data-dir', dataDir, '--namespace', namespace, '--log-level', 'silent', ...extra])
+}
+
+/**
+ * A real `edgerun broker` clustered with others over the Redis at `redisUrl`; `args` says the
+ * rest (its store or `--no-master`, logging, HTTP). Resolves once it listens, as spawnBroker.
+ */
+export function spawnClusteredBroker(port: number, redisUrl: string, namespace: string, args: string[]): Promise<CliProcess> {
+  return startedBroker(['--port', String(port), '--redis', redisUrl, '--namespace', namespace, ...args])
+}
+
+async function startedBroker(args: string[]): Promise<CliProcess> {
+  const broker = spawnCli(['broker', ...args])
   await waitFor(() => broker.output().includes('listening') || broker.child.exitCode !== null, { timeoutMs: 20_000, what: `broker listening: ${broker.output()}` })
   if (!broker.output().includes('listening')) throw new Error(`broker did not start: ${broker.output()}`)
   return broker

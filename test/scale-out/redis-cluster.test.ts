@@ -5,14 +5,11 @@ import { requireBinary } from '../helpers/binaries.js'
 import { startRedis } from '../helpers/redis.js'
 import { uniqueNamespace } from '../helpers/cluster.js'
 import { freePort } from '../helpers/ports.js'
-import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
+import { spawnCli, spawnClusteredBroker, spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { waitFor } from '../helpers/wait.js'
 
-async function broker(port: number, redisPort: number, ns: string, extra: string[] = []): Promise<CliProcess> {
-  const child = spawnCli(['broker', '--port', String(port), '--redis', `redis://127.0.0.1:${redisPort}`, '--memory', '--namespace', ns, '--log-level', 'silent', ...extra])
-  await waitFor(() => child.output().includes('listening'), { timeoutMs: 15_000, what: `broker ${port}: ${child.output()}` })
-  return child
-}
+const broker = (port: number, redisPort: number, ns: string, extra: string[] = []): Promise<CliProcess> =>
+  spawnClusteredBroker(port, `redis://127.0.0.1:${redisPort}`, ns, ['--memory', '--log-level', 'silent', ...extra])
 
 describe('scale-out: two Aedes processes clustered over Redis', () => {
   const children: Array<ChildProcess | CliProcess> = []

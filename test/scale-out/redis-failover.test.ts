@@ -8,7 +8,7 @@ import { MasterGroup } from '../helpers/masters.js'
 import { PlainSubmitter } from '../helpers/plain-submitter.js'
 import { freePort } from '../helpers/ports.js'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
-import { spawnCli, spawnWorker, type CliProcess } from '../helpers/processes.js'
+import { spawnClusteredBroker, spawnWorker, type CliProcess } from '../helpers/processes.js'
 import { startRedis } from '../helpers/redis.js'
 import { waitFor, withTimeout } from '../helpers/wait.js'
 
@@ -35,9 +35,7 @@ afterAll(async () => {
 
 async function broker(ns: string, storeUrl: string): Promise<{ process: CliProcess; url: string }> {
   const port = await freePort()
-  const child = spawnCli(['broker', '--port', String(port), '--redis', redisUrl, '--store', storeUrl, '--no-http', '--namespace', ns, '--log-level', 'info', '--ack-timeout', '2000', '--reconcile-timeout', '3000'])
-  await waitFor(() => child.output().includes('listening') || child.child.exitCode !== null, { timeoutMs: 20_000, what: `broker on ${port}: ${child.output()}` })
-  if (!child.output().includes('listening')) throw new Error(`broker on ${port} did not start: ${child.output()}`)
+  const child = await spawnClusteredBroker(port, redisUrl, ns, ['--store', storeUrl, '--no-http', '--log-level', 'info', '--ack-timeout', '2000', '--reconcile-timeout', '3000'])
   return { process: child, url: `mqtt://127.0.0.1:${port}` }
 }
 
