@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { filters, isFinal, parseTopic, topics, type MasterIdentity } from '../../src/protocol/index.js'
+import { filters, parseTopic, topics, type MasterIdentity } from '../../src/protocol/index.js'
 import { silentLogger, type Logger } from '../../src/logging/logger.js'
 import { EdgerunError } from '../../src/errors/index.js'
 import type { JobRecord } from '../store/job-record.js'
 import type { JobStore } from '../store/job-store.js'
 import { CommitGate } from './commit-gate.js'
 import { Counters } from './counters.js'
-import { handleNodeEvent } from './handlers/node-events.js'
+import { handleNodeEvent, sendUnsentResult } from './handlers/node-events.js'
 import { askForRebirths, handleNodeState } from './handlers/node-state.js'
 import { handleRpc, type Visibility } from './handlers/rpc.js'
 import { SubmitBatch } from './handlers/submit.js'
@@ -17,7 +17,7 @@ import { JobFeed } from './job-feed.js'
 import { JobTable } from './job-table.js'
 import { Lifecycle } from './lifecycle.js'
 import { NodeTable } from './node-table.js'
-import { Notifier, resultBody } from './notifier.js'
+import { Notifier } from './notifier.js'
 import { StatsPublisher } from './stats-publisher.js'
 import { masterOptionsSchema, type MasterOptionsInput } from './options.js'
 import type { MasterParts } from './parts.js'
@@ -131,14 +131,8 @@ export class Master extends EventEmitter<MasterEvents> {
    * After noteSentResults, so a result the standby saw leave is not among them. Returns how many.
    */
   sendUnsentResults(ended: Iterable<JobRecord>): number {
-    const { notifier, counters } = this.parts
     let sent = 0
-    for (const job of ended) {
-      if (!isFinal(job.state) || !notifier.claimResult(job)) continue
-      notifier.toJob(job, resultBody(job))
-      sent++
-    }
-    if (sent > 0) counters.inc('results_resent_after_takeover', sent)
+    for (const job of ended) if (sendUnsentResult(this.parts, job)) sent++
     return sent
   }
 

@@ -112,13 +112,13 @@ export class Notifier {
 
   /**
    * For a result another master ended after `sendsSeenSince` and was not seen sending, and this
-   * one never sent: true once, for the caller to send it; it counts as sent from now on, so the same result resent again by the worker (its outbox
-   * goes out on every new master and every rebirth) before the first copy's commit is answered
-   * with an ack only.
+   * one never sent: true once, for the caller to send it; it counts as sent from now on, so the
+   * same result resent again by the worker (its outbox goes out on every new master and every
+   * rebirth) before the first copy's commit is answered with an ack only.
    */
   claimResult(job: JobRecord): boolean {
     if (this.sendsSeenSince === undefined || job.updatedAt < this.sendsSeenSince || this.sentResult(job)) return false
-    this.repeats.set(job.id, primaryTarget(job), Date.now())
+    this.repeats.set(job.id, primaryTarget(job), orderedNow())
     return true
   }
 

@@ -116,6 +116,8 @@ describe('results the previous master committed in its last moments, looked for 
     try {
       expect(master.sendUnsentResults([seenSent, neverSent, live])).toBe(1)
       const results = () => transport.messagesOn(`${ns}/reply/sub`).filter((m) => m.type === 'result')
+      // It leaves after the commit in hand, as every reply does.
+      await waitFor(() => results().length > 0, { what: 'the unsent result' })
       expect(results()).toEqual([expect.objectContaining({ jobId: 'never', state: 'succeeded', node: 'w1' })])
       // The worker was not dead after all: its outbox brings the same result.
       transport.deliver(`${ns}/nodes/w1/events`, resultEvent('never'))

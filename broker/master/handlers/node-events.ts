@@ -1,4 +1,4 @@
-import { instanceOfEpoch, replyBody, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
+import { instanceOfEpoch, isFinal, replyBody, workerEventSchema, type WorkerEvent } from '../../../src/protocol/index.js'
 import type { JobRecord } from '../../store/job-record.js'
 import { resultBody } from '../notifier.js'
 import type { MasterParts } from '../parts.js'
@@ -53,10 +53,7 @@ function handleResult(ctx: MasterParts, nodeId: string, event: Extract<WorkerEve
       // The result that made the job final, unacknowledged, and never sent by this master: the
       // master that committed it died before its reply left (a reply and its ack leave together,
       // replies first). Its submitter hears it now (docs/protocol.md §7a).
-      if (stored && stored.attempt === event.attempt && stored.node === nodeId && ctx.notifier.claimResult(stored)) {
-        ctx.counters.inc('results_resent_after_takeover')
-        ctx.gate.afterCommit(() => ctx.notifier.toJob(stored, resultBody(stored)))
-      }
+      if (stored && stored.attempt === event.attempt && stored.node === nodeId) sendUnsentResult(ctx, stored)
       ack()
     }
     return
@@ -80,6 +77,17 @@ function handleResult(ctx: MasterParts, nodeId: string, event: Extract<WorkerEve
     ctx.notifier.control(current, 'cancel', { jobId: job.id, attempt: currentAttempt })
   }
   ack()
+}
+
+/**
+ * The result of a job another master ended, if this one may know it never left
+ * (Notifier.claimResult): sent once, after the commit in hand, so ahead of any ack queued with it.
+ */
+export function sendUnsentResult(ctx: MasterParts, job: JobRecord): boolean {
+  if (!isFinal(job.state) || !ctx.notifier.claimResult(job)) return false
+  ctx.counters.inc('results_resent_after_takeover')
+  ctx.gate.afterCommit(() => ctx.notifier.toJob(job, resultBody(job)))
+  return true
 }
 
 function wasAssigned(job: JobRecord, nodeId: string, event: { attempt: number; epoch: string }): boolean {
